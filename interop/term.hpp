@@ -10,12 +10,15 @@
 //   `Type::Integer`; only larger magnitudes use `Type::BigInteger`. Equality
 //   is therefore a plain structural comparison.
 // - Atoms are interned (see Atom): equality is a pointer comparison.
-// - Maps are kept sorted in "map key order" (the exact term order, where an
-//   integer sorts before a float of the same value). Duplicate keys are
-//   resolved at construction, last one wins, as in `maps:from_list/1`.
+// - Maps are kept sorted in "map key order" (the BEAM's exact term order, in
+//   which every integer sorts before every float: the keys of
+//   #{1.0 => a, 2 => b} are [2, 1.0]). That is the order of a flatmap on the
+//   BEAM, so encoding reproduces term_to_binary. Duplicate keys are resolved
+//   at construction, last one wins, as in `maps:from_list/1`.
 // - `operator==` is Erlang's exact equality `=:=` (with OTP 25 semantics:
 //   `0.0 =:= -0.0` is true). `operator<=>` is the exact total order consistent
-//   with `=:=`; `erlang_compare` is the order of `<`/`==` (where `1 == 1.0`).
+//   with `=:=` (map key order); `erlang_compare` is the order of `<`/`==`
+//   (where `1 == 1.0`). See term.cpp for the pid/port/ref details.
 //
 // Thread safety: terms are immutable and may be shared across threads; the
 // atom table is internally synchronised.
@@ -300,8 +303,10 @@ std::optional<TermVector> mapset_elements(const Term& t);
 
 // ---- printing --------------------------------------------------------------
 // Erlang syntax, as io:format("~w") would print it (atoms quoted when needed,
-// binaries as <<...>>, pids as <0.ID.SERIAL> with the node in a comment-free
-// form `#Pid<node.id.serial.creation>` for non-local printing).
+// floats as io_lib_format prints them), except: printable UTF-8 binaries as
+// <<"text">> (like ~p), pids as #Pid<node.id.serial.creation>, ports as
+// #Port<node.id.creation>, refs as #Ref<node.creation.wN...w1>, local funs as
+// #Fun<module.arity> (the BEAM shows a local node index instead of the node).
 std::string to_string(const Term& t);
 std::ostream& operator<<(std::ostream& os, const Term& t);
 std::ostream& operator<<(std::ostream& os, const Atom& a);
