@@ -1,0 +1,40 @@
+#include "cnode/error.hpp"
+
+namespace hc::cnode {
+namespace {
+class Category final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "hc.cnode"; }
+  std::string message(int ev) const override {
+    switch (static_cast<Errc>(ev)) {
+      case Errc::frame_too_large: return "frame exceeds the maximum frame size";
+      case Errc::bad_handshake_message: return "malformed handshake message";
+      case Errc::unsupported_version: return "unsupported distribution protocol version";
+      case Errc::missing_mandatory_flags: return "peer lacks mandatory distribution flags";
+      case Errc::bad_peer_name: return "unknown or malformed peer node name";
+      case Errc::bad_cookie: return "handshake digest mismatch (wrong cookie)";
+      case Errc::handshake_rejected: return "handshake rejected by peer";
+      case Errc::bad_dist_header: return "malformed distribution frame header";
+      case Errc::unsupported_dist_header: return "unsupported distribution header (atom cache/fragments)";
+      case Errc::malformed_term: return "malformed external term";
+      case Errc::bad_control_message: return "malformed control message";
+      case Errc::unknown_control_op: return "unknown control message operation";
+      case Errc::epmd_failure: return "epmd request failed";
+      case Errc::noproc: return "no such process";
+      case Errc::timeout: return "timeout";
+      case Errc::noconnection: return "no connection to node";
+      case Errc::not_connected: return "not connected";
+      case Errc::call_failed: return "call failed";
+      case Errc::node_stopped: return "node stopped";
+    }
+    return "unknown hc.cnode error";
+  }
+};
+}  // namespace
+
+const std::error_category& cnode_category() noexcept {
+  static const Category category;
+  return category;
+}
+
+}  // namespace hc::cnode

@@ -1,0 +1,43 @@
+// Error codes of the distribution layer, wired into std::error_code
+// (house style: errors as values where failure is expected).
+#pragma once
+
+#include <string>
+#include <system_error>
+
+namespace hc::cnode {
+
+enum class Errc {
+  // framing
+  frame_too_large = 1,
+  // handshake
+  bad_handshake_message,
+  unsupported_version,
+  missing_mandatory_flags,
+  bad_peer_name,
+  bad_cookie,
+  handshake_rejected,   // the peer answered a status other than "ok"/"ok_simultaneous"
+  // distribution frames / control messages
+  bad_dist_header,
+  unsupported_dist_header,  // 131,68 atom-cache header or fragments: we never ask for them
+  malformed_term,
+  bad_control_message,
+  unknown_control_op,
+  // epmd
+  epmd_failure,
+  // processes
+  noproc,
+  timeout,
+  noconnection,
+  not_connected,
+  call_failed,
+  node_stopped,
+};
+
+const std::error_category& cnode_category() noexcept;
+inline std::error_code make_error_code(Errc e) noexcept { return {static_cast<int>(e), cnode_category()}; }
+
+}  // namespace hc::cnode
+
+template <>
+struct std::is_error_code_enum<hc::cnode::Errc> : std::true_type {};

@@ -1,0 +1,46 @@
+// Length-prefixed framing of the distribution protocol
+// (https://www.erlang.org/doc/apps/erts/erl_dist_protocol.html):
+// handshake messages carry a 2-byte big-endian length, every message after the
+// handshake a 4-byte one; a 4-byte length of zero is a tick.
+//
+// Pure: bytes in -> one frame, "need more", or an error. The parser never
+// allocates; the returned payload points into the caller's buffer.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <system_error>
+#include <vector>
+
+namespace hc::cnode {
+
+enum class LengthPrefix : std::uint8_t { two = 2, four = 4 };
+
+inline constexpr std::size_t kDefaultMaxFrame = 64 * 1024 * 1024;
+
+struct FrameResult {
+  enum class Status { frame, need_more, error };
+  Status status = Status::need_more;
+  std::span<const std::uint8_t> payload;  // valid when status == frame (empty for a tick)
+  std::size_t consumed = 0;               // bytes of the buffer that made up the frame
+  std::error_code error;                  // when status == error (Errc::frame_too_large)
+
+  bool is_frame() const noexcept { return status == Status::frame; }
+  bool need_more() const noexcept { return status == Status::need_more; }
+  bool is_error() const noexcept { return status == Status::error; }
+};
+
+// Parse the first frame of `buffer`. A declared length above `max_frame` is an
+// error at once (before the body arrives), so a peer cannot make us buffer it.
+FrameResult next_frame(std::span<const std::uint8_t> buffer, LengthPrefix prefix,
+                       std::size_t max_frame = kDefaultMaxFrame) noexcept;
+
+// Append `payload` to `out` with its length prefix.
+void append_frame(std::vector<std::uint8_t>& out, std::span<const std::uint8_t> payload, LengthPrefix prefix);
+std::vector<std::uint8_t> make_frame(std::span<const std::uint8_t> payload, LengthPrefix prefix);
+
+// The 4 zero bytes of a tick.
+inline constexpr std::uint8_t kTick[4] = {0, 0, 0, 0};
+
+}  // namespace hc::cnode

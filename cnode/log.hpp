@@ -1,0 +1,44 @@
+// Minimal leveled logging to stderr: "2026-11-21T01:02:03.456Z warn  [node@host] text".
+// Thread-safe (one write per line). The level and the node-name prefix are
+// process-wide; set them once at start-up (app/node_command does).
+//
+//   HC_LOG(info) << "connected to " << peer;
+#pragma once
+
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+
+namespace hc::log {
+
+enum class Level { trace = 0, debug, info, warn, error, off };
+
+void set_level(Level level) noexcept;
+Level level() noexcept;
+void set_node_name(std::string name);
+std::optional<Level> parse_level(std::string_view text);
+std::string_view level_name(Level level);
+void write(Level level, std::string_view text);
+inline bool enabled(Level l) noexcept { return l >= level(); }
+
+// One log line, written when destroyed.
+class Line {
+ public:
+  explicit Line(Level level) : level_(level) {}
+  ~Line() { write(level_, stream_.str()); }
+  template <typename T>
+  Line& operator<<(const T& value) {
+    stream_ << value;
+    return *this;
+  }
+
+ private:
+  Level level_;
+  std::ostringstream stream_;
+};
+
+}  // namespace hc::log
+
+#define HC_LOG(lvl) \
+  if (!::hc::log::enabled(::hc::log::Level::lvl)) {} else ::hc::log::Line(::hc::log::Level::lvl)

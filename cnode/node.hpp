@@ -1,0 +1,171 @@
+// The distribution node: listens for and opens connections to BEAM nodes,
+// owns the C++ processes, routes messages, links, monitors and exit signals,
+// and answers the system services a visible node must answer (net_kernel
+// is_auth, rex features_request / erpc spawn requests, global init_connect).
+//
+// Threading: a Node lives on ONE io thread (a boost::asio::io_context that one
+// thread runs). Every method is io-thread-only unless marked "thread-safe".
+// Use post() / NodeRunner::run() from other threads.
+//
+// Spec: https://www.erlang.org/doc/apps/erts/erl_dist_protocol.html
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "cnode/framing.hpp"
+#include "cnode/process.hpp"
+#include "cnode/timer.hpp"
+#include "interop/term.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace hc::cnode {
+
+struct NodeOptions {
+  std::string name;                      // Alive@Host; Host an IP address or a resolvable name
+  std::string cookie;
+  std::string listen_address = "0.0.0.0";
+  std::uint16_t port = 0;                // 0: any free port (published through epmd)
+  std::vector<std::string> connect;      // peers to keep connected (reconnect with backoff)
+  std::size_t max_frame = kDefaultMaxFrame;
+  std::chrono::milliseconds tick_interval{5000};   // our own ticks (BEAM default net_ticktime 60 s)
+  std::chrono::milliseconds peer_timeout{60000};   // no bytes from a peer for this long: dead
+  std::chrono::milliseconds handshake_timeout{7000};
+  bool use_epmd = true;                  // register with epmd and look peers up there
+  bool start_epmd = true;                // run `epmd -daemon` when none answers
+  std::uint16_t epmd_port = 4369;
+  bool discovery = true;                 // connect to the nodes our peers know (rex: erlang:nodes())
+  std::chrono::milliseconds discovery_interval{5000};
+  std::chrono::milliseconds reconnect_min{200};
+  std::chrono::milliseconds reconnect_max{5000};
+  bool answer_global = true;             // answer global_name_server's init_connect (see system_services)
+};
+
+struct NodeStats {
+  std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;
+};
+
+class Connection;
+class NodeImpl;
+
+class Node {
+ public:
+  // `timers`: the service behind Process::send_after and call timeouts;
+  // default: real timers on `io`.
+  Node(boost::asio::io_context& io, NodeOptions options, std::unique_ptr<TimerService> timers = nullptr);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Start listening and register with epmd (which gives the creation). `done`
+  // runs on the io thread with the outcome. Configured peers are then dialled.
+  void start(std::function<void(std::error_code)> done);
+  // Exit every process (reason `shutdown`), close connections cleanly,
+  // unregister from epmd. Idempotent.
+  void stop();
+
+  // ---- identity ---------------------------------------------------------
+  Atom name() const noexcept;
+  std::uint32_t creation() const noexcept;
+  std::uint16_t port() const noexcept;   // the listening port once started
+  const NodeOptions& options() const noexcept;
+  boost::asio::io_context& io() noexcept;
+  TimerService& timers() noexcept;
+  NodeStats stats() const noexcept;
+
+  // ---- connections --------------------------------------------------------
+  std::vector<Atom> connected_nodes() const;  // completed handshakes
+  bool is_connected(Atom node) const;
+  // Connect (no-op when connected or connecting). `done`, if given, runs once
+  // with the outcome of this attempt.
+  void connect(Atom node, std::function<void(std::error_code)> done = {});
+  // Close the connection to `node` (processes see noconnection).
+  void disconnect(Atom node);
+  // Keep `node` connected: dial it now and redial with backoff when it drops.
+  void add_peer(Atom node);
+  // nodeup/nodedown: handler(node, up). Returns an id for remove_node_monitor.
+  using NodeEventHandler = std::function<void(Atom node, bool up)>;
+  std::uint64_t monitor_nodes(NodeEventHandler handler);
+  void remove_node_monitor(std::uint64_t id);
+
+  // ---- processes ----------------------------------------------------------
+  // Start a process (init() runs before spawn returns). `parent`, when given
+  // with options.link, is linked to the child.
+  Pid spawn(std::unique_ptr<Process> process, SpawnOptions options = {}, const Pid* parent = nullptr);
+  template <class P, class... Args>
+  Pid spawn_new(SpawnOptions options, Args&&... args) {
+    return spawn(std::make_unique<P>(std::forward<Args>(args)...), std::move(options));
+  }
+  Pid spawn_fn(FunctionProcess::Handler handler, SpawnOptions options = {}, FunctionProcess::Init init = {});
+  // Thread-safe: spawn from any thread; the future holds the pid.
+  std::future<Pid> spawn_async(std::function<std::unique_ptr<Process>()> factory, SpawnOptions options = {});
+
+  std::optional<Pid> whereis(Atom name) const;
+  bool is_alive(const Pid& pid) const;  // local pids only
+  Process* find(const Pid& pid) const;  // local live process or nullptr
+  std::size_t process_count() const noexcept;
+  // Send a message from `from` (any pid, may be a placeholder for
+  // anonymous senders) to `to`, local or remote. Unknown local targets drop
+  // the message, as Erlang does.
+  void send(const Pid& from, const Dest& to, const Term& message);
+  // Exit signal from `from` to `to` (erlang:exit/2).
+  void exit_signal(const Pid& from, const Pid& to, const Term& reason);
+  Reference make_ref();
+  // A pid that never belongs to a live process (e.g. sender of anonymous messages).
+  Pid null_pid() const;
+
+  // ---- thread-safe entry points ------------------------------------------
+  void post(std::function<void()> fn);
+  // Run `fn` on the io thread and return its result through a future.
+  template <class F>
+  auto run(F&& fn) -> std::future<std::invoke_result_t<F>> {
+    using R = std::invoke_result_t<F>;
+    auto task = std::make_shared<std::packaged_task<R()>>(std::forward<F>(fn));
+    auto future = task->get_future();
+    post([task] { (*task)(); });
+    return future;
+  }
+
+  NodeImpl& impl() noexcept { return *impl_; }  // internal
+
+ private:
+  std::unique_ptr<NodeImpl> impl_;
+};
+
+// Runs a Node on its own background thread: for main(), tests and benchmarks.
+//   NodeRunner r(opts); if (auto ec = r.start()) ...; r.run([&]{ ... }).get(); r.stop();
+class NodeRunner {
+ public:
+  explicit NodeRunner(NodeOptions options);
+  ~NodeRunner();  // stop()
+  // Start the io thread and the node; blocks the caller until started.
+  std::error_code start();
+  // Stop the node cleanly and join the io thread. Idempotent.
+  void stop();
+  Node& node() noexcept { return *node_; }
+  template <class F>
+  auto run(F&& fn) {
+    return node_->run(std::forward<F>(fn));
+  }
+  void post(std::function<void()> fn) { node_->post(std::move(fn)); }
+
+ private:
+  std::unique_ptr<boost::asio::io_context> io_;
+  std::unique_ptr<Node> node_;
+  std::thread thread_;
+  bool started_ = false;
+};
+
+}  // namespace hc::cnode
