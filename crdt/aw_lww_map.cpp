@@ -1,0 +1,646 @@
+#include "crdt/aw_lww_map.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "crdt/packed_term.hpp"
+
+namespace hc::crdt {
+
+// ---- record layout ----------------------------------------------------------
+// [varint key_len][key bytes][varint n]
+// n x ([varint vlen][value bytes][varint tlen][ts bytes][varint ndots]
+//      ndots x ([zigzag node][zigzag counter]))
+// Elements are sorted by (value bytes, ts bytes) and dots ascending, so two
+// records are equal bytes iff the keys and element maps are equal terms.
+struct AWLWWMap::Record {
+  std::uint32_t key_hash;  // phash2(Key, 2^32), valid when has_hash
+  std::uint32_t size;
+  std::uint32_t has_hash;
+  std::uint32_t pad_;
+  char* data() noexcept { return reinterpret_cast<char*>(this + 1); }
+  const char* data() const noexcept { return reinterpret_cast<const char*>(this + 1); }
+  std::string_view bytes() const noexcept { return {data(), size}; }
+
+  static Record* make(std::string_view bytes) {
+    void* p = ::operator new(sizeof(Record) + bytes.size());
+    auto* r = static_cast<Record*>(p);
+    r->key_hash = 0;
+    r->size = static_cast<std::uint32_t>(bytes.size());
+    r->has_hash = 0;
+    r->pad_ = 0;
+    std::memcpy(r->data(), bytes.data(), bytes.size());
+    return r;
+  }
+  std::string_view key() const noexcept {
+    std::string_view in = bytes();
+    auto n = get_varint(in);
+    return in.substr(0, n);
+  }
+};
+
+void AWLWWMap::RecordDeleter::operator()(Record* r) const noexcept { ::operator delete(r); }
+
+struct AWLWWMap::Parsed {
+  struct El {
+    std::string_view value;
+    std::string_view ts;
+    std::vector<Dot> dots;
+  };
+  std::string_view key;
+  std::vector<El> elems;
+
+  static Parsed of(const Record* r) {
+    Parsed p;
+    if (!r) return p;
+    std::string_view in = r->bytes();
+    auto kl = get_varint(in);
+    p.key = in.substr(0, kl);
+    in.remove_prefix(kl);
+    auto n = get_varint(in);
+    p.elems.resize(n);
+    for (auto& e : p.elems) {
+      auto vl = get_varint(in);
+      e.value = in.substr(0, vl);
+      in.remove_prefix(vl);
+      auto tl = get_varint(in);
+      e.ts = in.substr(0, tl);
+      in.remove_prefix(tl);
+      auto nd = get_varint(in);
+      e.dots.resize(nd);
+      for (auto& d : e.dots) {
+        d.node = unzigzag(get_varint(in));
+        d.counter = unzigzag(get_varint(in));
+      }
+    }
+    return p;
+  }
+
+  // Canonical bytes (elements sorted); empty string when no element.
+  std::string encode() {
+    if (elems.empty()) return {};
+    std::sort(elems.begin(), elems.end(), [](const El& a, const El& b) {
+      return a.value != b.value ? a.value < b.value : a.ts < b.ts;
+    });
+    std::string out;
+    put_varint(key.size(), out);
+    out.append(key);
+    put_varint(elems.size(), out);
+    for (auto& e : elems) {
+      std::sort(e.dots.begin(), e.dots.end());
+      put_varint(e.value.size(), out);
+      out.append(e.value);
+      put_varint(e.ts.size(), out);
+      out.append(e.ts);
+      put_varint(e.dots.size(), out);
+      for (const Dot& d : e.dots) {
+        put_varint(zigzag(d.node), out);
+        put_varint(zigzag(d.counter), out);
+      }
+    }
+    return out;
+  }
+};
+
+namespace {
+
+const Atom& awlww_module() {
+  static const Atom a = elixir_module("DeltaCrdt.AWLWWMap");
+  return a;
+}
+
+// Erlang order of two packed timestamps (<0, 0, >0).
+int compare_ts(std::string_view a, std::string_view b) {
+  std::int64_t x, y;
+  if (packed_as_int(a, x) && packed_as_int(b, y)) return x < y ? -1 : (x > y ? 1 : 0);
+  return erlang_compare(unpack_term_all(a), unpack_term_all(b));
+}
+
+Term mapset_of(const std::vector<Dot>& dots) {
+  TermVector el;
+  el.reserve(dots.size());
+  for (const Dot& d : dots) el.push_back(d.to_term());
+  return make_mapset(std::move(el));
+}
+
+}  // namespace
+
+Term KeyChange::to_term() const {
+  if (kind == Kind::add) return tuple(Atom("add"), key, value);
+  return tuple(Atom("remove"), key);
+}
+
+Term changes_to_term(const std::vector<KeyChange>& changes) {
+  TermVector v;
+  v.reserve(changes.size());
+  for (const auto& c : changes) v.push_back(c.to_term());
+  return Term::list(std::move(v));
+}
+
+std::int64_t beam_monotonic_ns() noexcept {
+  static const auto origin = std::chrono::steady_clock::now();
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - origin).count();
+  return kBeamMonotonicOrigin + ns;
+}
+
+// ---- lifetime -----------------------------------------------------------------
+AWLWWMap::AWLWWMap() = default;
+
+AWLWWMap::~AWLWWMap() {
+  for (Record* r : slots_) ::operator delete(r);
+}
+
+AWLWWMap::AWLWWMap(AWLWWMap&& o) noexcept
+    : slots_(std::move(o.slots_)),
+      free_slots_(std::move(o.free_slots_)),
+      index_(std::move(o.index_)),
+      count_(o.count_),
+      ctx_(std::move(o.ctx_)),
+      merkle_(std::move(o.merkle_)) {
+  o.slots_.clear();
+  o.count_ = 0;
+}
+
+AWLWWMap& AWLWWMap::operator=(AWLWWMap&& o) noexcept {
+  if (this != &o) {
+    for (Record* r : slots_) ::operator delete(r);
+    slots_ = std::move(o.slots_);
+    free_slots_ = std::move(o.free_slots_);
+    index_ = std::move(o.index_);
+    count_ = o.count_;
+    ctx_ = std::move(o.ctx_);
+    merkle_ = std::move(o.merkle_);
+    o.slots_.clear();
+    o.count_ = 0;
+  }
+  return *this;
+}
+
+AWLWWMap AWLWWMap::clone() const {
+  AWLWWMap m;
+  m.ctx_ = ctx_;
+  for (const Record* r : slots_) {
+    if (!r) continue;
+    auto key = r->key();
+    m.store(key, packed_hash(key), std::nullopt, Record::make(r->bytes()));
+  }
+  if (merkle_) m.enable_merkle();
+  return m;
+}
+
+// ---- index ----------------------------------------------------------------------
+std::optional<std::uint32_t> AWLWWMap::find_slot(std::string_view key, std::uint64_t h) const {
+  if (index_.empty()) return std::nullopt;
+  const std::size_t mask = index_.size() - 1;
+  const auto tag = static_cast<std::uint32_t>(h);
+  for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+    std::uint64_t e = index_[i];
+    if (e == 0) return std::nullopt;
+    if (static_cast<std::uint32_t>(e >> 32) == tag) {
+      auto slot = static_cast<std::uint32_t>(e) - 1;
+      if (slots_[slot]->key() == key) return slot;
+    }
+  }
+}
+
+void AWLWWMap::grow_index() {
+  std::vector<std::uint64_t> old = std::move(index_);
+  index_.assign(old.empty() ? 16 : old.size() * 2, 0);
+  const std::size_t mask = index_.size() - 1;
+  for (std::uint64_t e : old) {
+    if (e == 0) continue;
+    std::size_t i = (e >> 32) & mask;
+    while (index_[i] != 0) i = (i + 1) & mask;
+    index_[i] = e;
+  }
+}
+
+void AWLWWMap::index_insert(std::uint64_t h, std::uint32_t slot) {
+  if ((count_ + 1) * 8 > index_.size() * 7) grow_index();
+  const std::size_t mask = index_.size() - 1;
+  const std::uint64_t e = (static_cast<std::uint64_t>(static_cast<std::uint32_t>(h)) << 32) | (slot + 1u);
+  std::size_t i = h & mask;
+  while (index_[i] != 0) i = (i + 1) & mask;
+  index_[i] = e;
+}
+
+void AWLWWMap::index_erase(std::uint64_t h, std::uint32_t slot) {
+  const std::size_t mask = index_.size() - 1;
+  std::size_t i = h & mask;
+  while (static_cast<std::uint32_t>(index_[i]) != slot + 1u) i = (i + 1) & mask;
+  // Backward-shift deletion keeps probe chains intact without tombstones.
+  for (std::size_t j = i;;) {
+    index_[i] = 0;
+    for (;;) {
+      j = (j + 1) & mask;
+      if (index_[j] == 0) return;
+      std::size_t ideal = (index_[j] >> 32) & mask;
+      // Move j back to i unless its ideal slot lies cyclically in (i, j].
+      bool stays = (i <= j) ? (i < ideal && ideal <= j) : (i < ideal || ideal <= j);
+      if (!stays) break;
+    }
+    index_[i] = index_[j];
+    i = j;
+  }
+}
+
+void AWLWWMap::store(std::string_view key, std::uint64_t h, std::optional<std::uint32_t> slot, Record* record) {
+  if (slot) {
+    Record* old = slots_[*slot];
+    if (!record) {
+      if (merkle_) merkle_->remove(old->key_hash, *slot);
+      index_erase(h, *slot);
+      ::operator delete(old);
+      slots_[*slot] = nullptr;
+      free_slots_.push_back(*slot);
+      --count_;
+      return;
+    }
+    record->key_hash = old->key_hash;
+    record->has_hash = old->has_hash;
+    if (merkle_ && !record->has_hash) {
+      record->key_hash = merkle_key_hash(unpack_term_all(key));
+      record->has_hash = 1;
+    }
+    slots_[*slot] = record;
+    ::operator delete(old);
+    if (merkle_) merkle_->put(record->key_hash, *slot, *slot);
+    return;
+  }
+  if (!record) return;
+  std::uint32_t s;
+  if (!free_slots_.empty()) {
+    s = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slots_.push_back(nullptr);
+    s = static_cast<std::uint32_t>(slots_.size() - 1);
+  }
+  if (merkle_ && !record->has_hash) {
+    record->key_hash = merkle_key_hash(unpack_term_all(key));
+    record->has_hash = 1;
+  }
+  slots_[s] = record;
+  index_insert(h, s);
+  ++count_;
+  if (merkle_) merkle_->put(record->key_hash, s);
+}
+
+// ---- reads ------------------------------------------------------------------------
+Term AWLWWMap::read_value(const Record& r) const {
+  Parsed p = Parsed::of(&r);
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < p.elems.size(); ++i) {
+    int c = compare_ts(p.elems[i].ts, p.elems[best].ts);
+    if (c > 0) {
+      best = i;
+    } else if (c == 0) {
+      // Tie: the first in map order of {Value, Ts} wins (Enum.max_by/2).
+      Term a = tuple(unpack_term_all(p.elems[i].value), unpack_term_all(p.elems[i].ts));
+      Term b = tuple(unpack_term_all(p.elems[best].value), unpack_term_all(p.elems[best].ts));
+      if ((a <=> b) < 0) best = i;
+    }
+  }
+  return unpack_term_all(p.elems[best].value);
+}
+
+bool AWLWWMap::contains(const Term& key) const {
+  std::string k = pack_term(key);
+  return find_slot(k, packed_hash(k)).has_value();
+}
+
+std::optional<Term> AWLWWMap::get(const Term& key) const {
+  std::string k = pack_term(key);
+  auto s = find_slot(k, packed_hash(k));
+  if (!s) return std::nullopt;
+  return read_value(*slots_[*s]);
+}
+
+Term AWLWWMap::read() const {
+  TermPairs pairs;
+  pairs.reserve(count_);
+  for (const Record* r : slots_)
+    if (r) pairs.emplace_back(unpack_term_all(r->key()), read_value(*r));
+  return Term::map(std::move(pairs));
+}
+
+Term AWLWWMap::read(std::span<const Term> keys) const {
+  TermPairs pairs;
+  for (const Term& k : keys)
+    if (auto v = get(k)) pairs.emplace_back(k, std::move(*v));
+  return Term::map(std::move(pairs));
+}
+
+std::vector<Term> AWLWWMap::keys() const {
+  std::vector<Term> out;
+  out.reserve(count_);
+  for (const Record* r : slots_)
+    if (r) out.push_back(unpack_term_all(r->key()));
+  return out;
+}
+
+std::optional<std::vector<Element>> AWLWWMap::elements(const Term& key) const {
+  std::string k = pack_term(key);
+  auto s = find_slot(k, packed_hash(k));
+  if (!s) return std::nullopt;
+  Parsed p = Parsed::of(slots_[*s]);
+  std::vector<Element> out;
+  for (auto& e : p.elems) out.push_back({unpack_term_all(e.value), unpack_term_all(e.ts), e.dots});
+  return out;
+}
+
+Term AWLWWMap::element_map(const Record* r) {
+  auto p = Parsed::of(r);
+  TermPairs pairs;
+  pairs.reserve(p.elems.size());
+  for (const auto& e : p.elems)
+    pairs.emplace_back(tuple(unpack_term_all(e.value), unpack_term_all(e.ts)), mapset_of(e.dots));
+  return Term::map(std::move(pairs));
+}
+
+std::optional<Term> AWLWWMap::value_term(const Term& key) const {
+  std::string k = pack_term(key);
+  auto s = find_slot(k, packed_hash(k));
+  if (!s) return std::nullopt;
+  return element_map(slots_[*s]);
+}
+
+Term AWLWWMap::merkle_key(EntryId id) const { return unpack_term_all(slots_[id]->key()); }
+Term AWLWWMap::merkle_value(EntryId id) const { return element_map(slots_[id]); }
+
+// ---- terms --------------------------------------------------------------------------
+Term AWLWWMap::to_term() const {
+  TermPairs values;
+  values.reserve(count_);
+  for (const Record* r : slots_)
+    if (r) values.emplace_back(unpack_term_all(r->key()), element_map(r));
+  return make_struct(awlww_module(), {{Term(Atom("dots")), ctx_.to_term()},
+                                      {Term(Atom("value")), Term::map(std::move(values))}});
+}
+
+Term AWLWWMap::slice_term(std::span<const Term> keys, const Term& dots) const {
+  TermPairs values;
+  for (const Term& k : keys)
+    if (auto v = value_term(k)) values.emplace_back(k, std::move(*v));
+  return make_struct(awlww_module(), {{Term(Atom("dots")), dots}, {Term(Atom("value")), Term::map(std::move(values))}});
+}
+
+std::optional<AWLWWMap> AWLWWMap::from_term(const Term& t, std::string* error) {
+  auto fail = [&](std::string why) -> std::optional<AWLWWMap> {
+    if (error) *error = std::move(why);
+    return std::nullopt;
+  };
+  if (!t.is_map()) return fail("AWLWWMap is not a map");
+  auto sn = struct_name(t);
+  if (sn && !(*sn == awlww_module())) return fail("AWLWWMap has struct " + std::string(sn->text()));
+  const Term* dots = t.map_get(std::string_view("dots"));
+  const Term* value = t.map_get(std::string_view("value"));
+  if (!dots || !value) return fail("AWLWWMap without dots/value");
+  std::string why;
+  auto ctx = DotContext::from_term(*dots, &why);
+  if (!ctx) return fail(why);
+  if (!value->is_map()) return fail("AWLWWMap value is not a map");
+  AWLWWMap m;
+  m.ctx_ = std::move(*ctx);
+  std::vector<std::string> buffers;
+  for (const auto& [key, elems] : value->map_entries()) {
+    if (!elems.is_map()) return fail("AWLWWMap element set is not a map");
+    std::string kbytes = pack_term(key);
+    Parsed p;
+    p.key = kbytes;
+    buffers.clear();
+    buffers.reserve(elems.map_size() * 2);
+    for (const auto& [el, set] : elems.map_entries()) {
+      if (!el.is_tuple(2)) return fail("AWLWWMap element is not {Value, Ts}");
+      auto dot_terms = mapset_elements(set);
+      if (!dot_terms) return fail("AWLWWMap dot set is not a MapSet");
+      Parsed::El e;
+      buffers.push_back(pack_term(el.tuple_elements()[0]));
+      e.value = buffers.back();
+      buffers.push_back(pack_term(el.tuple_elements()[1]));
+      e.ts = buffers.back();
+      for (const Term& d : *dot_terms) {
+        auto dot = dot_from_term(d);
+        if (!dot) return fail("AWLWWMap dot is not {int, int}");
+        e.dots.push_back(*dot);
+      }
+      p.elems.push_back(std::move(e));
+    }
+    std::string rec = p.encode();
+    if (rec.empty()) continue;  // a key without elements carries nothing
+    m.store(kbytes, packed_hash(kbytes), std::nullopt, Record::make(rec));
+  }
+  return m;
+}
+
+bool AWLWWMap::operator==(const AWLWWMap& other) const {
+  if (count_ != other.count_ || !(ctx_ == other.ctx_)) return false;
+  for (const Record* r : slots_) {
+    if (!r) continue;
+    auto key = r->key();
+    auto s = other.find_slot(key, packed_hash(key));
+    if (!s || other.slots_[*s]->bytes() != r->bytes()) return false;
+  }
+  return true;
+}
+
+// ---- updates ----------------------------------------------------------------------------
+UpdateResult AWLWWMap::add(const Term& key, const Term& value, std::int64_t node_id, std::int64_t ts) {
+  std::string k = pack_term(key);
+  const std::uint64_t h = packed_hash(k);
+  auto slot = find_slot(k, h);
+  std::optional<Term> old_read;
+  if (slot) old_read = read_value(*slots_[*slot]);
+
+  const Dot d = ctx_.next_dot(node_id);
+  std::string v = pack_term(value);
+  std::string t = pack_term(Term(ts));
+  Parsed p;
+  p.key = k;
+  p.elems.push_back({v, t, {d}});
+  store(k, h, slot, Record::make(p.encode()));
+  ctx_.add(d);
+
+  UpdateResult r;
+  r.keys_changed = 1;
+  if (!old_read || !(*old_read == value)) r.diffs.push_back({KeyChange::Kind::add, key, value});
+  return r;
+}
+
+UpdateResult AWLWWMap::remove(const Term& key) {
+  std::string k = pack_term(key);
+  const std::uint64_t h = packed_hash(k);
+  auto slot = find_slot(k, h);
+  UpdateResult r;
+  if (!slot) return r;
+  store(k, h, slot, nullptr);
+  r.keys_changed = 1;
+  r.diffs.push_back({KeyChange::Kind::remove, key, Term()});
+  return r;
+}
+
+UpdateResult AWLWWMap::join(const AWLWWMap& delta, std::span<const Term> keys) {
+  struct Pending {
+    std::string key;
+    std::uint64_t h;
+    std::optional<std::uint32_t> slot;
+    std::optional<Term> old_read;
+    std::string record;  // new canonical bytes, empty = key vanishes
+    bool changed = false;
+  };
+  std::vector<Pending> pending;
+  std::unordered_map<std::string, std::size_t> seen;
+  std::vector<std::size_t> order;  // index into pending per key given
+  order.reserve(keys.size());
+
+  const DotContext& c1 = ctx_;
+  const DotContext& c2 = delta.ctx_;
+  for (const Term& key : keys) {
+    std::string k = pack_term(key);
+    if (auto dup = seen.find(k); dup != seen.end()) {
+      order.push_back(dup->second);
+      continue;
+    }
+    seen.emplace(k, pending.size());
+    Pending pe;
+    pe.h = packed_hash(k);
+    pe.slot = find_slot(k, pe.h);
+    auto dslot = delta.find_slot(k, pe.h);
+    const Record* r1 = pe.slot ? slots_[*pe.slot] : nullptr;
+    const Record* r2 = dslot ? delta.slots_[*dslot] : nullptr;
+    Parsed p1 = Parsed::of(r1);
+    Parsed p2 = Parsed::of(r2);
+    Parsed out;
+    out.key = k;
+    std::vector<bool> matched(p2.elems.size(), false);
+    for (auto& e1 : p1.elems) {
+      const std::vector<Dot>* s2 = nullptr;
+      for (std::size_t j = 0; j < p2.elems.size(); ++j) {
+        if (!matched[j] && p2.elems[j].value == e1.value && p2.elems[j].ts == e1.ts) {
+          matched[j] = true;
+          s2 = &p2.elems[j].dots;
+          break;
+        }
+      }
+      std::vector<Dot> keep;
+      for (const Dot& d : e1.dots) {
+        bool in2 = s2 && std::find(s2->begin(), s2->end(), d) != s2->end();
+        if (in2 || !c2.contains(d)) keep.push_back(d);  // S1 ∩ S2, S1 − Ctx2
+      }
+      if (s2)
+        for (const Dot& d : *s2)
+          if (!c1.contains(d) && std::find(keep.begin(), keep.end(), d) == keep.end()) keep.push_back(d);
+      if (!keep.empty()) out.elems.push_back({e1.value, e1.ts, std::move(keep)});
+    }
+    for (std::size_t j = 0; j < p2.elems.size(); ++j) {
+      if (matched[j]) continue;
+      std::vector<Dot> keep;
+      for (const Dot& d : p2.elems[j].dots)
+        if (!c1.contains(d)) keep.push_back(d);  // S2 − Ctx1
+      if (!keep.empty()) out.elems.push_back({p2.elems[j].value, p2.elems[j].ts, std::move(keep)});
+    }
+    pe.record = out.encode();
+    pe.changed = r1 ? (pe.record != r1->bytes()) : !pe.record.empty();
+    if (pe.changed && r1) pe.old_read = read_value(*r1);
+    pe.key = std::move(k);
+    order.push_back(pending.size());
+    pending.push_back(std::move(pe));
+  }
+
+  // Compute the read diffs before mutating (old reads were captured above).
+  UpdateResult result;
+  std::vector<std::optional<Term>> new_reads(pending.size());
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    if (!pending[i].changed || pending[i].record.empty()) continue;
+    Record* tmp = Record::make(pending[i].record);
+    new_reads[i] = read_value(*tmp);
+    ::operator delete(tmp);
+  }
+  for (std::size_t n = 0; n < order.size(); ++n) {
+    const Pending& pe = pending[order[n]];
+    if (!pe.changed) continue;
+    ++result.keys_changed;
+    const auto& nr = new_reads[order[n]];
+    if (pe.old_read && nr && *pe.old_read == *nr) continue;
+    if (!nr) {
+      result.diffs.push_back({KeyChange::Kind::remove, keys[n], Term()});
+    } else {
+      result.diffs.push_back({KeyChange::Kind::add, keys[n], *nr});
+    }
+  }
+  for (Pending& pe : pending) {
+    if (!pe.changed) continue;
+    store(pe.key, pe.h, pe.slot, pe.record.empty() ? nullptr : Record::make(pe.record));
+  }
+  ctx_.merge(c2);
+  return result;
+}
+
+UpdateResult AWLWWMap::join_all(const AWLWWMap& other) {
+  std::vector<Term> all = keys();
+  std::unordered_set<std::string> seen;
+  for (const Record* r : slots_)
+    if (r) seen.emplace(r->key());
+  for (const Record* r : other.slots_)
+    if (r && !seen.count(std::string(r->key()))) all.push_back(unpack_term_all(r->key()));
+  return join(other, all);
+}
+
+// ---- Merkle ---------------------------------------------------------------------------------
+void AWLWWMap::enable_merkle() {
+  if (merkle_) return;
+  merkle_ = std::make_unique<MerkleMap>();
+  for (std::uint32_t s = 0; s < slots_.size(); ++s) {
+    Record* r = slots_[s];
+    if (!r) continue;
+    if (!r->has_hash) {
+      r->key_hash = merkle_key_hash(unpack_term_all(r->key()));
+      r->has_hash = 1;
+    }
+    merkle_->put(r->key_hash, s);
+  }
+}
+
+void AWLWWMap::update_hashes() {
+  if (merkle_) merkle_->update_hashes(*this);
+}
+
+std::optional<std::uint32_t> AWLWWMap::merkle_root() {
+  enable_merkle();
+  update_hashes();
+  return merkle_->root_hash();
+}
+
+Term AWLWWMap::merkle_tree_term() {
+  enable_merkle();
+  update_hashes();
+  return merkle_->tree_term(*this);
+}
+
+Term AWLWWMap::prepare_partial_diff(int depth) {
+  enable_merkle();
+  update_hashes();
+  return merkle_->prepare_partial_diff(depth, *this);
+}
+
+std::optional<PartialDiffStep> AWLWWMap::continue_partial_diff(const Term& continuation, int depth,
+                                                                std::string* error) {
+  enable_merkle();
+  update_hashes();
+  return merkle_->continue_partial_diff(continuation, depth, *this, error);
+}
+
+std::size_t AWLWWMap::memory_bytes() const noexcept {
+  std::size_t m = slots_.capacity() * sizeof(Record*) + free_slots_.capacity() * 4 + index_.capacity() * 8;
+  for (const Record* r : slots_)
+    if (r) m += sizeof(Record) + r->size;
+  if (merkle_) m += merkle_->memory_bytes();
+  return m;
+}
+
+}  // namespace hc::crdt

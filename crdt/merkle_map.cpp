@@ -1,0 +1,495 @@
+#include "crdt/merkle_map.hpp"
+
+#include <algorithm>
+
+#include "interop/phash2.hpp"
+
+namespace hc::crdt {
+namespace {
+
+int bit_of(std::uint32_t h, int depth) { return static_cast<int>((h >> (31 - depth)) & 1u); }
+
+const Atom& partial_atom() {
+  static const Atom a("partial");
+  return a;
+}
+
+bool is_partial(const Term& t) { return t.is_record("partial", 2); }
+
+// Bit `index` (MSB first) of a bitstring, nullopt when too short.
+std::optional<int> bitstring_bit(const Term& t, std::size_t index) {
+  const Bitstring* b = t.as_bitstring();
+  if (!b || index >= b->bit_size) return std::nullopt;
+  return (b->bytes[index / 8] >> (7 - index % 8)) & 1;
+}
+
+// A literal port of MerkleTreeImpl.do_diff_keys/3 over terms. `out` receives
+// the items in the order of List.flatten of the BEAM's nested result, where
+// every leaf segment has already been reversed by add_tuple_wrappers; the
+// caller reverses the whole list (remove_tuple_wrappers).
+class DiffWalker {
+ public:
+  std::vector<Term> out;
+  std::string error;
+
+  bool raw_keys(const Term& t) {
+    if (t.is_nil()) return true;
+    if (t.is_tuple(3)) return raw_keys(t.tuple_elements()[1]) && raw_keys(t.tuple_elements()[2]);
+    if (t.is_tuple(2) && t.tuple_elements()[1].is_tuple(2)) {
+      const Term& contents = t.tuple_elements()[1].tuple_elements()[1];
+      if (!contents.is_map()) return fail("leaf contents is not a map");
+      push_keys_reversed(contents);
+      return true;
+    }
+    if (is_partial(t)) {
+      out.push_back(t);
+      return true;
+    }
+    return fail("unexpected tree node shape");
+  }
+
+  bool diff(const Term& t1, const Term& t2, std::size_t levels) {
+    if (levels > 64) return fail("tree deeper than 64 levels");
+    if (t1.is_nil()) return raw_keys(t2);
+    if (t2.is_nil()) return raw_keys(t1);
+    const bool inner1 = t1.is_tuple(3), inner2 = t2.is_tuple(3);
+    if (inner1 && inner2) {
+      auto a = t1.tuple_elements(), b = t2.tuple_elements();
+      if (a[0] == b[0]) return true;
+      return diff(a[1], b[1], levels + 1) && diff(a[2], b[2], levels + 1);
+    }
+    if (is_partial(t2)) {
+      out.push_back(t2);
+      return true;
+    }
+    if (is_partial(t1)) {
+      out.push_back(t1);
+      return true;
+    }
+    const bool pair1 = t1.is_tuple(2), pair2 = t2.is_tuple(2);
+    if (pair1 && pair2) {
+      auto a = t1.tuple_elements(), b = t2.tuple_elements();
+      if (a[0] == b[0]) return true;
+      if (!a[1].is_tuple(2) || !b[1].is_tuple(2)) return fail("leaf is not {KeyHash, Contents}");
+      const Term& m1 = a[1].tuple_elements()[1];
+      const Term& m2 = b[1].tuple_elements()[1];
+      if (!m1.is_map() || !m2.is_map()) return fail("leaf contents is not a map");
+      // Enum.reject(keys1, map1[k] == map2[k]) ++ (keys2 -- keys1), each
+      // segment reversed by add_tuple_wrappers.
+      static const Term nil_atom(Atom("nil"));
+      std::vector<Term> seg;
+      for (const auto& [k, v1] : m1.map_entries()) {
+        const Term* v2 = m2.map_get(k);
+        if (erlang_compare(v1, v2 ? *v2 : nil_atom) != 0) seg.push_back(k);
+      }
+      out.insert(out.end(), seg.rbegin(), seg.rend());
+      seg.clear();
+      for (const auto& [k, v2] : m2.map_entries()) {
+        (void)v2;
+        if (!m1.map_get(k)) seg.push_back(k);
+      }
+      out.insert(out.end(), seg.rbegin(), seg.rend());
+      return true;
+    }
+    if (inner1 && pair2) return leaf_vs_inner(t2, t1, levels);
+    if (pair1 && inner2) return leaf_vs_inner(t1, t2, levels);
+    return fail("unexpected tree node shape");
+  }
+
+ private:
+  bool fail(const char* why) {
+    if (error.empty()) error = why;
+    return false;
+  }
+  void push_keys_reversed(const Term& contents) {
+    auto e = contents.map_entries();
+    for (auto it = e.rbegin(); it != e.rend(); ++it) out.push_back(it->first);
+  }
+  bool leaf_vs_inner(const Term& leaf, const Term& inner, std::size_t levels) {
+    const Term& body = leaf.tuple_elements()[1];
+    if (!body.is_tuple(2)) return fail("leaf is not {KeyHash, Contents}");
+    auto dir = bitstring_bit(body.tuple_elements()[0], levels);
+    if (!dir) return fail("leaf key hash shorter than its depth");
+    auto b = inner.tuple_elements();
+    if (*dir == 0) return diff(b[1], leaf, levels + 1) && raw_keys(b[2]);
+    return raw_keys(b[1]) && diff(b[2], leaf, levels + 1);
+  }
+};
+
+const Term* struct_field(const Term& t, const char* name) { return t.map_get(std::string_view(name)); }
+
+}  // namespace
+
+std::uint32_t merkle_key_hash(const Term& key) { return phash2_full(key); }
+
+Term hash_binary(std::uint32_t h) {
+  const std::uint8_t b[4] = {static_cast<std::uint8_t>(h >> 24), static_cast<std::uint8_t>(h >> 16),
+                             static_cast<std::uint8_t>(h >> 8), static_cast<std::uint8_t>(h)};
+  return Term::binary(std::span<const std::uint8_t>(b, 4));
+}
+
+Term TreeLoc::to_term() const {
+  const std::uint8_t b[4] = {static_cast<std::uint8_t>(bits >> 24), static_cast<std::uint8_t>(bits >> 16),
+                             static_cast<std::uint8_t>(bits >> 8), static_cast<std::uint8_t>(bits)};
+  return Term::bitstring(std::span<const std::uint8_t>(b, (len + 7u) / 8u), len);
+}
+
+std::optional<TreeLoc> TreeLoc::from_term(const Term& t) {
+  const Bitstring* b = t.as_bitstring();
+  if (!b || b->bit_size > 32) return std::nullopt;
+  TreeLoc loc;
+  loc.len = static_cast<std::uint8_t>(b->bit_size);
+  for (std::size_t i = 0; i < b->bytes.size() && i < 4; ++i)
+    loc.bits |= static_cast<std::uint32_t>(b->bytes[i]) << (24 - 8 * i);
+  if (loc.len < 32) loc.bits &= ~(0xffffffffu >> loc.len);
+  return loc;
+}
+
+Term merkle_tree_struct(Term tree) {
+  static const Atom mod = elixir_module("MerkleMap.MerkleTree");
+  return make_struct(mod, {{Term(Atom("tree")), std::move(tree)}});
+}
+
+Term merkle_diff_struct(TermVector trees, TermVector keys) {
+  static const Atom mod = elixir_module("MerkleMap.MerkleTree.Diff");
+  return make_struct(mod, {{Term(Atom("trees")), Term::list(std::move(trees))},
+                           {Term(Atom("keys")), Term::list(std::move(keys))}});
+}
+
+MerkleMap::MerkleMap() = default;
+
+std::uint32_t MerkleMap::new_node(const Node& n) {
+  if (!free_nodes_.empty()) {
+    auto i = free_nodes_.back();
+    free_nodes_.pop_back();
+    nodes_[i] = n;
+    return i;
+  }
+  nodes_.push_back(n);
+  return static_cast<std::uint32_t>(nodes_.size() - 1);
+}
+
+void MerkleMap::free_node(std::uint32_t i) {
+  Node& n = nodes_[i];
+  if ((n.flags & kLeaf) && (n.flags & kMulti)) {
+    multi_[n.b].clear();
+    multi_[n.b].shrink_to_fit();
+    free_multi_.push_back(n.b);
+  }
+  n = Node{};
+  free_nodes_.push_back(i);
+}
+
+std::uint32_t MerkleMap::new_leaf(std::uint32_t key_hash, EntryId id) {
+  return new_node(Node{0, key_hash, id, kLeaf});
+}
+
+void MerkleMap::clear() {
+  nodes_.clear();
+  free_nodes_.clear();
+  multi_.clear();
+  free_multi_.clear();
+  root_ = kNil;
+}
+
+void MerkleMap::put(std::uint32_t key_hash, EntryId id, std::optional<EntryId> replaces) {
+  std::uint32_t parent = kNil;
+  int side = 0;
+  auto link = [&](std::uint32_t child) {
+    if (parent == kNil) {
+      root_ = child;
+    } else if (side == 0) {
+      nodes_[parent].a = child;
+    } else {
+      nodes_[parent].b = child;
+    }
+  };
+  std::uint32_t cur = root_;
+  for (int depth = 0;; ) {
+    if (cur == kNil) {
+      link(new_leaf(key_hash, id));
+      return;
+    }
+    Node& n = nodes_[cur];
+    n.flags &= ~kValid;
+    if (!(n.flags & kLeaf)) {
+      int dir = bit_of(key_hash, depth);
+      parent = cur;
+      side = dir;
+      cur = dir == 0 ? n.a : n.b;
+      ++depth;
+      continue;
+    }
+    if (n.a == key_hash) {  // same 32-bit hash: Map.merge into the leaf
+      if (!(n.flags & kMulti)) {
+        if (replaces && n.b == *replaces) {
+          n.b = id;
+          return;
+        }
+        std::uint32_t slot;
+        if (!free_multi_.empty()) {
+          slot = free_multi_.back();
+          free_multi_.pop_back();
+        } else {
+          multi_.emplace_back();
+          slot = static_cast<std::uint32_t>(multi_.size() - 1);
+        }
+        multi_[slot] = {n.b, id};
+        n.b = slot;
+        n.flags |= kMulti;
+        return;
+      }
+      auto& ids = multi_[n.b];
+      auto it = replaces ? std::find(ids.begin(), ids.end(), *replaces) : ids.end();
+      if (it != ids.end()) {
+        *it = id;
+      } else {
+        ids.push_back(id);
+      }
+      return;
+    }
+    // Another hash at this position: push the found leaf one level down on
+    // its own side and continue into the new inner node (put_leaf/3).
+    int odir = bit_of(n.a, depth);
+    std::uint32_t inner = new_node(Node{0, odir == 0 ? cur : kNil, odir == 1 ? cur : kNil, 0});
+    link(inner);
+    cur = inner;
+  }
+}
+
+void MerkleMap::remove(std::uint32_t key_hash, EntryId id) {
+  // Path of (node, side taken) from the root.
+  std::uint32_t path[34];
+  int sides[34];
+  int depth = 0;
+  std::uint32_t cur = root_;
+  while (cur != kNil && !(nodes_[cur].flags & kLeaf)) {
+    path[depth] = cur;
+    sides[depth] = bit_of(key_hash, depth);
+    cur = sides[depth] == 0 ? nodes_[cur].a : nodes_[cur].b;
+    ++depth;
+  }
+  if (cur == kNil || nodes_[cur].a != key_hash) return;
+  Node& leaf = nodes_[cur];
+  std::uint32_t replacement = cur;
+  if (leaf.flags & kMulti) {
+    auto& ids = multi_[leaf.b];
+    auto it = std::find(ids.begin(), ids.end(), id);
+    if (it == ids.end()) return;
+    ids.erase(it);
+    if (ids.size() == 1) {
+      EntryId only = ids.front();
+      ids.clear();
+      free_multi_.push_back(leaf.b);
+      leaf.b = only;
+      leaf.flags &= ~kMulti;
+    }
+    leaf.flags &= ~kValid;
+  } else {
+    if (leaf.b != id) return;
+    free_node(cur);
+    replacement = kNil;
+  }
+  // Walk back up: relink, invalidate and collapse inner nodes left with an
+  // empty branch and a leaf, or two empty branches.
+  for (int d = depth - 1; d >= 0; --d) {
+    Node& p = nodes_[path[d]];
+    if (sides[d] == 0) {
+      p.a = replacement;
+    } else {
+      p.b = replacement;
+    }
+    p.flags &= ~kValid;
+    const bool l_nil = p.a == kNil, r_nil = p.b == kNil;
+    const bool l_leaf = !l_nil && (nodes_[p.a].flags & kLeaf);
+    const bool r_leaf = !r_nil && (nodes_[p.b].flags & kLeaf);
+    if (l_nil && r_nil) {
+      free_node(path[d]);
+      replacement = kNil;
+    } else if (l_nil && r_leaf) {
+      replacement = p.b;
+      free_node(path[d]);
+    } else if (r_nil && l_leaf) {
+      replacement = p.a;
+      free_node(path[d]);
+    } else {
+      replacement = path[d];
+    }
+  }
+  root_ = replacement;
+}
+
+void MerkleMap::leaf_ids(const Node& leaf, std::vector<EntryId>& out) const {
+  out.clear();
+  if (leaf.flags & kMulti) {
+    out = multi_[leaf.b];
+  } else {
+    out.push_back(leaf.b);
+  }
+}
+
+Term MerkleMap::hash_term(std::uint32_t i) const {
+  return i == kNil ? Term() : hash_binary(nodes_[i].hash);
+}
+
+std::uint32_t MerkleMap::compute_hash(std::uint32_t i, const MerkleContent& content) {
+  Node& n = nodes_[i];
+  if (n.flags & kValid) return n.hash;
+  std::uint32_t h;
+  if (n.flags & kLeaf) {
+    std::vector<EntryId> ids;
+    leaf_ids(n, ids);
+    TermPairs pairs;
+    pairs.reserve(ids.size());
+    for (EntryId id : ids) pairs.emplace_back(content.merkle_key(id), content.merkle_value(id));
+    h = phash2_full(Term::map(std::move(pairs)));
+  } else {
+    std::uint32_t l = n.a, r = n.b;
+    if (l != kNil) compute_hash(l, content);
+    if (r != kNil) compute_hash(r, content);
+    h = phash2_full(Term::tuple({hash_term(l), hash_term(r)}));
+  }
+  Node& m = nodes_[i];
+  m.hash = h;
+  m.flags |= kValid;
+  return h;
+}
+
+void MerkleMap::update_hashes(const MerkleContent& content) {
+  if (root_ != kNil) compute_hash(root_, content);
+}
+
+bool MerkleMap::hashes_valid() const noexcept { return root_ == kNil || (nodes_[root_].flags & kValid); }
+
+bool MerkleMap::empty() const noexcept { return root_ == kNil; }
+
+std::optional<std::uint32_t> MerkleMap::root_hash() const noexcept {
+  if (root_ == kNil) return std::nullopt;
+  return nodes_[root_].hash;
+}
+
+std::size_t MerkleMap::memory_bytes() const noexcept {
+  std::size_t m = nodes_.capacity() * sizeof(Node) + free_nodes_.capacity() * 4 +
+                  multi_.capacity() * sizeof(std::vector<EntryId>);
+  for (const auto& v : multi_) m += v.capacity() * sizeof(EntryId);
+  return m;
+}
+
+int MerkleMap::max_depth() const {
+  int best = 0;
+  std::vector<std::pair<std::uint32_t, int>> stack;
+  if (root_ != kNil) stack.emplace_back(root_, 0);
+  while (!stack.empty()) {
+    auto [i, d] = stack.back();
+    stack.pop_back();
+    best = std::max(best, d);
+    const Node& n = nodes_[i];
+    if (n.flags & kLeaf) continue;
+    if (n.a != kNil) stack.emplace_back(n.a, d + 1);
+    if (n.b != kNil) stack.emplace_back(n.b, d + 1);
+  }
+  return best;
+}
+
+Term MerkleMap::leaf_term(const Node& leaf, const MerkleContent& content) const {
+  std::vector<EntryId> ids;
+  leaf_ids(leaf, ids);
+  TermPairs pairs;
+  pairs.reserve(ids.size());
+  for (EntryId id : ids) pairs.emplace_back(content.merkle_key(id), content.merkle_value(id));
+  return Term::tuple({hash_binary(leaf.hash), Term::tuple({hash_binary(leaf.a), Term::map(std::move(pairs))})});
+}
+
+Term MerkleMap::node_term(std::uint32_t i, TreeLoc loc, int depth, const MerkleContent& content) const {
+  if (i == kNil) return Term();
+  const Node& n = nodes_[i];
+  if (n.flags & kLeaf) return leaf_term(n, content);
+  if (depth <= 0) return Term::tuple({Term(partial_atom()), loc.to_term()});
+  return Term::tuple({hash_binary(n.hash), node_term(n.a, loc.child(0), depth - 1, content),
+                      node_term(n.b, loc.child(1), depth - 1, content)});
+}
+
+Term MerkleMap::subtree(TreeLoc loc, int depth, const MerkleContent& content) const {
+  std::uint32_t cur = root_;
+  for (int k = 0; k < loc.len && cur != kNil && !(nodes_[cur].flags & kLeaf); ++k)
+    cur = bit_of(loc.bits, k) == 0 ? nodes_[cur].a : nodes_[cur].b;
+  return node_term(cur, loc, depth, content);
+}
+
+Term MerkleMap::tree_term(const MerkleContent& content) const { return subtree(TreeLoc{}, 64, content); }
+
+Term MerkleMap::prepare_partial_diff(int depth, const MerkleContent& content) const {
+  TermVector trees;
+  trees.push_back(Term::tuple({TreeLoc{}.to_term(), merkle_tree_struct(subtree(TreeLoc{}, depth, content))}));
+  return merkle_diff_struct(std::move(trees), {});
+}
+
+std::optional<PartialDiffStep> MerkleMap::continue_partial_diff(const Term& cont, int depth,
+                                                               const MerkleContent& content,
+                                                               std::string* error) const {
+  auto fail = [&](std::string why) -> std::optional<PartialDiffStep> {
+    if (error) *error = std::move(why);
+    return std::nullopt;
+  };
+  static const Atom diff_mod = elixir_module("MerkleMap.MerkleTree.Diff");
+  static const Atom tree_mod = elixir_module("MerkleMap.MerkleTree");
+  if (!is_struct(cont, diff_mod)) return fail("continuation is not a %MerkleMap.MerkleTree.Diff{}");
+  const Term* trees = struct_field(cont, "trees");
+  const Term* keys = struct_field(cont, "keys");
+  if (!trees || !keys || !trees->is_proper_list() || !keys->is_proper_list())
+    return fail("continuation trees/keys are not lists");
+
+  DiffWalker walker;
+  std::vector<Term> found;
+  for (const Term& item : trees->list_elements()) {
+    if (!item.is_tuple(2)) return fail("continuation tree entry is not {Loc, Tree}");
+    const Term& loc_term = item.tuple_elements()[0];
+    const Term& tree = item.tuple_elements()[1];
+    auto loc = TreeLoc::from_term(loc_term);
+    if (!loc) return fail("continuation location is not a bitstring of at most 32 bits");
+    if (!is_struct(tree, tree_mod)) return fail("continuation tree is not a %MerkleMap.MerkleTree{}");
+    const Term* remote = struct_field(tree, "tree");
+    if (!remote) return fail("%MerkleMap.MerkleTree{} without tree");
+    // assert_hashes_calculated/1 on the remote root.
+    if ((remote->is_tuple(3) || remote->is_tuple(2)) && remote->tuple_elements()[0].is_nil())
+      return fail("continuation tree without hashes");
+    walker.out.clear();
+    Term local = subtree(*loc, depth, content);
+    if (!walker.diff(local, *remote, loc->len)) return fail("malformed continuation tree: " + walker.error);
+    found.insert(found.end(), walker.out.rbegin(), walker.out.rend());
+  }
+
+  PartialDiffStep step;
+  TermVector new_keys(keys->list_elements().begin(), keys->list_elements().end());
+  TermVector new_trees;
+  for (Term& t : found) {
+    if (is_partial(t)) {
+      auto loc = TreeLoc::from_term(t.tuple_elements()[1]);
+      if (!loc) return fail("partial location is not a bitstring of at most 32 bits");
+      new_trees.push_back(Term::tuple({t.tuple_elements()[1], merkle_tree_struct(subtree(*loc, depth, content))}));
+    } else {
+      new_keys.push_back(std::move(t));
+    }
+  }
+  if (new_trees.empty()) {
+    step.done = true;
+    step.keys = std::move(new_keys);
+  } else {
+    step.continuation = merkle_diff_struct(std::move(new_trees), std::move(new_keys));
+  }
+  return step;
+}
+
+Term MerkleMap::truncate_diff(const Term& diff, std::size_t amount) {
+  const Term* trees = diff.map_get(std::string_view("trees"));
+  const Term* keys = diff.map_get(std::string_view("keys"));
+  if (!trees || !keys || !trees->is_proper_list() || !keys->is_proper_list()) return diff;
+  auto k = keys->list_elements();
+  auto t = trees->list_elements();
+  std::size_t nk = std::min(amount, k.size());
+  std::size_t nt = std::min(amount - nk, t.size());
+  return merkle_diff_struct(TermVector(t.begin(), t.begin() + static_cast<std::ptrdiff_t>(nt)),
+                            TermVector(k.begin(), k.begin() + static_cast<std::ptrdiff_t>(nk)));
+}
+
+}  // namespace hc::crdt

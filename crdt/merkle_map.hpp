@@ -1,0 +1,148 @@
+// The Merkle index of a replica, term-compatible with MerkleMap 0.2.2
+// (lib/merkle_map/merkle_tree_impl.ex, merkle_tree.ex, merkle_tree_diff.ex).
+//
+// Shape (horde-wire.md section 4): a binary trie over the 32 bits of
+// `h(Key) = <<phash2(Key, 2^32):32>>`, most significant bit first (0 = left).
+// `[]` is an empty branch, `{Hash, Left, Right}` an inner node and
+// `{Hash, {KeyHash, Contents}}` a leaf whose Contents is `#{Key => Value}` of
+// every key with that 32-bit hash. A leaf sits at the shallowest depth where
+// its hash prefix is unique; deleting collapses an inner node left with one
+// leaf (or nothing). Leaf hash `h(Contents)`, inner hash `h({HL, HR})` with
+// `[]` for an empty branch.
+//
+// This class stores only the trie: 16 bytes per node, leaves refer to
+// entries of the replica by EntryId, and keys/values are fetched from a
+// MerkleContent when a hash is computed or a subtree is sent. Hashes are
+// cached; put/remove invalidate the path to the root only, and
+// update_hashes() recomputes exactly the invalidated nodes.
+//
+// Partial diffs (MerkleTree.prepare_partial_diff / continue_partial_diff):
+// a continuation is the term `%MerkleMap.MerkleTree.Diff{trees: [{Loc,
+// %MerkleMap.MerkleTree{tree: Sub}}], keys: Keys}` where Sub keeps `depth`
+// levels and deeper inner nodes become `{partial, Loc}`. The order of `keys`
+// and `trees` follows MerkleMap exactly (its diff_keys reverses its
+// traversal), so continuations are equal term for term to the BEAM's.
+// Known deviation: the BEAM lists a map's keys in its internal order, which
+// for maps of more than 32 keys (a leaf holding 33+ keys with one 32-bit
+// hash) is hash order; we use term order.
+//
+// Not thread-safe; owned by one replica.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "interop/term.hpp"
+
+namespace hc::crdt {
+
+using EntryId = std::uint32_t;
+
+// Where the keys and values of leaves come from.
+class MerkleContent {
+ public:
+  virtual ~MerkleContent() = default;
+  virtual Term merkle_key(EntryId id) const = 0;
+  virtual Term merkle_value(EntryId id) const = 0;
+};
+
+// `phash2(Key, 2^32)`: the trie position of a key.
+std::uint32_t merkle_key_hash(const Term& key);
+// `<<H:32>>`
+Term hash_binary(std::uint32_t h);
+
+// A path from the root: the first `len` bits of `bits` (MSB first).
+struct TreeLoc {
+  std::uint32_t bits = 0;
+  std::uint8_t len = 0;
+  Term to_term() const;
+  static std::optional<TreeLoc> from_term(const Term& t);
+  TreeLoc child(int dir) const {
+    return {len < 32 ? bits | (static_cast<std::uint32_t>(dir) << (31 - len)) : bits,
+            static_cast<std::uint8_t>(len + 1)};
+  }
+};
+
+// Result of one continue_partial_diff step.
+struct PartialDiffStep {
+  // true: `{ok, Keys}` (keys are final); false: `{continue, Continuation}`.
+  bool done = false;
+  Term continuation;       // %MerkleMap.MerkleTree.Diff{} when !done
+  std::vector<Term> keys;  // when done
+};
+
+class MerkleMap {
+ public:
+  static constexpr int kSyncDepth = 8;  // DeltaCrdt uses depth 8 per round
+
+  MerkleMap();
+
+  // Adds entry `id` under `key_hash`. `replaces` names the entry it replaces
+  // (the same key with a new value) or nullopt for a new key.
+  void put(std::uint32_t key_hash, EntryId id, std::optional<EntryId> replaces = std::nullopt);
+  // Removes entry `id` (a no-op when absent).
+  void remove(std::uint32_t key_hash, EntryId id);
+  void clear();
+
+  // Recomputes the invalidated hashes (MerkleMap.update_hashes/1).
+  void update_hashes(const MerkleContent& content);
+  bool hashes_valid() const noexcept;
+
+  bool empty() const noexcept;
+  // Root hash, nullopt for the empty tree. Requires update_hashes().
+  std::optional<std::uint32_t> root_hash() const noexcept;
+  std::size_t node_count() const noexcept { return nodes_.size() - free_nodes_.size(); }
+  std::size_t memory_bytes() const noexcept;
+  int max_depth() const;
+
+  // MerkleTreeImpl.subtree(tree, Loc, Depth) as a term (tree shape only,
+  // without the %MerkleMap.MerkleTree{} wrapper). Requires valid hashes.
+  Term subtree(TreeLoc loc, int depth, const MerkleContent& content) const;
+  // The whole tree term (the `tree` field of %MerkleMap.MerkleTree{}).
+  Term tree_term(const MerkleContent& content) const;
+
+  // `%MerkleMap.MerkleTree.Diff{trees: [{<<>>, %MerkleTree{tree: subtree(<<>>, depth)}}], keys: []}`
+  Term prepare_partial_diff(int depth, const MerkleContent& content) const;
+  // MerkleTree.continue_partial_diff(tree, Continuation, Depth). Returns
+  // nullopt (with `error` set) when the continuation is not a well-formed
+  // Diff; the BEAM would crash the CRDT process on such input.
+  std::optional<PartialDiffStep> continue_partial_diff(const Term& continuation, int depth,
+                                                       const MerkleContent& content,
+                                                       std::string* error = nullptr) const;
+  // MerkleMap.truncate_diff/2: keep `amount` keys, then trees up to `amount`
+  // entries in all. Returns the input unchanged when it is not a Diff.
+  static Term truncate_diff(const Term& diff, std::size_t amount);
+
+ private:
+  static constexpr std::uint32_t kNil = 0xffffffffu;
+  enum : std::uint32_t { kLeaf = 1, kValid = 2, kMulti = 4 };
+  struct Node {
+    std::uint32_t hash = 0;
+    std::uint32_t a = 0;  // inner: left child; leaf: key hash
+    std::uint32_t b = 0;  // inner: right child; leaf: entry id or index into multi_
+    std::uint32_t flags = 0;
+  };
+
+  std::uint32_t new_node(const Node& n);
+  void free_node(std::uint32_t i);
+  std::uint32_t new_leaf(std::uint32_t key_hash, EntryId id);
+  void leaf_ids(const Node& leaf, std::vector<EntryId>& out) const;
+  std::uint32_t compute_hash(std::uint32_t i, const MerkleContent& content);
+  Term leaf_term(const Node& leaf, const MerkleContent& content) const;
+  Term node_term(std::uint32_t i, TreeLoc loc, int depth, const MerkleContent& content) const;
+  Term hash_term(std::uint32_t i) const;
+
+  std::vector<Node> nodes_;
+  std::vector<std::uint32_t> free_nodes_;
+  std::vector<std::vector<EntryId>> multi_;  // entries of leaves with colliding key hashes
+  std::vector<std::uint32_t> free_multi_;
+  std::uint32_t root_ = kNil;
+};
+
+// Term helpers for the continuation structs.
+Term merkle_tree_struct(Term tree);                      // %MerkleMap.MerkleTree{tree: T}
+Term merkle_diff_struct(TermVector trees, TermVector keys);  // %MerkleMap.MerkleTree.Diff{}
+
+}  // namespace hc::crdt

@@ -1,0 +1,278 @@
+#include "crdt/sync_engine.hpp"
+
+#include <sstream>
+
+namespace hc::crdt {
+namespace {
+
+const Term& atom_term(const char* text) {
+  // Small cache of the atoms used in messages.
+  static thread_local std::map<std::string, Term> cache;
+  auto it = cache.find(text);
+  if (it == cache.end()) it = cache.emplace(text, Term(Atom(text))).first;
+  return it->second;
+}
+
+std::string describe(const Term& t) {
+  std::string s = to_string(t);
+  if (s.size() > 300) s = s.substr(0, 300) + "...";
+  return s;
+}
+
+action::Warning warn(std::string text) { return action::Warning{std::move(text)}; }
+
+}  // namespace
+
+SyncEngine::SyncEngine(SyncConfig config, Clock clock) : SyncEngine(std::move(config), std::move(clock), AWLWWMap()) {}
+
+SyncEngine::SyncEngine(SyncConfig config, Clock clock, AWLWWMap initial_state)
+    : config_(std::move(config)), clock_(std::move(clock)), state_(std::move(initial_state)) {
+  state_.enable_merkle();
+}
+
+SyncActions SyncEngine::start() { return {action::ScheduleSync{0}}; }
+
+SyncActions SyncEngine::on_sync_timer() {
+  SyncActions out;
+  sync_to_all(out);
+  out.push_back(action::ScheduleSync{config_.sync_interval_ms});
+  return out;
+}
+
+void SyncEngine::sync_to_all(SyncActions& out) {
+  // monitor_neighbours/1
+  for (const Term& n : neighbours_) {
+    if (monitors_.insert(n).second) out.push_back(action::Monitor{n});
+  }
+  // Every monitored neighbour gets a fresh round (see header).
+  Term continuation = state_.prepare_partial_diff(config_.depth);
+  Term dots = state_.context().to_term();
+  for (const Term& n : monitors_) {
+    if (n == config_.self) continue;
+    CausalDiff d{continuation, dots, config_.self, config_.self, n, {}};
+    out.push_back(action::Send{n, tuple(atom_term("diff"), d.to_term())});
+    awaiting_ack_.insert(n);
+  }
+}
+
+SyncActions SyncEngine::handle_message(const Term& m) {
+  SyncActions out;
+  if (m.is_atom("sync")) return on_sync_timer();
+  if (m.is_record("$gen_call", 3)) return handle_call(m.tuple_elements()[2], m.tuple_elements()[1]);
+  if (m.is_record("$gen_cast", 2)) {
+    const Term& req = m.tuple_elements()[1];
+    std::string why;
+    if (!req.is_record("operation", 2) || !apply_operation(req.tuple_elements()[1], out, &why))
+      out.push_back(warn("dropped cast " + describe(req) + (why.empty() ? "" : ": " + why)));
+    return out;
+  }
+  if (m.is_record("ack_diff", 2)) {
+    awaiting_ack_.erase(m.tuple_elements()[1]);
+    return out;
+  }
+  if (m.is_record("diff", 2)) {
+    handle_diff(m.tuple_elements()[1], out);
+    return out;
+  }
+  if (m.is_record("diff", 3)) {
+    handle_slice(m.tuple_elements()[1], m.tuple_elements()[2], out);
+    return out;
+  }
+  if (m.is_record("get_diff", 3)) {
+    handle_get_diff(m.tuple_elements()[1], m.tuple_elements()[2], out);
+    return out;
+  }
+  if (m.is_record("set_neighbours", 2)) {
+    const Term& list = m.tuple_elements()[1];
+    if (!list.is_proper_list()) {
+      out.push_back(warn("set_neighbours with a non-list: " + describe(list)));
+      return out;
+    }
+    auto el = list.list_elements();
+    return set_neighbours(std::vector<Term>(el.begin(), el.end()));
+  }
+  if (m.is_record("DOWN", 5)) return handle_down(m.tuple_elements()[3]);
+  if (m.is_record("EXIT", 3)) {
+    if (!m.tuple_elements()[2].is_atom("normal")) out.push_back(warn("ignored exit signal " + describe(m)));
+    return out;
+  }
+  out.push_back(warn("dropped unexpected message " + describe(m)));
+  return out;
+}
+
+SyncActions SyncEngine::handle_down(const Term& neighbour) {
+  SyncActions out;
+  if (monitors_.erase(neighbour) == 0) {
+    out.push_back(warn("DOWN for an unmonitored process " + describe(neighbour)));
+  }
+  awaiting_ack_.erase(neighbour);
+  return out;
+}
+
+SyncActions SyncEngine::set_neighbours(std::vector<Term> list) {
+  SyncActions out;
+  std::set<Term> fresh(list.begin(), list.end());
+  for (const Term& n : neighbours_) {
+    if (!fresh.count(n) && monitors_.count(n)) out.push_back(action::Demonitor{n});
+  }
+  for (auto it = monitors_.begin(); it != monitors_.end();) it = fresh.count(*it) ? std::next(it) : monitors_.erase(it);
+  for (auto it = awaiting_ack_.begin(); it != awaiting_ack_.end();)
+    it = fresh.count(*it) ? std::next(it) : awaiting_ack_.erase(it);
+  neighbours_ = std::move(fresh);
+  sync_to_all(out);
+  return out;
+}
+
+Term SyncEngine::truncate_keys(std::vector<Term> keys) const {
+  if (config_.max_sync_size && keys.size() > *config_.max_sync_size) keys.resize(*config_.max_sync_size);
+  return Term::list(std::move(keys));
+}
+
+void SyncEngine::ack_diff(const CausalDiff& d, SyncActions& out) {
+  if (d.originator == d.from) {
+    out.push_back(action::Send{d.originator, tuple(atom_term("ack_diff"), d.to)});
+  } else if (d.originator == d.to) {
+    out.push_back(action::Send{d.originator, tuple(atom_term("ack_diff"), d.from)});
+  } else {
+    out.push_back(warn("cannot acknowledge a diff whose originator is neither end: " + describe(d.originator)));
+  }
+}
+
+void SyncEngine::handle_diff(const Term& diff_term, SyncActions& out) {
+  std::string why;
+  auto parsed = CausalDiff::from_term(diff_term, &why);
+  if (!parsed) {
+    out.push_back(warn("dropped {diff, _}: " + why));
+    return;
+  }
+  CausalDiff d = parsed->reversed();
+  auto step = state_.continue_partial_diff(d.continuation, config_.depth, &why);
+  if (!step) {
+    out.push_back(warn("dropped {diff, _} with a bad continuation: " + why));
+    ack_diff(d, out);  // lets an originator that waits for acks move on
+    return;
+  }
+  if (!step->done) {
+    d.continuation = config_.max_sync_size ? MerkleMap::truncate_diff(step->continuation, *config_.max_sync_size)
+                                           : step->continuation;
+    out.push_back(action::Send{d.to, tuple(atom_term("diff"), d.to_term())});
+    return;
+  }
+  if (!step->keys.empty()) {
+    Term keys = truncate_keys(std::move(step->keys));
+    if (d.originator == d.to) {
+      out.push_back(action::Send{d.to, tuple(atom_term("get_diff"), d.to_term(), keys)});
+    } else {
+      out.push_back(action::Send{
+          d.to, tuple(atom_term("diff"), state_.slice_term(keys.list_elements(), d.dots), keys)});
+    }
+  }
+  ack_diff(d, out);
+}
+
+void SyncEngine::handle_get_diff(const Term& diff_term, const Term& keys, SyncActions& out) {
+  std::string why;
+  auto parsed = CausalDiff::from_term(diff_term, &why);
+  if (!parsed || !keys.is_proper_list()) {
+    out.push_back(warn("dropped {get_diff, _, _}: " + (parsed ? std::string("keys is not a list") : why)));
+    return;
+  }
+  CausalDiff d = parsed->reversed();
+  out.push_back(action::Send{d.to, tuple(atom_term("diff"), state_.slice_term(keys.list_elements(), d.dots), keys)});
+  ack_diff(d, out);
+}
+
+void SyncEngine::handle_slice(const Term& slice, const Term& keys, SyncActions& out) {
+  std::string why;
+  if (!keys.is_proper_list()) {
+    out.push_back(warn("dropped {diff, _, Keys}: Keys is not a list"));
+    return;
+  }
+  auto delta = AWLWWMap::from_term(slice, &why);
+  if (!delta) {
+    out.push_back(warn("dropped {diff, _, Keys}: " + why));
+    return;
+  }
+  notify(state_.join(*delta, keys.list_elements()), out);
+}
+
+void SyncEngine::notify(const UpdateResult& r, SyncActions& out) {
+  if (r.keys_changed > 0) out.push_back(action::Notify{r.diffs});
+}
+
+bool SyncEngine::apply_operation(const Term& op, SyncActions& out, std::string* error) {
+  // {Function, [Key | Args]} applied as AWLWWMap.Function(Key, Args..., NodeId, State)
+  if (!op.is_tuple(2) || !op.tuple_elements()[0].is_atom() || !op.tuple_elements()[1].is_proper_list()) {
+    *error = "operation is not {Function, Args}";
+    return false;
+  }
+  const Term& fn = op.tuple_elements()[0];
+  auto args = op.tuple_elements()[1].list_elements();
+  if (fn.is_atom("add") && args.size() == 2) {
+    notify(state_.add(args[0], args[1], config_.node_id, clock_()), out);
+    return true;
+  }
+  if (fn.is_atom("remove") && args.size() == 1) {
+    notify(state_.remove(args[0]), out);
+    return true;
+  }
+  *error = "unsupported operation " + describe(op);
+  return false;
+}
+
+SyncActions SyncEngine::handle_call(const Term& request, const Term& from) {
+  SyncActions out;
+  auto reply = [&](Term r) { out.push_back(action::Reply{from, std::move(r)}); };
+  auto refuse = [&](const std::string& why) {
+    out.push_back(warn("refused call " + describe(request) + ": " + why));
+    reply(tuple(atom_term("error"), tuple(atom_term("unsupported"), request)));
+  };
+  if (request.is_atom("read")) {
+    reply(state_.read());
+  } else if (request.is_record("read", 2)) {
+    const Term& keys = request.tuple_elements()[1];
+    if (keys.is_proper_list()) {
+      reply(state_.read(keys.list_elements()));
+    } else {
+      reply(state_.read(std::span<const Term>(&keys, 1)));
+    }
+  } else if (request.is_record("operation", 2)) {
+    std::string why;
+    if (apply_operation(request.tuple_elements()[1], out, &why)) {
+      reply(atom_term("ok"));
+    } else {
+      refuse(why);
+    }
+  } else if (request.is_record("bulk_operation", 2) && request.tuple_elements()[1].is_proper_list()) {
+    std::string why;
+    bool ok = true;
+    for (const Term& op : request.tuple_elements()[1].list_elements()) {
+      if (!apply_operation(op, out, &why)) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) {
+      reply(atom_term("ok"));
+    } else {
+      refuse(why);
+    }
+  } else {
+    refuse("unknown call");
+  }
+  return out;
+}
+
+SyncActions SyncEngine::put(const Term& key, const Term& value) {
+  SyncActions out;
+  notify(state_.add(key, value, config_.node_id, clock_()), out);
+  return out;
+}
+
+SyncActions SyncEngine::remove(const Term& key) {
+  SyncActions out;
+  notify(state_.remove(key), out);
+  return out;
+}
+
+}  // namespace hc::crdt

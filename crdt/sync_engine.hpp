@@ -1,0 +1,137 @@
+// DeltaCrdt.CausalCrdt 0.6.4 as a pure state machine: one replica's
+// AWLWWMap + Merkle index + neighbours + the anti-entropy protocol.
+//
+// Inputs are messages (exactly the terms a DeltaCrdt process receives),
+// timer ticks and local calls; outputs are actions for the process adapter
+// (interop/horde/crdt_process.hpp), which owns sockets, timers and monitors.
+// No clock, randomness or I/O inside: the node id, our own pid and the clock
+// (erlang:monotonic_time(nanosecond) semantics) are injected.
+//
+// Protocol, as the real source does it (horde-wire.md section 3 with the
+// corrections noted there):
+// - Every sync interval and on {set_neighbours, _} the replica monitors every
+//   neighbour it does not monitor yet, then sends `{diff, Diff}` with the
+//   root subtree (depth 8) to every monitored neighbour.
+// - DeltaCrdt 0.6.4 does NOT hold back a sync while an earlier one is
+//   unacknowledged: its outstanding_syncs map only keeps neighbours whose
+//   send raised (a local name that is not registered), so every interval
+//   starts a new round with each monitored neighbour. We do the same (so a
+//   lost message never stalls a peer); `awaiting_ack()` is kept for
+//   observability only.
+// - `{diff, Diff}`: swap from/to, continue the partial diff; either send the
+//   next continuation to `to`, or, when it is complete, send the keys (as
+//   get_diff to the originator, or as the slice when we are the originator)
+//   and acknowledge with {ack_diff, Neighbour} to the originator.
+// - `{diff, %AWLWWMap{}, Keys}`: join over Keys; changed keys update the
+//   Merkle index; the owner is notified (possibly with [] when the elements
+//   but not the read values changed, as DeltaCrdt's on_diffs is).
+// Anything malformed produces a Warning action and is otherwise ignored
+// (DeltaCrdt would crash and restart); a call we cannot serve is answered
+// with `{error, Reason}` so that no caller hangs.
+//
+// Not thread-safe: driven by one process.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "crdt/aw_lww_map.hpp"
+#include "crdt/sync_messages.hpp"
+#include "interop/term.hpp"
+
+namespace hc::crdt {
+
+struct SyncConfig {
+  std::int64_t node_id = 0;         // random in 1..1 000 000 000 (injected)
+  Term self;                        // our pid: originator/from of our syncs
+  std::uint32_t sync_interval_ms = 200;  // DeltaCrdt default; Horde uses 300
+  std::optional<std::size_t> max_sync_size;  // nullopt = :infinite
+  int depth = MerkleMap::kSyncDepth;
+};
+
+namespace action {
+struct Send {  // send(To, Message); To is a pid, an atom or {Name, Node}
+  Term to;
+  Term message;
+};
+struct Monitor {  // erlang:monitor(process, Neighbour); DOWN -> handle_down
+  Term neighbour;
+};
+struct Demonitor {  // demonitor(Ref, [flush]) of the monitor of Neighbour
+  Term neighbour;
+};
+struct Reply {  // gen_server:reply(From, Reply)
+  Term from;
+  Term reply;
+};
+struct Notify {  // on_diffs(Diffs)
+  std::vector<KeyChange> diffs;
+};
+struct ScheduleSync {  // Process.send_after(self(), :sync, Ms)
+  std::uint32_t after_ms = 0;
+};
+struct Warning {  // log and continue
+  std::string text;
+};
+}  // namespace action
+
+using SyncAction = std::variant<action::Send, action::Monitor, action::Demonitor, action::Reply,
+                                action::Notify, action::ScheduleSync, action::Warning>;
+using SyncActions = std::vector<SyncAction>;
+
+class SyncEngine {
+ public:
+  using Clock = std::function<std::int64_t()>;
+
+  SyncEngine(SyncConfig config, Clock clock);
+  SyncEngine(SyncConfig config, Clock clock, AWLWWMap initial_state);
+
+  // init/1: the first sync is immediate (DeltaCrdt sends itself :sync).
+  SyncActions start();
+
+  // Any message the process receives: :sync, {diff, ...}, {get_diff, ...},
+  // {ack_diff, _}, {set_neighbours, _}, {'DOWN', ...}, {'EXIT', _, _},
+  // {'$gen_call', From, Request}, {'$gen_cast', Request}.
+  SyncActions handle_message(const Term& message);
+  SyncActions on_sync_timer();
+  SyncActions handle_call(const Term& request, const Term& from);
+  // A neighbour monitor fired (or could not be set up).
+  SyncActions handle_down(const Term& neighbour);
+
+  // ---- local API (what the gen_server calls do, without a caller) --------
+  SyncActions put(const Term& key, const Term& value);
+  SyncActions remove(const Term& key);
+  SyncActions set_neighbours(std::vector<Term> neighbours);
+
+  const AWLWWMap& state() const noexcept { return state_; }
+  AWLWWMap& mutable_state() noexcept { return state_; }
+  const SyncConfig& config() const noexcept { return config_; }
+  const std::set<Term>& neighbours() const noexcept { return neighbours_; }
+  const std::set<Term>& monitored() const noexcept { return monitors_; }
+  const std::set<Term>& awaiting_ack() const noexcept { return awaiting_ack_; }
+
+ private:
+  void sync_to_all(SyncActions& out);
+  void handle_diff(const Term& diff_term, SyncActions& out);
+  void handle_get_diff(const Term& diff_term, const Term& keys, SyncActions& out);
+  void handle_slice(const Term& slice, const Term& keys, SyncActions& out);
+  void ack_diff(const CausalDiff& diff, SyncActions& out);
+  bool apply_operation(const Term& op, SyncActions& out, std::string* error);
+  void notify(const UpdateResult& r, SyncActions& out);
+  Term truncate_keys(std::vector<Term> keys) const;
+
+  SyncConfig config_;
+  Clock clock_;
+  AWLWWMap state_;
+  std::set<Term> neighbours_;
+  std::set<Term> monitors_;
+  std::set<Term> awaiting_ack_;
+};
+
+}  // namespace hc::crdt
