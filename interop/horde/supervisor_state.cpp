@@ -320,6 +320,11 @@ void SupervisorState::handoff_processes() {
       const Member* current = member_info(entry.owner);
       if (current != nullptr && current->status == MemberStatus::dead) {
         crdt_delete(key_process(id));
+        // Horde sees the {remove, {process, Id}} diff before its next message
+        // (DeltaCrdt sends it during the delete call); apply it now so a
+        // second membership change cannot restart the child twice.
+        process_pid_to_id_.erase(entry.pid);
+        processes_by_id_.erase(id);
         add_child(randomize_child_id(entry.spec, config_.random));
       }
     }
