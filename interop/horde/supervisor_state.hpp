@@ -122,6 +122,7 @@ class LocalChildren {
 // ---- the state machine -----------------------------------------------------
 
 struct Config {
+  using RandomBitsFn = RandomBits;
   Atom name;  // N
   Atom node;  // this node
   std::shared_ptr<const DistributionStrategy> strategy = std::make_shared<UniformDistribution>();
