@@ -175,6 +175,7 @@ class Process {
 
  private:
   friend class Node;
+  friend class NodeImpl;
   struct PendingCall {
     Reference monitor;
     TimerId timer = 0;

@@ -1,0 +1,211 @@
+#include "cnode/connection.hpp"
+
+#include <boost/asio/write.hpp>
+#include <cstring>
+
+#include "cnode/error.hpp"
+#include "cnode/log.hpp"
+
+namespace hc::cnode {
+namespace asio = boost::asio;
+
+namespace {
+constexpr std::size_t kReadChunk = 64 * 1024;
+}
+
+Connection::Connection(asio::ip::tcp::socket socket, ConnectionConfig config, Handshake::Role role,
+                       std::string expected_peer, ConnectionHandler& handler)
+    : socket_(std::move(socket)),
+      config_(std::move(config)),
+      handshake_(role, with_status_hook(config_.handshake), expected_peer),
+      handler_(handler),
+      expected_peer_(std::move(expected_peer)),
+      tick_timer_(socket_.get_executor()) {
+  boost::system::error_code ec;
+  auto ep = socket_.remote_endpoint(ec);
+  if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  if (!expected_peer_.empty()) peer_ = Atom(expected_peer_);
+}
+
+Connection::~Connection() = default;
+
+HandshakeConfig Connection::with_status_hook(HandshakeConfig c) {
+  // The node decides the acceptor's status (simultaneous connects, duplicates).
+  c.decide_status = [this](std::string_view peer) { return handler_.decide_status(*this, peer); };
+  return c;
+}
+
+const std::string& Connection::peer_name() const noexcept {
+  return handshake_.peer().name.empty() ? expected_peer_ : handshake_.peer().name;
+}
+
+void Connection::start() {
+  last_read_ = std::chrono::steady_clock::now();
+  auto step = handshake_.start();
+  write_handshake(step.send);
+  // Handshake watchdog: the same timer later drives ticks.
+  tick_timer_.expires_after(config_.handshake_timeout);
+  tick_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->closed_ || self->established_) return;
+    HC_LOG(warn) << "handshake with " << (self->peer_name().empty() ? self->remote_ : self->peer_name())
+                 << " timed out";
+    self->close(make_error_code(std::errc::timed_out));
+  });
+  read();
+}
+
+void Connection::read() {
+  if (closed_) return;
+  if (in_.size() - in_len_ < kReadChunk) in_.resize(in_len_ + kReadChunk);
+  socket_.async_read_some(asio::buffer(in_.data() + in_len_, in_.size() - in_len_),
+                          [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                            if (self->closed_) return;
+                            if (ec) {
+                              self->close(ec == asio::error::eof
+                                              ? make_error_code(std::errc::connection_reset)
+                                              : std::error_code(ec.value(), std::system_category()));
+                              return;
+                            }
+                            self->on_read(n);
+                          });
+}
+
+void Connection::on_read(std::size_t n) {
+  in_len_ += n;
+  bytes_in_ += n;
+  last_read_ = std::chrono::steady_clock::now();
+  if (!process_input()) return;
+  read();
+}
+
+bool Connection::process_input() {
+  std::size_t off = 0;
+  while (!closed_) {
+    auto prefix = established_ ? LengthPrefix::four : LengthPrefix::two;
+    // Handshake messages are small; a big one is an attack or garbage.
+    auto r = next_frame(std::span<const std::uint8_t>(in_.data() + off, in_len_ - off), prefix,
+                        established_ ? config_.max_frame : 4096);
+    if (r.need_more()) break;
+    if (r.is_error()) {
+      HC_LOG(error) << "connection " << (peer_name().empty() ? remote_ : peer_name()) << ": " << r.error.message()
+                    << " (max " << config_.max_frame << " bytes); closing";
+      close(r.error);
+      return false;
+    }
+    off += r.consumed;
+    if (!established_) {
+      if (!handle_handshake_message(r.payload)) return false;
+    } else if (!r.payload.empty()) {
+      handler_.on_frame(*this, r.payload);
+    }
+  }
+  if (closed_) return false;
+  if (off > 0) {
+    std::memmove(in_.data(), in_.data() + off, in_len_ - off);
+    in_len_ -= off;
+  }
+  return true;
+}
+
+bool Connection::handle_handshake_message(std::span<const std::uint8_t> msg) {
+  auto step = handshake_.on_message(msg);
+  write_handshake(step.send);
+  if (step.error) {
+    std::string who = peer_name().empty() ? remote_ : peer_name();
+    if (step.error == Errc::handshake_rejected)
+      HC_LOG(info) << "handshake with " << who << " ended: status " << handshake_.status();
+    else
+      HC_LOG(error) << "handshake with " << who << " failed: " << step.error.message();
+    close_after_flush(step.error);
+    return false;
+  }
+  if (step.done) {
+    established_ = true;
+    peer_ = Atom(handshake_.peer().name);
+    if (!handler_.on_established(shared_from_this())) {
+      close(make_error_code(Errc::handshake_rejected));
+      return false;
+    }
+    arm_tick();
+  }
+  return true;
+}
+
+void Connection::write_handshake(const std::vector<Bytes>& msgs) {
+  for (const auto& m : msgs) append_frame(pending_, m, LengthPrefix::two);
+  if (!msgs.empty()) flush();
+}
+
+void Connection::flush() {
+  if (!closed_ && !write_in_flight_ && !pending_.empty()) start_write();
+}
+
+void Connection::start_write() {
+  write_in_flight_ = true;
+  writing_.swap(pending_);
+  pending_.clear();
+  wrote_since_tick_ = true;
+  asio::async_write(socket_, asio::buffer(writing_),
+                    [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                      self->write_in_flight_ = false;
+                      self->bytes_out_ += n;
+                      if (self->closed_) return;
+                      if (ec) {
+                        self->close(std::error_code(ec.value(), std::system_category()));
+                        return;
+                      }
+                      self->writing_.clear();
+                      if (!self->pending_.empty()) {
+                        self->start_write();
+                      } else if (self->close_after_flush_) {
+                        self->close(self->close_reason_);
+                      }
+                    });
+}
+
+void Connection::arm_tick() {
+  tick_timer_.expires_after(config_.tick_interval);
+  tick_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->closed_) return;
+    auto idle = std::chrono::steady_clock::now() - self->last_read_;
+    if (idle > self->config_.peer_timeout) {
+      HC_LOG(warn) << "connection to " << self->peer_name() << ": no data for "
+                   << std::chrono::duration_cast<std::chrono::milliseconds>(idle).count()
+                   << " ms (net_tick_timeout); closing";
+      self->close(make_error_code(std::errc::timed_out));
+      return;
+    }
+    // Our own ticks, also while we only receive: the BEAM needs to hear from
+    // us within net_ticktime.
+    if (!self->wrote_since_tick_) {
+      self->pending_.insert(self->pending_.end(), std::begin(kTick), std::end(kTick));
+      self->flush();
+    }
+    self->wrote_since_tick_ = false;
+    self->arm_tick();
+  });
+}
+
+void Connection::close_after_flush(std::error_code why) {
+  if (closed_) return;
+  if (!write_in_flight_ && pending_.empty()) {
+    close(why);
+    return;
+  }
+  close_after_flush_ = true;
+  close_reason_ = why;
+  flush();
+}
+
+void Connection::close(std::error_code why) {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ignored;
+  tick_timer_.cancel();
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  handler_.on_closed(shared_from_this(), why);
+}
+
+}  // namespace hc::cnode

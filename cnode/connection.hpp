@@ -1,0 +1,114 @@
+// One distribution connection to one peer node: owns the socket, the read
+// buffer, the write queue (one write in flight at a time; frames queued
+// meanwhile are batched into the next write), the handshake, the tick timer
+// and idle detection. It knows nothing about processes: established frames go
+// to its ConnectionHandler (the node).
+//
+// Threading: io thread only. Lifetime: shared_ptr; async operations hold a
+// shared_ptr to the connection, so it lives until its socket is closed and
+// its handlers have run.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <memory>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "cnode/framing.hpp"
+#include "cnode/handshake.hpp"
+#include "interop/term.hpp"
+
+namespace hc::cnode {
+
+class Connection;
+
+class ConnectionHandler {
+ public:
+  virtual ~ConnectionHandler() = default;
+  // Acceptor: the status to answer for `peer` ("ok", "ok_simultaneous", "nok", ...).
+  virtual std::string decide_status(Connection& c, std::string_view peer) = 0;
+  // Handshake done; return false to refuse the connection (it is closed).
+  virtual bool on_established(const std::shared_ptr<Connection>& c) = 0;
+  // One non-tick frame (bytes after the 4-byte length).
+  virtual void on_frame(Connection& c, std::span<const std::uint8_t> frame) = 0;
+  // Closed for `why` (after on_established or during the handshake). Called once.
+  virtual void on_closed(const std::shared_ptr<Connection>& c, std::error_code why) = 0;
+};
+
+struct ConnectionConfig {
+  HandshakeConfig handshake;
+  std::size_t max_frame = kDefaultMaxFrame;
+  std::chrono::milliseconds tick_interval{5000};
+  std::chrono::milliseconds peer_timeout{60000};
+  std::chrono::milliseconds handshake_timeout{7000};
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(boost::asio::ip::tcp::socket socket, ConnectionConfig config, Handshake::Role role,
+             std::string expected_peer, ConnectionHandler& handler);
+  ~Connection();
+
+  void start();
+  // Close now (pending writes are dropped); on_closed(why) follows.
+  void close(std::error_code why);
+  // Close once queued writes are flushed.
+  void close_after_flush(std::error_code why);
+
+  // Append complete frames (length prefix included) to the output buffer
+  // with append_*() on out(), then call flush().
+  std::vector<std::uint8_t>& out() noexcept { return pending_; }
+  void flush();
+
+  bool established() const noexcept { return established_; }
+  bool closed() const noexcept { return closed_; }
+  Handshake::Role role() const noexcept { return handshake_.role(); }
+  Atom peer() const noexcept { return peer_; }
+  std::uint64_t peer_flags() const noexcept { return handshake_.peer().flags; }
+  std::uint32_t peer_creation() const noexcept { return handshake_.peer().creation; }
+  const std::string& remote() const noexcept { return remote_; }
+  // The name we expect (initiator) or the name the peer sent (acceptor).
+  const std::string& peer_name() const noexcept;
+  std::uint64_t bytes_in() const noexcept { return bytes_in_; }
+  std::uint64_t bytes_out() const noexcept { return bytes_out_; }
+
+ private:
+  HandshakeConfig with_status_hook(HandshakeConfig c);
+  void read();
+  void on_read(std::size_t n);
+  bool process_input();  // false when the connection was closed
+  bool handle_handshake_message(std::span<const std::uint8_t> msg);
+  void write_handshake(const std::vector<Bytes>& msgs);
+  void start_write();
+  void arm_tick();
+  void finish_close();
+
+  boost::asio::ip::tcp::socket socket_;
+  ConnectionConfig config_;
+  Handshake handshake_;
+  ConnectionHandler& handler_;
+  std::string expected_peer_;
+  std::string remote_;
+  Atom peer_;
+  bool established_ = false;
+  bool closed_ = false;
+  bool close_after_flush_ = false;
+  std::error_code close_reason_;
+
+  std::vector<std::uint8_t> in_;
+  std::size_t in_len_ = 0;
+  std::vector<std::uint8_t> pending_;
+  std::vector<std::uint8_t> writing_;
+  bool write_in_flight_ = false;
+
+  boost::asio::steady_timer tick_timer_;
+  std::chrono::steady_clock::time_point last_read_;
+  bool wrote_since_tick_ = false;
+  std::uint64_t bytes_in_ = 0, bytes_out_ = 0;
+};
+
+}  // namespace hc::cnode

@@ -1,0 +1,53 @@
+#include "cnode/dist_frame.hpp"
+
+#include "cnode/error.hpp"
+#include "cnode/term_io.hpp"
+
+namespace hc::cnode {
+
+std::variant<DistFrame, DistFrameError> parse_dist_frame(std::span<const std::uint8_t> frame) {
+  auto err = [](Errc c, std::string what) { return DistFrameError{make_error_code(c), std::move(what)}; };
+  if (frame.empty()) return err(Errc::bad_dist_header, "empty frame");
+  if (frame[0] == 131 && frame.size() >= 2 && (frame[1] == 68 || frame[1] == 69))
+    return err(Errc::unsupported_dist_header, frame[1] == 68 ? "atom-cache distribution header (131,68)"
+                                                              : "fragmented distribution header (131,69)");
+  if (frame[0] != 112) return err(Errc::bad_dist_header, "frame does not start with pass-through byte 112");
+  auto rest = frame.subspan(1);
+  auto ctrl = decode_external_prefix(rest);
+  if (ctrl.error) return err(Errc::malformed_term, "control message: " + ctrl.what);
+  auto msg = from_term(ctrl.term);
+  if (auto* e = std::get_if<ControlDecodeError>(&msg)) return DistFrameError{e->code, e->what};
+  DistFrame out{std::get<ControlMessage>(std::move(msg)), std::move(ctrl.term), std::nullopt};
+  rest = rest.subspan(ctrl.consumed);
+  if (has_payload(op_of(out.control))) {
+    if (rest.empty()) return err(Errc::bad_control_message, "payload missing");
+    auto payload = decode_external_prefix(rest);
+    if (payload.error) return err(Errc::malformed_term, "payload: " + payload.what);
+    if (payload.consumed != rest.size()) return err(Errc::bad_dist_header, "trailing bytes after payload");
+    out.payload = std::move(payload.term);
+  } else if (!rest.empty()) {
+    return err(Errc::bad_dist_header, "trailing bytes after control message");
+  }
+  return out;
+}
+
+void append_dist_frame(std::vector<std::uint8_t>& out, const ControlMessage& control, const Term* payload) {
+  const std::size_t start = out.size();
+  out.resize(start + 4);
+  out.push_back(112);
+  append_external(out, to_term(control));
+  if (payload) append_external(out, *payload);
+  const std::size_t n = out.size() - start - 4;
+  out[start] = std::uint8_t(n >> 24);
+  out[start + 1] = std::uint8_t(n >> 16);
+  out[start + 2] = std::uint8_t(n >> 8);
+  out[start + 3] = std::uint8_t(n);
+}
+
+std::vector<std::uint8_t> encode_dist_frame(const ControlMessage& control, const Term* payload) {
+  std::vector<std::uint8_t> out;
+  append_dist_frame(out, control, payload);
+  return out;
+}
+
+}  // namespace hc::cnode
