@@ -1,0 +1,127 @@
+// A deterministic in-memory cluster of SyncEngines for the CRDT tests:
+// messages are queued and delivered by the test, optionally lost,
+// duplicated or reordered by a seeded generator. Timers and monitors are
+// not simulated: tests call tick() to run a sync round.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "crdt/sync_engine.hpp"
+
+namespace hc::crdt::test {
+
+struct Faults {
+  double loss = 0;
+  double duplicate = 0;
+  bool reorder = false;
+};
+
+class SimCluster {
+ public:
+  struct Member {
+    Term name;  // {'Sim.Crdt', 'simN@host'}
+    Term pid;
+    std::unique_ptr<SyncEngine> engine;
+    std::map<Term, Term> owner_view;  // built from Notify actions only
+    std::size_t warnings = 0;
+    std::int64_t clock = 0;
+  };
+
+  SimCluster(std::size_t n, std::uint64_t seed, std::uint32_t first_node_id = 1) : rng_(seed) {
+    for (std::size_t i = 0; i < n; ++i) {
+      auto m = std::make_unique<Member>();
+      Atom node(("sim" + std::to_string(i) + "@host").c_str());
+      m->name = tuple(Atom("Sim.Crdt"), node);
+      m->pid = Term(Pid{node, 100, 0, 1});
+      SyncConfig cfg;
+      cfg.node_id = first_node_id + static_cast<std::int64_t>(i) * 7919;
+      cfg.self = m->pid;
+      Member* raw = m.get();
+      m->clock = -1'000'000'000 + static_cast<std::int64_t>(i);
+      m->engine = std::make_unique<SyncEngine>(cfg, [raw] { return raw->clock += 1000; });
+      members_.push_back(std::move(m));
+    }
+  }
+
+  std::size_t size() const { return members_.size(); }
+  Member& at(std::size_t i) { return *members_[i]; }
+  SyncEngine& engine(std::size_t i) { return *members_[i]->engine; }
+  Faults faults;
+  std::size_t delivered = 0;
+
+  // Everyone's neighbours are all the others.
+  void connect_all() {
+    for (std::size_t i = 0; i < size(); ++i) {
+      std::vector<Term> ns;
+      for (std::size_t j = 0; j < size(); ++j)
+        if (j != i) ns.push_back(at(j).name);
+      run(i, engine(i).set_neighbours(ns));
+    }
+  }
+
+  void put(std::size_t i, const Term& k, const Term& v) { run(i, engine(i).put(k, v)); }
+  void remove(std::size_t i, const Term& k) { run(i, engine(i).remove(k)); }
+  void tick(std::size_t i) { run(i, engine(i).on_sync_timer()); }
+  void tick_all() {
+    for (std::size_t i = 0; i < size(); ++i) tick(i);
+  }
+
+  // Deliver one queued message (random one when reordering). False if idle.
+  bool step() {
+    if (queue_.empty()) return false;
+    std::size_t idx = faults.reorder ? rng_() % queue_.size() : 0;
+    auto [dest, msg] = queue_[idx];
+    queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(idx));
+    ++delivered;
+    run(dest, engine(dest).handle_message(msg));
+    return true;
+  }
+  void deliver_all(std::size_t limit = 1'000'000) {
+    for (std::size_t n = 0; n < limit && step(); ++n) {
+    }
+  }
+  std::size_t in_flight() const { return queue_.size(); }
+
+  void run(std::size_t i, const SyncActions& actions) {
+    for (const SyncAction& a : actions) {
+      if (auto* s = std::get_if<action::Send>(&a)) {
+        route(s->to, s->message);
+      } else if (auto* n = std::get_if<action::Notify>(&a)) {
+        for (const KeyChange& c : n->diffs) {
+          if (c.kind == KeyChange::Kind::add) {
+            at(i).owner_view[c.key] = c.value;
+          } else {
+            at(i).owner_view.erase(c.key);
+          }
+        }
+      } else if (std::get_if<action::Warning>(&a)) {
+        ++at(i).warnings;
+      }
+    }
+  }
+
+ private:
+  void route(const Term& to, const Term& msg) {
+    for (std::size_t j = 0; j < size(); ++j) {
+      if (to == at(j).name || to == at(j).pid) {
+        std::uniform_real_distribution<double> u(0, 1);
+        if (u(rng_) < faults.loss) return;
+        queue_.emplace_back(j, msg);
+        if (u(rng_) < faults.duplicate) queue_.emplace_back(j, msg);
+        return;
+      }
+    }
+  }
+
+  std::mt19937_64 rng_;
+  std::vector<std::unique_ptr<Member>> members_;
+  std::deque<std::pair<std::size_t, Term>> queue_;
+};
+
+}  // namespace hc::crdt::test

@@ -1,0 +1,187 @@
+#include "crdt/sync_engine.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include "sim_cluster.hpp"
+
+using namespace hc;
+using namespace hc::crdt;
+using hc::crdt::test::SimCluster;
+
+namespace {
+
+template <typename A>
+std::vector<A> only(const SyncActions& actions) {
+  std::vector<A> out;
+  for (const auto& a : actions)
+    if (auto* x = std::get_if<A>(&a)) out.push_back(*x);
+  return out;
+}
+
+SyncEngine make_engine(std::int64_t id = 42) {
+  SyncConfig cfg;
+  cfg.node_id = id;
+  cfg.self = Term(Pid{Atom("me@host"), 1, 0, 1});
+  cfg.sync_interval_ms = 300;
+  static std::int64_t t = 0;
+  return SyncEngine(cfg, [] { return ++t; });
+}
+
+Term neighbour(const char* node) { return tuple(Atom("N.Crdt"), Atom(node)); }
+Term gen_call(Term req) { return tuple(Atom("$gen_call"), tuple(Term(Pid{Atom("c@h"), 9, 0, 1}), Term(7)), req); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(sync_engine_test)
+
+BOOST_AUTO_TEST_CASE(start_schedules_an_immediate_sync_and_sync_reschedules) {
+  auto e = make_engine();
+  auto a = e.start();
+  BOOST_REQUIRE_EQUAL(only<action::ScheduleSync>(a).size(), 1u);
+  BOOST_CHECK_EQUAL(only<action::ScheduleSync>(a)[0].after_ms, 0u);
+  auto b = e.handle_message(Term(Atom("sync")));
+  BOOST_CHECK_EQUAL(only<action::ScheduleSync>(b).at(0).after_ms, 300u);
+  BOOST_CHECK(only<action::Send>(b).empty());  // no neighbours
+}
+
+BOOST_AUTO_TEST_CASE(set_neighbours_monitors_and_starts_a_sync) {
+  auto e = make_engine();
+  auto a = e.handle_message(tuple(Atom("set_neighbours"), list(neighbour("b@h"), neighbour("c@h"))));
+  BOOST_CHECK_EQUAL(only<action::Monitor>(a).size(), 2u);
+  auto sends = only<action::Send>(a);
+  BOOST_REQUIRE_EQUAL(sends.size(), 2u);
+  BOOST_CHECK_EQUAL(sends[0].to, neighbour("b@h"));
+  BOOST_REQUIRE(sends[0].message.is_record("diff", 2));
+  auto d = CausalDiff::from_term(sends[0].message.tuple_elements()[1]);
+  BOOST_REQUIRE(d);
+  BOOST_CHECK_EQUAL(d->originator, e.config().self);
+  BOOST_CHECK_EQUAL(d->from, e.config().self);
+  BOOST_CHECK_EQUAL(d->to, neighbour("b@h"));
+  // Dropping a neighbour demonitors it; DOWN of the other forgets its monitor
+  // and the next sync monitors it again.
+  auto b = e.handle_message(tuple(Atom("set_neighbours"), list(neighbour("c@h"))));
+  BOOST_REQUIRE_EQUAL(only<action::Demonitor>(b).size(), 1u);
+  BOOST_CHECK_EQUAL(only<action::Demonitor>(b)[0].neighbour, neighbour("b@h"));
+  auto c = e.handle_message(tuple(Atom("DOWN"), Term(Reference{Atom("me@host"), 1, {1, 2, 3}}), Atom("process"),
+                                  neighbour("c@h"), Atom("noconnection")));
+  BOOST_CHECK(c.empty());
+  BOOST_CHECK(e.monitored().empty());
+  auto s = e.on_sync_timer();
+  BOOST_CHECK_EQUAL(only<action::Monitor>(s).size(), 1u);
+  BOOST_CHECK_EQUAL(only<action::Send>(s).size(), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(gen_server_calls_behave_like_deltacrdt) {
+  auto e = make_engine();
+  auto r = e.handle_message(gen_call(tuple(Atom("operation"), tuple(Atom("add"), list(binary("k"), Term(1))))));
+  BOOST_REQUIRE_EQUAL(only<action::Reply>(r).size(), 1u);
+  BOOST_CHECK_EQUAL(only<action::Reply>(r)[0].reply, Term(Atom("ok")));
+  BOOST_REQUIRE_EQUAL(only<action::Notify>(r).size(), 1u);
+  BOOST_CHECK_EQUAL(changes_to_term(only<action::Notify>(r)[0].diffs), list(tuple(Atom("add"), binary("k"), Term(1))));
+  r = e.handle_message(gen_call(tuple(Atom("bulk_operation"),
+                                      list(tuple(Atom("add"), list(binary("j"), Term(2))), tuple(Atom("remove"), list(binary("k")))))));
+  BOOST_CHECK_EQUAL(only<action::Notify>(r).size(), 2u);
+  BOOST_CHECK_EQUAL(only<action::Reply>(r).at(0).reply, Term(Atom("ok")));
+  r = e.handle_message(gen_call(Term(Atom("read"))));
+  BOOST_CHECK_EQUAL(only<action::Reply>(r).at(0).reply, Term::map({{binary("j"), Term(2)}}));
+  r = e.handle_message(gen_call(tuple(Atom("read"), list(binary("j"), binary("zz")))));
+  BOOST_CHECK_EQUAL(only<action::Reply>(r).at(0).reply, Term::map({{binary("j"), Term(2)}}));
+  r = e.handle_message(gen_call(tuple(Atom("read"), Term())));
+  BOOST_CHECK_EQUAL(only<action::Reply>(r).at(0).reply, Term::map({}));
+  // Removing an absent key changes nothing: no notification.
+  r = e.handle_message(gen_call(tuple(Atom("operation"), tuple(Atom("remove"), list(binary("nope"))))));
+  BOOST_CHECK(only<action::Notify>(r).empty());
+}
+
+BOOST_AUTO_TEST_CASE(malformed_messages_are_dropped_with_a_warning) {
+  auto e = make_engine();
+  e.put(binary("k"), Term(1));
+  std::vector<Term> bad = {
+      Term(1),
+      tuple(Atom("diff"), Term(1)),
+      tuple(Atom("diff"), Term::map({}), list(binary("k"))),
+      tuple(Atom("diff"), make_struct(elixir_module("DeltaCrdt.AWLWWMap"), {{Term(Atom("dots")), Term(1)}, {Term(Atom("value")), Term::map({})}}), list(binary("k"))),
+      tuple(Atom("diff"), make_struct(elixir_module("DeltaCrdt.AWLWWMap"), {{Term(Atom("dots")), Term::map({})}, {Term(Atom("value")), Term::map({})}}), Term(3)),
+      tuple(Atom("get_diff"), Term(1), Term()),
+      tuple(Atom("set_neighbours"), Term(1)),
+      tuple(Atom("DOWN"), Term(1), Atom("process"), neighbour("x@h"), Atom("normal")),
+      tuple(Atom("$gen_cast"), tuple(Atom("operation"), tuple(Atom("clear"), Term()))),
+  };
+  for (const Term& m : bad) {
+    auto a = e.handle_message(m);
+    BOOST_CHECK_MESSAGE(!only<action::Warning>(a).empty(), "no warning for " << to_string(m));
+    BOOST_CHECK(only<action::Send>(a).empty());
+  }
+  // A call we cannot serve is answered, so that the caller never hangs.
+  auto r = e.handle_message(gen_call(tuple(Atom("operation"), tuple(Atom("clear"), Term()))));
+  BOOST_REQUIRE_EQUAL(only<action::Reply>(r).size(), 1u);
+  BOOST_CHECK(only<action::Reply>(r)[0].reply.is_record("error", 2));
+  BOOST_CHECK(e.state().get(binary("k")) == Term(1));
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_continuation_from_a_peer_is_still_acknowledged) {
+  auto e = make_engine();
+  Term peer = Term(Pid{Atom("p@h"), 5, 0, 1});
+  CausalDiff d{Term(Atom("garbage")), Term::map({}), peer, peer, e.config().self, {}};
+  auto a = e.handle_message(tuple(Atom("diff"), d.to_term()));
+  BOOST_CHECK_EQUAL(only<action::Warning>(a).size(), 1u);
+  auto s = only<action::Send>(a);
+  BOOST_REQUIRE_EQUAL(s.size(), 1u);
+  BOOST_CHECK_EQUAL(s[0].to, peer);
+  BOOST_CHECK_EQUAL(s[0].message, tuple(Atom("ack_diff"), e.config().self));
+}
+
+BOOST_AUTO_TEST_CASE(two_replicas_converge_through_the_protocol) {
+  SimCluster c(2, 1);
+  c.connect_all();
+  c.deliver_all();
+  c.put(0, binary("a"), Term(1));
+  c.put(1, binary("b"), Term(2));
+  c.put(1, binary("a"), Term(3));
+  c.tick_all();
+  c.deliver_all();
+  BOOST_CHECK(c.engine(0).state() == c.engine(1).state());
+  BOOST_CHECK(c.engine(0).state().get(binary("a")) == Term(3));
+  c.remove(0, binary("b"));
+  c.tick_all();
+  c.deliver_all();
+  BOOST_CHECK(c.engine(0).state() == c.engine(1).state());
+  BOOST_CHECK(!c.engine(1).state().contains(binary("b")));
+  BOOST_CHECK(c.at(1).owner_view == (std::map<Term, Term>{{binary("a"), Term(3)}}));
+  // Converged: a round exchanges only diffs and acks, no key.
+  std::size_t before = c.delivered;
+  c.tick_all();
+  c.deliver_all();
+  BOOST_CHECK_LE(c.delivered - before, 4u);  // per direction: {diff, _} + ack
+}
+
+BOOST_AUTO_TEST_CASE(max_sync_size_truncates_the_keys) {
+  auto make = [](std::int64_t id, std::uint32_t pid) {
+    SyncConfig cfg;
+    cfg.node_id = id;
+    cfg.self = Term(Pid{Atom("r@host"), pid, 0, 1});
+    cfg.max_sync_size = 2;
+    return SyncEngine(cfg, [] { return std::int64_t{1}; });
+  };
+  SyncEngine sender = make(5, 1), receiver = make(6, 2);
+  for (int i = 0; i < 10; ++i) sender.put(Term(i), Term(i));
+  Term cont = sender.mutable_state().prepare_partial_diff();
+  CausalDiff d{cont, sender.state().context().to_term(), sender.config().self, sender.config().self,
+               receiver.config().self, {}};
+  // Ping-pong until one side has the keys: it sends them (truncated) + ack.
+  Term msg = tuple(Atom("diff"), d.to_term());
+  SyncEngine* side[2] = {&receiver, &sender};
+  std::vector<action::Send> sends;
+  for (int round = 0; round < 10; ++round) {
+    sends = only<action::Send>(side[round % 2]->handle_message(msg));
+    if (sends.size() != 1) break;
+    msg = sends[0].message;
+  }
+  BOOST_REQUIRE_EQUAL(sends.size(), 2u);
+  const Term& m = sends[0].message;
+  BOOST_REQUIRE(m.is_record("get_diff", 3) || m.is_record("diff", 3));
+  BOOST_CHECK_EQUAL(m.tuple_elements()[2].list_elements().size(), 2u);
+  BOOST_CHECK(sends[1].message.is_record("ack_diff", 2));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
