@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "crdt/packed_term.hpp"
+
 namespace hc::horde {
 namespace {
 
@@ -179,14 +181,12 @@ void RegistryState::process_diff(const CrdtDiff& diff, RegistryActions& out) {
 
 void RegistryState::diff_add_key(const Term& name, const KeyValue& kv, RegistryActions& out) {
   if (kv.pid.node == config_.node) out.emplace_back(LinkAction{kv.pid});
-  auto it = keys_.find(name);
-  if (it != keys_.end() && !(it->second.pid == kv.pid)) {
+  if (auto current = find(name); current && !(current->pid == kv.pid)) {
     // A conflict: the CRDT picked another pid for this name. The local
     // view's holder loses and is told so (whichever node it lives on).
-    const Pid loser = it->second.pid;
-    const Term loser_value = it->second.value;
-    unregister_local(name, loser, out);
-    out.emplace_back(ExitAction{loser, NameConflict{name, loser_value, config_.name, kv.pid}.to_term()});
+    unregister_local(name, current->pid, out);
+    out.emplace_back(
+        ExitAction{current->pid, NameConflict{name, current->value, config_.name, kv.pid}.to_term()});
   }
   put_key(name, kv.pid, kv.value, intern(kv.member));
   notify(ListenerEvent{ListenerEvent::Kind::Register, config_.name, name, kv.pid, kv.value}, out);
@@ -196,8 +196,8 @@ void RegistryState::diff_remove_member(const RegistryMember& member, RegistryAct
   members_table_.erase(member);
   refresh_in_table();
   std::vector<std::pair<Term, Pid>> removed;
-  for (const auto& [name, slot] : keys_)
-    if (interned_[slot.member] == member) removed.emplace_back(name, slot.pid);
+  for (const Entry& e : entries_)
+    if (e.live && interned_[e.member] == member) removed.emplace_back(name_of(e), expand(e.pid));
   if (!removed.empty()) {
     CrdtOpsAction drop;
     for (const auto& r : removed) drop.ops.push_back(remove_op(CrdtKey::name_key(r.first)));
@@ -213,90 +213,236 @@ void RegistryState::diff_remove_member(const RegistryMember& member, RegistryAct
 RegistryActions RegistryState::on_exit(const Pid& pid) {
   RegistryActions out;
   linked_remote_.erase(pid);
-  auto head = pid_heads_.find(pid);
-  if (head == pid_heads_.end()) return out;
+  auto cp = compact_existing(pid);
+  if (!cp) return out;
+  const std::uint32_t rec = find_pid(*cp);
+  if (rec == kNil) return out;
+  std::vector<std::uint32_t> idxs;
+  for (std::uint32_t i = pids_[rec].head; i != kNil; i = entries_[i].next) idxs.push_back(i);
   std::vector<Term> names;
-  for (Node* n = head->second; n != nullptr; n = n->second.next) names.push_back(n->first);
+  names.reserve(idxs.size());
+  for (std::uint32_t i : idxs) names.push_back(name_of(entries_[i]));
   CrdtOpsAction drop;
   for (const auto& name : names) drop.ops.push_back(remove_op(CrdtKey::name_key(name)));
   out.emplace_back(std::move(drop));
-  for (const auto& name : names) {
-    auto it = keys_.find(name);
-    if (it != keys_.end()) erase_key(it);
-    notify(ListenerEvent{ListenerEvent::Kind::Unregister, config_.name, name, pid, Term()}, out);
+  for (std::size_t k = 0; k < idxs.size(); ++k) {
+    erase_entry(idxs[k]);
+    notify(ListenerEvent{ListenerEvent::Kind::Unregister, config_.name, names[k], pid, Term()}, out);
   }
-  pid_heads_.erase(pid);
   return out;
 }
 
 // ---- local views ----------------------------------------------------------------
 
+template <typename Eq>
+std::uint32_t RegistryState::Index::find(std::uint32_t hash, Eq&& eq) const {
+  if (slots_.empty()) return kNil;
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+    const std::uint32_t s = slots_[i];
+    if (s == 0) return kNil;
+    if (eq(s - 1)) return s - 1;
+  }
+}
+
+template <typename HashOf>
+void RegistryState::Index::insert(std::uint32_t hash, std::uint32_t idx, std::size_t size_after,
+                                  HashOf&& hash_of) {
+  if (size_after * 4 > slots_.size() * 3) {
+    // Grow to keep the load at most 3/4 (linear probing stays short).
+    std::size_t cap = slots_.empty() ? 16 : slots_.size() * 2;
+    while (size_after * 4 > cap * 3) cap *= 2;
+    std::vector<std::uint32_t> old = std::move(slots_);
+    slots_.assign(cap, 0);
+    for (std::uint32_t s : old)
+      if (s != 0) {
+        std::size_t i = hash_of(s - 1) & (cap - 1);
+        while (slots_[i] != 0) i = (i + 1) & (cap - 1);
+        slots_[i] = s;
+      }
+  }
+  const std::size_t mask = slots_.size() - 1;
+  std::size_t i = hash & mask;
+  while (slots_[i] != 0) i = (i + 1) & mask;
+  slots_[i] = idx + 1;
+}
+
+template <typename HashOf>
+void RegistryState::Index::erase(std::uint32_t hash, std::uint32_t idx, HashOf&& hash_of) {
+  const std::size_t mask = slots_.size() - 1;
+  std::size_t pos = hash & mask;
+  while (slots_[pos] != idx + 1) pos = (pos + 1) & mask;
+  // Backward-shift deletion: move later members of the probe run into the
+  // hole when their home slot allows it.
+  std::size_t j = pos;
+  for (;;) {
+    j = (j + 1) & mask;
+    if (slots_[j] == 0) break;
+    const std::size_t home = hash_of(slots_[j] - 1) & mask;
+    const bool movable = (j > pos) ? (home <= pos || home > j) : (home <= pos && home > j);
+    if (movable) {
+      slots_[pos] = slots_[j];
+      pos = j;
+    }
+  }
+  slots_[pos] = 0;
+}
+
+std::uint32_t RegistryState::pid_hash(const CompactPid& p) noexcept {
+  std::uint64_t h = (std::uint64_t{p.node} << 32 | p.id) * 0x9E3779B97F4A7C15ULL;
+  h ^= (std::uint64_t{p.serial} << 32 | p.creation) * 0xC2B2AE3D27D4EB4FULL;
+  h ^= h >> 31;
+  return static_cast<std::uint32_t>(h ^ (h >> 32));
+}
+
+std::optional<RegistryState::CompactPid> RegistryState::compact_existing(const Pid& pid) const {
+  for (std::uint32_t i = 0; i < nodes_.size(); ++i)
+    if (nodes_[i] == pid.node) return CompactPid{i, pid.id, pid.serial, pid.creation};
+  return std::nullopt;
+}
+
+RegistryState::CompactPid RegistryState::compact(const Pid& pid, bool add) {
+  if (auto c = compact_existing(pid)) return *c;
+  if (!add) return CompactPid{};
+  nodes_.push_back(pid.node);
+  return CompactPid{static_cast<std::uint32_t>(nodes_.size() - 1), pid.id, pid.serial, pid.creation};
+}
+
+Term RegistryState::name_of(const Entry& e) const { return crdt::unpack_term_all(e.name); }
+
+std::uint32_t RegistryState::find_entry(const Term& name, std::string& scratch, std::uint32_t& hash) const {
+  scratch.clear();
+  crdt::pack_term(name, scratch);
+  hash = static_cast<std::uint32_t>(crdt::packed_hash(scratch));
+  return key_index_.find(hash, [&](std::uint32_t i) {
+    const Entry& e = entries_[i];
+    return e.hash == hash && e.name == scratch;
+  });
+}
+
+std::uint32_t RegistryState::find_pid(const CompactPid& p) const {
+  return pid_index_.find(pid_hash(p), [&](std::uint32_t i) { return pids_[i].pid == p; });
+}
+
 void RegistryState::unregister_local(const Term& name, RegistryActions& out) {
-  auto it = keys_.find(name);
-  if (it == keys_.end()) return;
-  const Pid pid = it->second.pid;
-  erase_key(it);
+  std::string scratch;
+  std::uint32_t hash = 0;
+  const std::uint32_t idx = find_entry(name, scratch, hash);
+  if (idx == kNil) return;
+  const Pid pid = expand(entries_[idx].pid);
+  erase_entry(idx);
   notify(ListenerEvent{ListenerEvent::Kind::Unregister, config_.name, name, pid, Term()}, out);
 }
 
 void RegistryState::unregister_local(const Term& name, const Pid& pid, RegistryActions& out) {
   // RegistryImpl notifies the listeners even when `pid` did not hold `name`.
-  auto it = keys_.find(name);
-  if (it != keys_.end() && it->second.pid == pid) erase_key(it);
+  std::string scratch;
+  std::uint32_t hash = 0;
+  const std::uint32_t idx = find_entry(name, scratch, hash);
+  if (idx != kNil && expand(entries_[idx].pid) == pid) erase_entry(idx);
   notify(ListenerEvent{ListenerEvent::Kind::Unregister, config_.name, name, pid, Term()}, out);
 }
 
 void RegistryState::put_key(const Term& name, const Pid& pid, const Term& value, std::uint32_t member) {
-  auto [it, inserted] = keys_.try_emplace(name);
-  Slot& s = it->second;
-  if (!inserted && !(s.pid == pid) && s.indexed) index_unlink(*it);
-  const bool relink = inserted || !(s.pid == pid);
-  s.pid = pid;
-  s.value = value;
-  s.member = member;
-  if (relink && is_indexed(pid)) index_link(*it);
+  std::string packed;
+  std::uint32_t hash = 0;
+  std::uint32_t idx = find_entry(name, packed, hash);
+  const CompactPid cp = compact(pid, true);
+  if (idx == kNil) {
+    if (!free_entries_.empty()) {
+      idx = free_entries_.back();
+      free_entries_.pop_back();
+    } else {
+      idx = static_cast<std::uint32_t>(entries_.size());
+      entries_.emplace_back();
+    }
+    Entry& e = entries_[idx];
+    e.name = std::move(packed);
+    e.name.shrink_to_fit();
+    e.hash = hash;
+    e.live = true;
+    e.pid = cp;
+    ++live_;
+    key_index_.insert(hash, idx, live_, [this](std::uint32_t i) { return entries_[i].hash; });
+  } else if (!(entries_[idx].pid == cp)) {
+    if (entries_[idx].indexed) index_unlink(idx);
+    entries_[idx].pid = cp;
+  }
+  Entry& e = entries_[idx];
+  e.value = value;
+  e.member = member;
+  if (!e.indexed && is_indexed(pid)) index_link(idx);
 }
 
-void RegistryState::erase_key(KeyMap::iterator it) {
-  if (it->second.indexed) index_unlink(*it);
-  keys_.erase(it);
+void RegistryState::erase_entry(std::uint32_t idx) {
+  Entry& e = entries_[idx];
+  if (e.indexed) index_unlink(idx);
+  key_index_.erase(e.hash, idx, [this](std::uint32_t i) { return entries_[i].hash; });
+  e.name = std::string();
+  e.value = Term();
+  e.live = false;
+  --live_;
+  free_entries_.push_back(idx);
 }
 
-void RegistryState::index_link(Node& node) {
-  Slot& s = node.second;
-  Node*& head = pid_heads_[s.pid];
-  s.prev = nullptr;
-  s.next = head;
-  if (head != nullptr) head->second.prev = &node;
-  head = &node;
-  s.indexed = true;
+void RegistryState::index_link(std::uint32_t idx) {
+  Entry& e = entries_[idx];
+  std::uint32_t rec = find_pid(e.pid);
+  if (rec == kNil) {
+    if (!free_pids_.empty()) {
+      rec = free_pids_.back();
+      free_pids_.pop_back();
+    } else {
+      rec = static_cast<std::uint32_t>(pids_.size());
+      pids_.emplace_back();
+    }
+    PidRecord& r = pids_[rec];
+    r.pid = e.pid;
+    r.hash = pid_hash(e.pid);
+    r.head = kNil;
+    r.live = true;
+    ++live_pids_;
+    pid_index_.insert(r.hash, rec, live_pids_, [this](std::uint32_t i) { return pids_[i].hash; });
+  }
+  PidRecord& r = pids_[rec];
+  e.prev = kNil;
+  e.next = r.head;
+  if (r.head != kNil) entries_[r.head].prev = idx;
+  r.head = idx;
+  e.indexed = true;
 }
 
-void RegistryState::index_unlink(Node& node) {
-  Slot& s = node.second;
-  if (s.prev != nullptr) {
-    s.prev->second.next = s.next;
+void RegistryState::index_unlink(std::uint32_t idx) {
+  Entry& e = entries_[idx];
+  if (e.prev != kNil) {
+    entries_[e.prev].next = e.next;
   } else {
-    auto h = pid_heads_.find(s.pid);
-    if (h != pid_heads_.end()) {
-      if (s.next != nullptr) {
-        h->second = s.next;
-      } else {
-        pid_heads_.erase(h);
+    const std::uint32_t rec = find_pid(e.pid);
+    if (rec != kNil) {
+      PidRecord& r = pids_[rec];
+      r.head = e.next;
+      if (r.head == kNil) {
+        // Last key of the pid: its pids-table row goes (as in Horde).
+        pid_index_.erase(r.hash, rec, [this](std::uint32_t i) { return pids_[i].hash; });
+        r.live = false;
+        --live_pids_;
+        free_pids_.push_back(rec);
       }
     }
   }
-  if (s.next != nullptr) s.next->second.prev = s.prev;
-  s.prev = s.next = nullptr;
-  s.indexed = false;
+  if (e.next != kNil) entries_[e.next].prev = e.prev;
+  e.prev = e.next = kNil;
+  e.indexed = false;
 }
 
 // ---- queries -------------------------------------------------------------------
 
 std::optional<RegistryEntry> RegistryState::find(const Term& name) const {
-  auto it = keys_.find(name);
-  if (it == keys_.end()) return std::nullopt;
-  return entry_of(it->second);
+  thread_local std::string scratch;
+  std::uint32_t hash = 0;
+  const std::uint32_t idx = find_entry(name, scratch, hash);
+  if (idx == kNil) return std::nullopt;
+  return entry_of(entries_[idx]);
 }
 
 std::optional<Term> RegistryState::meta(const Term& key) const {
@@ -307,14 +453,16 @@ std::optional<Term> RegistryState::meta(const Term& key) const {
 
 std::vector<Term> RegistryState::keys_of(const Pid& pid) const {
   std::vector<Term> out;
+  auto cp = compact_existing(pid);
+  if (!cp) return out;
   if (is_indexed(pid)) {
-    auto h = pid_heads_.find(pid);
-    if (h == pid_heads_.end()) return out;
-    for (const Node* n = h->second; n != nullptr; n = n->second.next) out.push_back(n->first);
+    const std::uint32_t rec = find_pid(*cp);
+    if (rec == kNil) return out;
+    for (std::uint32_t i = pids_[rec].head; i != kNil; i = entries_[i].next) out.push_back(name_of(entries_[i]));
     return out;
   }
-  for (const auto& [name, slot] : keys_)
-    if (slot.pid == pid) out.push_back(name);
+  for (const Entry& e : entries_)
+    if (e.live && e.pid == *cp) out.push_back(name_of(e));
   return out;
 }
 
@@ -325,11 +473,11 @@ bool RegistryState::member_in_cluster(const RegistryMember& member) const {
 }
 
 std::size_t RegistryState::memory_bytes() const noexcept {
-  // Node: cached hash + next pointer + pair + allocator header.
-  constexpr std::size_t node = sizeof(Node) + 2 * sizeof(void*) + 16;
-  std::size_t bytes = keys_.size() * node + keys_.bucket_count() * sizeof(void*);
-  bytes += pid_heads_.size() * (sizeof(std::pair<const Pid, Node*>) + 2 * sizeof(void*) + 16) +
-           pid_heads_.bucket_count() * sizeof(void*);
+  std::size_t bytes = entries_.size() * sizeof(Entry) + key_index_.bytes();
+  for (const Entry& e : entries_)
+    if (e.name.capacity() > 15) bytes += e.name.capacity() + 1;
+  bytes += free_entries_.capacity() * sizeof(std::uint32_t);
+  bytes += pids_.size() * sizeof(PidRecord) + pid_index_.bytes() + free_pids_.capacity() * sizeof(std::uint32_t);
   bytes += meta_.size() * (2 * sizeof(Term) + 2 * sizeof(void*) + 16);
   return bytes;
 }

@@ -41,6 +41,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -171,14 +172,17 @@ class RegistryState {
   // looks at connectivity for remote ones).
   template <typename Alive>
   std::optional<RegistryEntry> lookup(const Term& name, Alive&& alive) const {
-    auto it = keys_.find(name);
-    if (it == keys_.end()) return std::nullopt;
-    const Slot& s = it->second;
-    if (!interned_in_table_[s.member]) return std::nullopt;
-    if (!alive(s.pid)) return std::nullopt;
-    return entry_of(s);
+    thread_local std::string scratch;
+    std::uint32_t hash = 0;
+    const std::uint32_t idx = find_entry(name, scratch, hash);
+    if (idx == kNil) return std::nullopt;
+    const Entry& e = entries_[idx];
+    if (!interned_in_table_[e.member]) return std::nullopt;
+    Pid pid = expand(e.pid);
+    if (!alive(pid)) return std::nullopt;
+    return RegistryEntry{std::move(pid), e.value, interned_[e.member]};
   }
-  std::size_t count() const noexcept { return keys_.size(); }
+  std::size_t count() const noexcept { return live_; }
   std::optional<Term> meta(const Term& key) const;
   // Keys registered by `pid` (Horde.Registry.keys/2).
   std::vector<Term> keys_of(const Pid& pid) const;
@@ -190,27 +194,73 @@ class RegistryState {
   // Visit every key: f(const Term& name, const RegistryEntry&). Order unspecified.
   template <typename F>
   void for_each(F&& f) const {
-    for (const auto& [name, slot] : keys_) f(name, entry_of(slot));
+    for (const Entry& e : entries_)
+      if (e.live) f(name_of(e), entry_of(e));
   }
   // Approximate heap bytes of the local views (not the CRDT).
   std::size_t memory_bytes() const noexcept;
 
  private:
-  struct Slot;
-  using KeyMap = std::unordered_map<Term, Slot, TermHash>;
-  using Node = KeyMap::value_type;  // pair<const Term, Slot>
-  struct Slot {
-    Pid pid;
-    Term value;
-    std::uint32_t member = 0;  // index into interned_
-    bool indexed = false;      // linked into pid_heads_[pid]'s list
-    // Intrusive per-pid list, so that the keys of an exiting pid are found
-    // without a scan and a pid with many keys costs O(1) per key change.
-    Node* prev = nullptr;
-    Node* next = nullptr;
+  static constexpr std::uint32_t kNil = 0xFFFFFFFFu;
+
+  // A pid in 16 bytes: the node atom is interned in nodes_.
+  struct CompactPid {
+    std::uint32_t node = kNil, id = 0, serial = 0, creation = 0;
+    bool operator==(const CompactPid&) const = default;
   };
 
-  RegistryEntry entry_of(const Slot& s) const { return RegistryEntry{s.pid, s.value, interned_[s.member]}; }
+  // One name of the keys view. Names are kept packed (crdt/packed_term):
+  // a short binary or atom name fits the string's inline buffer, so an
+  // entry is ~100 bytes with no other allocation (the budget is a few
+  // hundred bytes per name for the whole node, CRDT included).
+  struct Entry {
+    std::string name;           // packed Name
+    Term value;
+    CompactPid pid;
+    std::uint32_t hash = 0;     // of `name`
+    std::uint32_t member = 0;   // index into interned_
+    std::uint32_t prev = kNil;  // per-pid list (entry indices), so that the
+    std::uint32_t next = kNil;  //   keys of an exiting pid need no scan
+    bool live = false;
+    bool indexed = false;       // linked into the pid's list
+  };
+
+  // Keys of an indexed pid: head of its intrusive list.
+  struct PidRecord {
+    CompactPid pid;
+    std::uint32_t hash = 0;
+    std::uint32_t head = kNil;
+    bool live = false;
+  };
+
+  // Open addressing (linear probing, backward-shift deletion) over indices
+  // into a slab; the slab entries carry their own hashes.
+  class Index {
+   public:
+    template <typename Eq>
+    std::uint32_t find(std::uint32_t hash, Eq&& eq) const;
+    template <typename HashOf>
+    void insert(std::uint32_t hash, std::uint32_t idx, std::size_t size_after, HashOf&& hash_of);
+    template <typename HashOf>
+    void erase(std::uint32_t hash, std::uint32_t idx, HashOf&& hash_of);
+    std::size_t bytes() const noexcept { return slots_.capacity() * sizeof(std::uint32_t); }
+
+   private:
+    std::vector<std::uint32_t> slots_;  // 0 empty, else idx + 1
+  };
+
+  RegistryEntry entry_of(const Entry& e) const {
+    return RegistryEntry{expand(e.pid), e.value, interned_[e.member]};
+  }
+  Term name_of(const Entry& e) const;
+  CompactPid compact(const Pid& pid, bool add);
+  std::optional<CompactPid> compact_existing(const Pid& pid) const;
+  Pid expand(const CompactPid& p) const { return Pid{nodes_[p.node], p.id, p.serial, p.creation}; }
+  static std::uint32_t pid_hash(const CompactPid& p) noexcept;
+  // Entry index of `name` (packed into `scratch`), or kNil.
+  std::uint32_t find_entry(const Term& name, std::string& scratch, std::uint32_t& hash) const;
+  std::uint32_t find_pid(const CompactPid& p) const;
+
   std::uint32_t intern(const RegistryMember& m);
   void set_neighbours(RegistryActions& out) const;
   void refresh_in_table();
@@ -221,20 +271,29 @@ class RegistryState {
   void unregister_local(const Term& name, RegistryActions& out);
   void unregister_local(const Term& name, const Pid& pid, RegistryActions& out);
   void put_key(const Term& name, const Pid& pid, const Term& value, std::uint32_t member);
-  void erase_key(KeyMap::iterator it);
-  void index_link(Node& node);
-  void index_unlink(Node& node);
+  void erase_entry(std::uint32_t idx);
+  void index_link(std::uint32_t idx);
+  void index_unlink(std::uint32_t idx);
   bool is_indexed(const Pid& pid) const;
   void notify(ListenerEvent event, RegistryActions& out) const;
 
   Config config_;
   RegistryMember self_member_;
   std::uint32_t self_member_index_ = 0;
-  KeyMap keys_;
+
+  std::deque<Entry> entries_;  // slab: stable, grows without copying
+  std::vector<std::uint32_t> free_entries_;
+  Index key_index_;
+  std::size_t live_ = 0;
+  std::deque<PidRecord> pids_;
+  std::vector<std::uint32_t> free_pids_;
+  Index pid_index_;
+  std::size_t live_pids_ = 0;
+  std::vector<Atom> nodes_;  // interned nodes of CompactPid
+
   std::vector<RegistryMember> interned_;               // members seen in {key, _} values
-  std::unordered_map<Pid, Node*, PidHash> pid_heads_;  // indexed pid -> first key node
-  std::unordered_set<Pid, PidHash> linked_remote_;     // remote pids a register call linked
   std::vector<std::uint8_t> interned_in_table_;        // interned_[i] in members_table_
+  std::unordered_set<Pid, PidHash> linked_remote_;     // remote pids a register call linked
   std::set<RegistryMember> members_;                   // State.members
   std::set<RegistryMember> members_table_;             // ETS members table
   std::unordered_map<Term, Term, TermHash> meta_;
