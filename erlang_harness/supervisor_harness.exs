@@ -71,6 +71,7 @@ defmodule HordeCnodeTest.Harness do
     end)
   end
   defp handle({:eval, code}), do: elem(Code.eval_string(code), 0)
+  defp handle({:bench, fun, args}), do: apply(HordeCnodeBench, fun, args)
   defp handle(:ping), do: :pong
   defp handle(other), do: {:error, {:unknown, other}}
 

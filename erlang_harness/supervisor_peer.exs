@@ -13,7 +13,9 @@ unless Code.ensure_loaded?(Horde.DynamicSupervisor) do
   System.halt(77)
 end
 
+Logger.configure(level: :warning)
 Code.require_file(Path.join(__DIR__, "supervisor_harness.exs"))
+Code.require_file(Path.join(__DIR__, "supervisor_bench.exs"))
 [sup_text, strategy | member_nodes] = System.argv()
 :ok =
   HordeCnodeTest.Peer.start(Module.concat([sup_text]), String.to_atom(strategy),
