@@ -1,0 +1,118 @@
+// The Horde.DynamicSupervisor role on the command line (node_command.hpp
+// extension point):
+//   --supervisor NAME        run Horde.DynamicSupervisor NAME (Elixir alias, e.g.
+//                            MyApp.Sup; repeatable). Default: HordeCnode.Supervisor
+//   --members NODE[,NODE]    member nodes (repeatable; `auto`: every connected node)
+//   --sync-interval MS       CRDT sync interval (Horde's default 300)
+//   --distribution STRATEGY  uniform (Horde.UniformDistribution, default) or mixed
+//                            (HordeCnode.MixedDistribution)
+//   --cpp-namespace NS       module namespace of C++ kinds for the mixed strategy
+//                            (repeatable; default CppWorkers)
+// and the supervisor requests of the `horde_cnode` control process.
+#include <charconv>
+#include <sstream>
+
+#include "app/node_command.hpp"
+#include "cnode/log.hpp"
+#include "interop/horde/control_process.hpp"
+#include "interop/horde/mixed_distribution.hpp"
+#include "interop/horde/supervisor_control.hpp"
+#include "interop/horde/supervisor_process.hpp"
+
+namespace hc::app {
+namespace {
+
+constexpr std::string_view kDefaultSupervisor = "HordeCnode.Supervisor";
+
+// Elixir alias text -> module atom ("MyApp.Sup" -> 'Elixir.MyApp.Sup');
+// lowercase names and 'Elixir.'-prefixed ones are taken as they are.
+Atom module_atom(std::string_view text) {
+  if (text.starts_with("Elixir.") || text.empty() || !(text[0] >= 'A' && text[0] <= 'Z')) return Atom(text);
+  return Atom("Elixir." + std::string(text));
+}
+
+std::vector<std::string> split_commas(const std::vector<std::string>& values) {
+  std::vector<std::string> out;
+  for (const auto& v : values) {
+    std::stringstream ss(v);
+    std::string item;
+    while (std::getline(ss, item, ','))
+      if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+std::error_code install(cnode::Node& node, const NodeSettings& s) {
+  horde::SupervisorOptions base;
+  const auto members = split_commas(s.values("--members"));
+  for (const auto& m : members) {
+    if (m == "auto") base.members_auto = true;
+  }
+  if (!s.values("--sync-interval").empty()) {
+    const auto& v = s.values("--sync-interval").back();
+    unsigned ms = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
+    if (ec != std::errc() || p != v.data() + v.size() || ms == 0) return std::make_error_code(std::errc::invalid_argument);
+    base.sync_interval = std::chrono::milliseconds(ms);
+  }
+  const std::string strategy = s.values("--distribution").empty() ? "uniform" : s.values("--distribution").back();
+  if (strategy == "mixed") {
+    horde::MixedDistributionConfig config;
+    if (s.has("--cpp-namespace")) {
+      config.cpp_namespaces.clear();
+      for (const auto& ns : s.values("--cpp-namespace")) config.cpp_namespaces.push_back(module_atom(ns));
+    }
+    base.strategy = std::make_shared<horde::MixedDistribution>(config);
+  } else if (strategy == "uniform") {
+    base.strategy = std::make_shared<horde::UniformDistribution>();
+  } else {
+    HC_LOG(error) << "--distribution must be uniform or mixed, not " << strategy;
+    return std::make_error_code(std::errc::invalid_argument);
+  }
+
+  std::vector<std::string> names = s.values("--supervisor");
+  if (names.empty()) names.emplace_back(kDefaultSupervisor);
+  for (const auto& name : names) {
+    horde::SupervisorOptions o = base;
+    o.name = module_atom(name);
+    if (!base.members_auto)
+      for (const auto& m : members) o.members.push_back(tuple(o.name, Atom(m)));
+    if (!horde::SupervisorProcess::start(node, o)) {
+      HC_LOG(error) << "cannot start supervisor " << o.name << ": a name is taken";
+      return std::make_error_code(std::errc::address_in_use);
+    }
+    HC_LOG(info) << "supervisor " << o.name << " running (" << strategy << " distribution)";
+  }
+  // After every extension installed: add our requests to `horde_cnode`
+  // (spawning it when no other role did).
+  node.post([&node] {
+    horde::ControlProcess* control = nullptr;
+    if (auto pid = node.whereis(horde::ControlProcess::registered_name()))
+      control = dynamic_cast<horde::ControlProcess*>(node.find(*pid));
+    if (control == nullptr) {
+      auto c = std::make_unique<horde::ControlProcess>();
+      control = c.get();
+      cnode::SpawnOptions so;
+      so.register_as = horde::ControlProcess::registered_name();
+      node.spawn(std::move(c), so);
+    }
+    horde::install_supervisor_handlers(*control);
+  });
+  return {};
+}
+
+const bool registered = register_node_extension({
+    .name = "supervisor",
+    .flags =
+        {
+            {"--supervisor", "NAME", "run a Horde.DynamicSupervisor named NAME (repeatable; default HordeCnode.Supervisor)"},
+            {"--members", "NODE[,NODE]", "member nodes of the Horde roles (repeatable; `auto`: all connected nodes)"},
+            {"--sync-interval", "MS", "CRDT sync interval in milliseconds (Horde default 300)"},
+            {"--distribution", "STRATEGY", "supervisor placement: uniform (default) or mixed (HordeCnode.MixedDistribution)"},
+            {"--cpp-namespace", "NS", "module namespace of C++ worker kinds for the mixed strategy (default CppWorkers)"},
+        },
+    .install = install,
+});
+
+}  // namespace
+}  // namespace hc::app
