@@ -43,6 +43,15 @@ std::optional<Term> ControlProcess::handle_call(const Term& request, const Term&
   return it->second(*this, request, from);
 }
 
+ControlProcess* ensure_control_process(cnode::Node& node) {
+  if (auto pid = node.whereis(ControlProcess::registered_name()))
+    return dynamic_cast<ControlProcess*>(node.find(*pid));
+  cnode::SpawnOptions options;
+  options.register_as = ControlProcess::registered_name();
+  Pid pid = node.spawn(std::make_unique<ControlProcess>(), options);
+  return dynamic_cast<ControlProcess*>(node.find(pid));
+}
+
 // ---- registry handlers ---------------------------------------------------------
 
 void install_registry_handlers(ControlProcess& control) {
@@ -108,10 +117,11 @@ void install_registry_handlers(ControlProcess& control) {
   control.add_handler("exit", [](ControlProcess& self, const Term& req, const Term&) -> std::optional<Term> {
     if (!req.is_tuple(3) || !req.element(1)->is_pid()) return error(tuple(atom("bad_request"), req));
     const Pid& pid = *req.element(1)->as_pid();
-    if (pid.node != self.node().name() || !self.node().is_alive(pid)) return error(tuple(atom("noproc"), pid));
-    // exit/2 from the control process: kills unless the target traps exits,
-    // exactly like Process.exit(Pid, Reason) on the BEAM.
-    self.exit(pid, *req.element(2));
+    cnode::Process* target = pid.node == self.node().name() ? self.node().find(pid) : nullptr;
+    if (target == nullptr) return error(tuple(atom("noproc"), pid));
+    // The process exits with Reason whatever it is (also `normal`, and also
+    // when it traps exits), as the request promises.
+    target->exit(*req.element(2));
     return Term(atom("ok"));
   });
 

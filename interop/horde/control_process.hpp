@@ -6,10 +6,9 @@
 // tuple requests (`{spawn_echo}`, `{register, ...}`). Roles add their own
 // handlers without touching the others':
 //
-//   auto control = std::make_unique<ControlProcess>();
+//   ControlProcess* control = ensure_control_process(node);  // spawned once
 //   install_registry_handlers(*control);        // this file
 //   install_supervisor_handlers(*control, ...); // the supervisor role's file
-//   node.spawn(std::move(control), {.register_as = atom("horde_cnode")});
 //
 // Registry requests (issue 5):
 //   {spawn_echo}                             -> {ok, Pid}
@@ -58,6 +57,11 @@ class ControlProcess final : public cnode::GenServer {
   std::map<std::string, Handler, std::less<>> handlers_;
   std::vector<StatsProvider> stats_;
 };
+
+// The control process of `node` (registered as horde_cnode), spawned on
+// first use, so that every role's installer can add its handlers in any
+// order. nullptr only if the name is held by another kind of process.
+ControlProcess* ensure_control_process(cnode::Node& node);
 
 // Installs {spawn_echo}, {register, ...}, {unregister, ...}, {lookup, ...},
 // {count, ...}, {exit, ...} and the registry part of `stats`

@@ -85,15 +85,32 @@ void RegistryProcess::init() {
     running_map()[&node()].insert(options_.name);
   }
   HC_LOG(info) << "Starting Horde.RegistryImpl with name " << options_.name;
+  if (options_.members_auto) {
+    // Horde.NodeListener: on every nodeup/nodedown, set_members to
+    // [node() | nodes()]. `ref` guards against a callback after our exit.
+    for (const Atom& n : node().connected_nodes()) options_.members.push_back(MemberSpec{options_.name, n});
+    node_monitor_ = node().monitor_nodes([ref](Atom, bool) {
+      auto strong = ref.lock();
+      if (strong && *strong != nullptr) (*strong)->set_auto_members();
+    });
+  }
   run_event([&] {
     execute(state_->init(options_.members));
     for (const auto& [k, v] : options_.meta) local_call(PutMetaCall{k, v});
   });
 }
 
+void RegistryProcess::set_auto_members() {
+  SetMembersCall call;
+  call.members.push_back(MemberSpec{options_.name, node().name()});
+  for (const Atom& n : node().connected_nodes()) call.members.push_back(MemberSpec{options_.name, n});
+  local_call(call);
+}
+
 void RegistryProcess::terminate(const Term& reason) {
   (void)reason;
   *self_ref_ = nullptr;
+  if (node_monitor_ != 0) node().remove_node_monitor(node_monitor_);
   std::lock_guard lock(g_running_mutex);
   auto it = running_map().find(&node());
   if (it != running_map().end()) {

@@ -40,6 +40,9 @@ namespace hc::horde {
 struct RegistryOptions {
   Atom name;                                       // N
   std::vector<MemberSpec> members;                 // Horde's `members:` (self is added)
+  // Horde's `members: :auto` (NodeListener): every connected node is a
+  // member, updated with set_members on each nodeup/nodedown.
+  bool members_auto = false;
   std::chrono::milliseconds sync_interval{300};    // Horde's delta_crdt_options default
   std::vector<Atom> listeners;                     // named processes (Horde's `listeners:`)
   std::vector<std::pair<Term, Term>> meta;         // initial meta (Horde's `meta:`)
@@ -113,6 +116,8 @@ class RegistryProcess final : public cnode::GenServer {
   RegistryCounters counters_;
   std::map<ListenerId, Listener> listeners_;
   ListenerId next_listener_ = 1;
+  void set_auto_members();
+  std::uint64_t node_monitor_ = 0;
   // Cleared on destruction so the CRDT's callback never reaches a dead object.
   std::shared_ptr<RegistryProcess*> self_ref_;
 };
