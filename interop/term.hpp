@@ -106,9 +106,10 @@ struct Reference {
   bool operator==(const Reference&) const = default;
 };
 
-// A fun (NEW_FUN_EXT) or an export (EXPORT_EXT), kept as its exact external
+// A fun (NEW_FUN_EXT) or an export (EXPORT_EXT), kept as its external
 // encoding (starting at the tag byte, without the 131 version byte) so that it
-// round-trips. Module/function/arity are decoded for printing and hashing.
+// round-trips; the codec stores the canonical term_to_binary(minor_version 2)
+// form. Module/function/arity are decoded for printing and hashing.
 struct Fun {
   bool is_export = false;
   Atom module;

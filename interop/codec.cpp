@@ -1,0 +1,935 @@
+// External term format codec over erl_interface. See codec.hpp for the
+// contract. Tag names and layouts follow erl_ext_dist (OTP 25).
+#include "interop/codec.hpp"
+
+#include <ei.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace hc {
+namespace {
+
+// Tags (erl_ext_dist "Introduction" table), prefixed with TAG_ because ei.h
+// defines some of the spec names as macros.
+enum Tag : std::uint8_t {
+  TAG_NEW_FLOAT_EXT = 70,
+  TAG_BIT_BINARY_EXT = 77,
+  TAG_COMPRESSED = 80,
+  TAG_ATOM_CACHE_REF = 82,
+  TAG_NEW_PID_EXT = 88,
+  TAG_NEW_PORT_EXT = 89,
+  TAG_NEWER_REFERENCE_EXT = 90,
+  TAG_SMALL_INTEGER_EXT = 97,
+  TAG_INTEGER_EXT = 98,
+  TAG_FLOAT_EXT = 99,
+  TAG_ATOM_EXT = 100,
+  TAG_REFERENCE_EXT = 101,
+  TAG_PORT_EXT = 102,
+  TAG_PID_EXT = 103,
+  TAG_SMALL_TUPLE_EXT = 104,
+  TAG_LARGE_TUPLE_EXT = 105,
+  TAG_NIL_EXT = 106,
+  TAG_STRING_EXT = 107,
+  TAG_LIST_EXT = 108,
+  TAG_BINARY_EXT = 109,
+  TAG_SMALL_BIG_EXT = 110,
+  TAG_LARGE_BIG_EXT = 111,
+  TAG_NEW_FUN_EXT = 112,
+  TAG_EXPORT_EXT = 113,
+  TAG_NEW_REFERENCE_EXT = 114,
+  TAG_SMALL_ATOM_EXT = 115,
+  TAG_MAP_EXT = 116,
+  TAG_FUN_EXT = 117,
+  TAG_ATOM_UTF8_EXT = 118,
+  TAG_SMALL_ATOM_UTF8_EXT = 119,
+  TAG_V4_PORT_EXT = 120,
+  TAG_LOCAL_EXT = 121,
+};
+
+constexpr std::size_t kMaxAtomChars = 255;
+constexpr std::size_t kMaxAtomBytes = 255 * 4;  // MAXATOMLEN_UTF8 - 1
+constexpr std::size_t kMaxRefWords = 5;          // erlang_ref::n[5]; OTP 25 uses at most 5
+constexpr std::size_t kMaxFunNesting = 64;       // funs recurse on the C++ stack: keep it shallow
+
+inline std::uint16_t be16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] << 8 | p[1]); }
+inline std::uint32_t be32(const std::uint8_t* p) {
+  return static_cast<std::uint32_t>(p[0]) << 24 | static_cast<std::uint32_t>(p[1]) << 16 |
+         static_cast<std::uint32_t>(p[2]) << 8 | p[3];
+}
+inline std::uint64_t be64(const std::uint8_t* p) { return static_cast<std::uint64_t>(be32(p)) << 32 | be32(p + 4); }
+
+// Validates UTF-8 and counts code points; false when invalid (overlongs,
+// surrogates and values above U+10FFFF included).
+bool utf8_count(const std::uint8_t* s, std::size_t n, std::size_t& chars) {
+  chars = 0;
+  std::size_t i = 0;
+  while (i < n) {
+    std::uint8_t b = s[i];
+    if (b < 0x80) {
+      ++i;
+      ++chars;
+      continue;
+    }
+    std::size_t len;
+    char32_t cp;
+    if ((b & 0xE0) == 0xC0) {
+      len = 2;
+      cp = b & 0x1F;
+    } else if ((b & 0xF0) == 0xE0) {
+      len = 3;
+      cp = b & 0x0F;
+    } else if ((b & 0xF8) == 0xF0) {
+      len = 4;
+      cp = b & 0x07;
+    } else {
+      return false;
+    }
+    if (n - i < len) return false;
+    for (std::size_t k = 1; k < len; ++k) {
+      if ((s[i + k] & 0xC0) != 0x80) return false;
+      cp = cp << 6 | (s[i + k] & 0x3F);
+    }
+    static constexpr char32_t mins[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < mins[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+    ++chars;
+  }
+  return true;
+}
+
+// Appends the canonical (term_to_binary minor_version 2) encoding; defined
+// with the encoder below.
+void append_term(std::vector<std::uint8_t>& out, const Term& t);
+
+// ---------------------------------------------------------------------------
+// Decoder
+// ---------------------------------------------------------------------------
+class Decoder {
+ public:
+  Decoder(const std::uint8_t* buf, std::size_t end, std::size_t pos) : buf_(buf), end_(end), pos_(pos) {}
+
+  std::size_t pos() const { return pos_; }
+
+  // Decode one term (no version byte). `depth` is the nesting already used
+  // by enclosing decoders (fun environments); `fun_depth` the fun nesting.
+  Result<Term> term(std::size_t depth = 0, std::size_t fun_depth = 0);
+
+ private:
+  struct Frame {
+    enum Kind : std::uint8_t { Tuple, List, Map } kind;
+    bool tail_pending = false;  // list: the next delivered term is the tail
+    std::size_t remaining = 0;  // elements still to come (maps: keys + values)
+    TermVector items;
+  };
+
+  const char* cbuf() const { return reinterpret_cast<const char*>(buf_); }
+  std::size_t left() const { return end_ - pos_; }
+  bool need(std::size_t n) const { return left() >= n; }
+  int ei_index() const { return static_cast<int>(pos_); }
+
+  Result<Term> scalar(std::uint8_t tag);
+  Result<Atom> atom();
+  Result<Term> integer_term();
+  Result<Term> big(std::uint8_t tag);
+  Result<Term> pid(std::uint8_t tag);
+  Result<Term> port(std::uint8_t tag);
+  Result<Term> reference(std::uint8_t tag);
+  Result<Term> new_fun(std::size_t depth, std::size_t fun_depth);
+  Result<Term> export_fun();
+  Result<Term> binary();
+  Result<Term> bit_binary();
+  Result<Term> flt(std::uint8_t tag);
+
+  const std::uint8_t* buf_;
+  std::size_t end_;  // one past the last byte we may read
+  std::size_t pos_;
+};
+
+TermError classify_tag(std::uint8_t tag) {
+  switch (tag) {
+    case TAG_COMPRESSED:
+    case TAG_ATOM_CACHE_REF:
+    case TAG_FUN_EXT:
+    case TAG_LOCAL_EXT: return TermError::unsupported_tag;
+    default: return TermError::unknown_tag;
+  }
+}
+
+Result<Atom> Decoder::atom() {
+  if (!need(1)) return TermError::truncated;
+  const std::uint8_t tag = buf_[pos_];
+  std::size_t header;
+  std::size_t len;
+  bool utf8;
+  switch (tag) {
+    case TAG_ATOM_EXT:
+    case TAG_ATOM_UTF8_EXT:
+      if (!need(3)) return TermError::truncated;
+      header = 3;
+      len = be16(buf_ + pos_ + 1);
+      utf8 = tag == TAG_ATOM_UTF8_EXT;
+      break;
+    case TAG_SMALL_ATOM_EXT:
+    case TAG_SMALL_ATOM_UTF8_EXT:
+      if (!need(2)) return TermError::truncated;
+      header = 2;
+      len = buf_[pos_ + 1];
+      utf8 = tag == TAG_SMALL_ATOM_UTF8_EXT;
+      break;
+    default: return TermError::expected_atom;
+  }
+  if (!need(header + len)) return TermError::truncated;
+  const std::uint8_t* text = buf_ + pos_ + header;
+  std::size_t out_len = len;
+  if (utf8) {
+    if (len > kMaxAtomBytes) return TermError::atom_too_long;
+    std::size_t chars = 0;
+    if (!utf8_count(text, len, chars)) return TermError::invalid_utf8_atom;
+    if (chars > kMaxAtomChars) return TermError::atom_too_long;
+  } else {
+    if (len > kMaxAtomChars) return TermError::atom_too_long;
+    for (std::size_t i = 0; i < len; ++i) out_len += text[i] >= 0x80;  // Latin-1 -> 2-byte UTF-8
+  }
+  // ei converts Latin-1 to UTF-8 for us; the text may contain NUL bytes, so
+  // the length comes from the count above, not from strlen.
+  char out[MAXATOMLEN_UTF8];
+  int index = ei_index();
+  erlang_char_encoding was{};
+  erlang_char_encoding result{};
+  if (ei_decode_atom_as(cbuf(), &index, out, sizeof out, ERLANG_UTF8, &was, &result) < 0) return TermError::ei_failure;
+  if (static_cast<std::size_t>(index) != pos_ + header + len) return TermError::ei_failure;
+  pos_ = static_cast<std::size_t>(index);
+  return Atom(std::string_view(out, out_len));
+}
+
+Result<Term> Decoder::integer_term() {
+  if (!need(1)) return TermError::truncated;
+  std::uint8_t tag = buf_[pos_];
+  if (tag == TAG_SMALL_INTEGER_EXT || tag == TAG_INTEGER_EXT) return scalar(tag);
+  if (tag == TAG_SMALL_BIG_EXT || tag == TAG_LARGE_BIG_EXT) return big(tag);
+  return TermError::expected_integer;
+}
+
+Result<Term> Decoder::big(std::uint8_t tag) {
+  std::size_t header = tag == TAG_SMALL_BIG_EXT ? 3 : 6;
+  if (!need(header)) return TermError::truncated;
+  std::size_t n = tag == TAG_SMALL_BIG_EXT ? buf_[pos_ + 1] : be32(buf_ + pos_ + 1);
+  std::uint8_t sign = buf_[pos_ + header - 1];
+  if (!need(header + n)) return TermError::truncated;
+  if (sign > 1) return TermError::bad_bigint;
+  // Digits are already little-endian base 256, the BigInt layout; small
+  // values are normalised to Integer by the Term constructor.
+  const std::uint8_t* d = buf_ + pos_ + header;
+  if (n <= 8) {
+    std::uint64_t u = 0;
+    for (std::size_t i = 0; i < n; ++i) u |= static_cast<std::uint64_t>(d[i]) << (8 * i);
+    if (!sign && u <= static_cast<std::uint64_t>(INT64_MAX)) {
+      pos_ += header + n;
+      return Term(static_cast<std::int64_t>(u));
+    }
+  }
+  BigInt b;
+  b.negative = sign == 1;
+  b.magnitude.assign(d, d + n);
+  pos_ += header + n;
+  return Term(std::move(b));
+}
+
+Result<Term> Decoder::flt(std::uint8_t tag) {
+  if (!need(tag == TAG_NEW_FLOAT_EXT ? 9 : 32)) return TermError::truncated;
+  double d = 0;
+  int index = ei_index();
+  if (ei_decode_double(cbuf(), &index, &d) < 0) return TermError::bad_float;
+  if (!std::isfinite(d)) return TermError::bad_float;
+  pos_ = static_cast<std::size_t>(index);
+  return Term(d);
+}
+
+Result<Term> Decoder::binary() {
+  if (!need(5)) return TermError::truncated;
+  std::size_t len = be32(buf_ + pos_ + 1);
+  if (!need(5 + len)) return TermError::truncated;
+  Bitstring b;
+  b.bytes.resize(len);
+  b.bit_size = len * 8;
+  long got = 0;
+  int index = ei_index();
+  if (ei_decode_binary(cbuf(), &index, b.bytes.data(), &got) < 0 || static_cast<std::size_t>(got) != len)
+    return TermError::ei_failure;
+  pos_ = static_cast<std::size_t>(index);
+  return Term(std::move(b));
+}
+
+Result<Term> Decoder::bit_binary() {
+  if (!need(6)) return TermError::truncated;
+  std::size_t len = be32(buf_ + pos_ + 1);
+  unsigned bits = buf_[pos_ + 5];
+  if (!need(6 + len)) return TermError::truncated;
+  // As the BEAM: the last byte holds 1..8 bits; an empty bitstring has 0.
+  if ((len == 0) != (bits == 0) || bits > 8) return TermError::bad_length;
+  const char* data = nullptr;
+  unsigned int bitoffs = 0;
+  std::size_t nbits = 0;
+  int index = ei_index();
+  if (ei_decode_bitstring(cbuf(), &index, &data, &bitoffs, &nbits) < 0) return TermError::ei_failure;
+  std::size_t expect_bits = len == 0 ? 0 : (len - 1) * 8 + bits;
+  if (nbits != expect_bits || bitoffs != 0) return TermError::ei_failure;
+  pos_ = static_cast<std::size_t>(index);
+  return Term::bitstring(std::span(reinterpret_cast<const std::uint8_t*>(data), len), nbits);
+}
+
+// NEW_PID_EXT: node atom, ID (4), Serial (4), Creation (4); PID_EXT: Creation (1).
+Result<Term> Decoder::pid(std::uint8_t tag) {
+  std::size_t start = pos_;
+  ++pos_;
+  auto node = atom();
+  if (!node) {
+    pos_ = start;
+    return node.error();
+  }
+  std::size_t tail = tag == TAG_NEW_PID_EXT ? 12 : 9;
+  if (!need(tail)) {
+    pos_ = start;
+    return TermError::truncated;
+  }
+  Pid p;
+  p.node = *node;
+  p.id = be32(buf_ + pos_);
+  p.serial = be32(buf_ + pos_ + 4);
+  p.creation = tag == TAG_NEW_PID_EXT ? be32(buf_ + pos_ + 8) : buf_[pos_ + 8];
+  pos_ += tail;
+  return Term(p);
+}
+
+// V4_PORT_EXT: node, ID (8), Creation (4); NEW_PORT_EXT: ID (4), Creation (4);
+// PORT_EXT: ID (4), Creation (1).
+Result<Term> Decoder::port(std::uint8_t tag) {
+  std::size_t start = pos_;
+  ++pos_;
+  auto node = atom();
+  if (!node) {
+    pos_ = start;
+    return node.error();
+  }
+  std::size_t tail = tag == TAG_V4_PORT_EXT ? 12 : (tag == TAG_NEW_PORT_EXT ? 8 : 5);
+  if (!need(tail)) {
+    pos_ = start;
+    return TermError::truncated;
+  }
+  Port p;
+  p.node = *node;
+  const std::uint8_t* d = buf_ + pos_;
+  if (tag == TAG_V4_PORT_EXT) {
+    p.id = be64(d);
+    p.creation = be32(d + 8);
+  } else {
+    p.id = be32(d);
+    p.creation = tag == TAG_NEW_PORT_EXT ? be32(d + 4) : d[4];
+  }
+  pos_ += tail;
+  return Term(p);
+}
+
+// NEWER_REFERENCE_EXT: Len (2), node, Creation (4), ID (4 * Len);
+// NEW_REFERENCE_EXT: Creation (1); REFERENCE_EXT: node, ID (4), Creation (1).
+Result<Term> Decoder::reference(std::uint8_t tag) {
+  std::size_t start = pos_;
+  std::size_t words = 1;
+  if (tag != TAG_REFERENCE_EXT) {
+    if (!need(3)) return TermError::truncated;
+    words = be16(buf_ + pos_ + 1);
+    if (words == 0 || words > kMaxRefWords) return TermError::bad_length;
+    pos_ += 3;
+  } else {
+    ++pos_;
+  }
+  auto node = atom();
+  if (!node) {
+    pos_ = start;
+    return node.error();
+  }
+  std::size_t creation_len = tag == TAG_NEWER_REFERENCE_EXT ? 4 : 1;
+  if (!need(creation_len + 4 * words)) {
+    pos_ = start;
+    return TermError::truncated;
+  }
+  Reference r;
+  r.node = *node;
+  const std::uint8_t* d = buf_ + pos_;
+  if (tag == TAG_REFERENCE_EXT) {
+    r.ids.push_back(be32(d));
+    r.creation = d[4];
+  } else {
+    r.creation = creation_len == 4 ? be32(d) : d[0];
+    d += creation_len;
+    r.ids.reserve(words);
+    for (std::size_t i = 0; i < words; ++i) r.ids.push_back(be32(d + 4 * i));
+  }
+  pos_ += creation_len + 4 * words;
+  return Term(std::move(r));
+}
+
+// NEW_FUN_EXT: Size (4, counts itself, not the tag), Arity (1), Uniq (16),
+// Index (4), NumFree (4), Module, OldIndex, OldUniq, Pid, Free vars.
+// We validate every field with our own bounds checks (ei_skip_term would walk
+// a malformed fun out of bounds), then confirm the extent with ei_skip_term
+// and keep the exact bytes.
+Result<Term> Decoder::new_fun(std::size_t depth, std::size_t fun_depth) {
+  const std::size_t start = pos_;
+  if (fun_depth >= kMaxFunNesting) return TermError::nesting_too_deep;
+  if (!need(5)) return TermError::truncated;
+  std::size_t size = be32(buf_ + pos_ + 1);
+  if (size < 4 + 1 + 16 + 4 + 4) return TermError::bad_length;
+  if (!need(1 + size)) return TermError::truncated;
+  const std::size_t fun_end = start + 1 + size;
+  Decoder inner(buf_, fun_end, start + 5);
+  auto fail = [&](std::error_code ec) -> Result<Term> {
+    // Running out of the fun's own Size means Size was wrong, not the input short.
+    if (ec == TermError::truncated) return TermError::bad_length;
+    return ec;
+  };
+  Fun f;
+  f.is_export = false;
+  const std::uint8_t* fixed = buf_ + inner.pos_;  // Arity, Uniq, Index, NumFree
+  f.arity = fixed[0];
+  std::size_t num_free = be32(fixed + 1 + 16 + 4);
+  inner.pos_ += 1 + 16 + 4 + 4;
+  auto module = inner.atom();
+  if (!module) return fail(module.error());
+  f.module = *module;
+  TermVector parts;  // OldIndex, OldUniq, Pid, free variables
+  for (int i = 0; i < 2; ++i) {
+    auto v = inner.integer_term();
+    if (!v) return fail(v.error());
+    parts.push_back(std::move(*v));
+  }
+  if (!inner.need(1)) return TermError::bad_length;
+  std::uint8_t ptag = buf_[inner.pos_];
+  if (ptag != TAG_NEW_PID_EXT && ptag != TAG_PID_EXT) return TermError::expected_pid;
+  auto creator = inner.pid(ptag);
+  if (!creator) return fail(creator.error());
+  parts.push_back(std::move(*creator));
+  if (num_free > inner.left()) return TermError::absurd_length;
+  for (std::size_t i = 0; i < num_free; ++i) {
+    auto v = inner.term(depth + 1, fun_depth + 1);
+    if (!v) return fail(v.error());
+    parts.push_back(std::move(*v));
+  }
+  if (inner.pos_ != fun_end) return TermError::bad_length;
+  int index = static_cast<int>(start);
+  if (ei_skip_term(cbuf(), &index) < 0 || static_cast<std::size_t>(index) != fun_end) return TermError::ei_failure;
+  // Keep the fun in its canonical encoding (UTF-8 atoms, NEW_PID_EXT, ... as
+  // the BEAM writes with minor_version 2), so that equal funs compare equal
+  // whichever encoder sent them and re-encoding matches term_to_binary.
+  f.encoded.reserve(size + 1);
+  f.encoded.push_back(TAG_NEW_FUN_EXT);
+  f.encoded.insert(f.encoded.end(), 4, 0);  // Size, patched below
+  f.encoded.insert(f.encoded.end(), fixed, fixed + 1 + 16 + 4 + 4);
+  append_term(f.encoded, Term(f.module));
+  for (const auto& p : parts) append_term(f.encoded, p);
+  const auto new_size = static_cast<std::uint32_t>(f.encoded.size() - 1);
+  for (std::size_t i = 0; i < 4; ++i) f.encoded[1 + i] = static_cast<std::uint8_t>(new_size >> (24 - 8 * i));
+  pos_ = fun_end;
+  return Term(std::move(f));
+}
+
+// EXPORT_EXT: Module (atom), Function (atom), Arity (SMALL_INTEGER_EXT).
+Result<Term> Decoder::export_fun() {
+  const std::size_t start = pos_;
+  ++pos_;
+  Fun f;
+  f.is_export = true;
+  auto module = atom();
+  auto function = module ? atom() : Result<Atom>(module.error());
+  if (!module || !function) {
+    pos_ = start;
+    return module ? function.error() : module.error();
+  }
+  if (!need(1)) {
+    pos_ = start;
+    return TermError::truncated;
+  }
+  if (buf_[pos_] != TAG_SMALL_INTEGER_EXT) {
+    pos_ = start;
+    return TermError::expected_integer;
+  }
+  if (!need(2)) {
+    pos_ = start;
+    return TermError::truncated;
+  }
+  f.module = *module;
+  f.function = *function;
+  f.arity = buf_[pos_ + 1];
+  pos_ += 2;
+  int index = static_cast<int>(start);
+  if (ei_skip_term(cbuf(), &index) < 0 || static_cast<std::size_t>(index) != pos_) return TermError::ei_failure;
+  // Canonical encoding (UTF-8 atoms), see new_fun.
+  f.encoded.push_back(TAG_EXPORT_EXT);
+  append_term(f.encoded, Term(f.module));
+  append_term(f.encoded, Term(f.function));
+  f.encoded.push_back(TAG_SMALL_INTEGER_EXT);
+  f.encoded.push_back(static_cast<std::uint8_t>(f.arity));
+  return Term(std::move(f));
+}
+
+// Non-compound terms (and empty compounds, which the caller never frames).
+Result<Term> Decoder::scalar(std::uint8_t tag) {
+  switch (tag) {
+    case TAG_SMALL_INTEGER_EXT:
+    case TAG_INTEGER_EXT: {
+      if (!need(tag == TAG_SMALL_INTEGER_EXT ? 2 : 5)) return TermError::truncated;
+      long long v = 0;
+      int index = ei_index();
+      if (ei_decode_longlong(cbuf(), &index, &v) < 0) return TermError::ei_failure;
+      pos_ = static_cast<std::size_t>(index);
+      return Term(static_cast<std::int64_t>(v));
+    }
+    case TAG_SMALL_BIG_EXT:
+    case TAG_LARGE_BIG_EXT: return big(tag);
+    case TAG_NEW_FLOAT_EXT:
+    case TAG_FLOAT_EXT: return flt(tag);
+    case TAG_ATOM_EXT:
+    case TAG_SMALL_ATOM_EXT:
+    case TAG_ATOM_UTF8_EXT:
+    case TAG_SMALL_ATOM_UTF8_EXT: {
+      auto a = atom();
+      if (!a) return a.error();
+      return Term(*a);
+    }
+    case TAG_BINARY_EXT: return binary();
+    case TAG_BIT_BINARY_EXT: return bit_binary();
+    case TAG_NEW_PID_EXT:
+    case TAG_PID_EXT: return pid(tag);
+    case TAG_NEW_PORT_EXT:
+    case TAG_V4_PORT_EXT:
+    case TAG_PORT_EXT: return port(tag);
+    case TAG_NEWER_REFERENCE_EXT:
+    case TAG_NEW_REFERENCE_EXT:
+    case TAG_REFERENCE_EXT: return reference(tag);
+    case TAG_EXPORT_EXT: return export_fun();
+    case TAG_NIL_EXT: ++pos_; return Term();
+    default: return classify_tag(tag);
+  }
+}
+
+Result<Term> Decoder::term(std::size_t depth, std::size_t fun_depth) {
+  const std::size_t start = pos_;
+  std::vector<Frame> stack;
+  // Lower bound of the bytes still owed to open frames: one per element (or
+  // list tail) not yet started. A new count must fit in what is left after
+  // those, so nested "4 billion elements" claims fail before any allocation
+  // and the memory reserved stays proportional to the input.
+  std::size_t owed = 0;
+  auto fail = [&](std::error_code ec) -> Result<Term> {
+    pos_ = start;
+    return ec;
+  };
+  auto open = [&](Frame::Kind kind, std::size_t elements, std::size_t tail) -> std::error_code {
+    if (depth + stack.size() >= max_nesting) return TermError::nesting_too_deep;
+    const std::size_t mine = elements + tail;
+    if (mine > left() || owed > left() - mine) return TermError::absurd_length;
+    owed += mine;
+    stack.push_back(Frame{kind, false, elements, {}});
+    stack.back().items.reserve(elements);
+    return {};
+  };
+
+  Term value;
+  for (;;) {
+    // ---- list tail position: continue the same list where we can ----------
+    if (!stack.empty() && stack.back().kind == Frame::List && stack.back().remaining == 0 &&
+        !stack.back().tail_pending) {
+      Frame& f = stack.back();
+      if (!need(1)) return fail(TermError::truncated);
+      std::uint8_t tag = buf_[pos_];
+      if (tag == TAG_LIST_EXT) {
+        // [a, b | [c | T]] is [a, b, c | T]: extend this frame instead of nesting.
+        if (!need(5)) return fail(TermError::truncated);
+        std::size_t n = be32(buf_ + pos_ + 1);
+        pos_ += 5;
+        // The tail's owed byte becomes n elements plus a new tail.
+        if (n > left() || owed > left() - n) return fail(TermError::absurd_length);
+        owed += n;
+        f.remaining = n;
+        f.items.reserve(f.items.size() + n);
+        if (n == 0) continue;  // LIST_EXT of length 0: what follows is the tail itself
+      } else if (tag == TAG_STRING_EXT) {
+        if (!need(3)) return fail(TermError::truncated);
+        std::size_t n = be16(buf_ + pos_ + 1);
+        if (!need(3 + n)) return fail(TermError::truncated);
+        const std::uint8_t* s = buf_ + pos_ + 3;
+        f.items.reserve(f.items.size() + n);
+        for (std::size_t i = 0; i < n; ++i) f.items.emplace_back(static_cast<std::int64_t>(s[i]));
+        pos_ += 3 + n;
+        value = Term::list(std::move(f.items));
+        --owed;
+        stack.pop_back();
+        goto deliver;
+      } else if (tag == TAG_NIL_EXT) {
+        ++pos_;
+        value = Term::list(std::move(f.items));
+        --owed;
+        stack.pop_back();
+        goto deliver;
+      } else {
+        f.tail_pending = true;
+      }
+      if (f.remaining == 0 && !f.tail_pending) continue;
+    }
+
+    // ---- one term at pos_ --------------------------------------------------
+    {
+      if (!need(1)) return fail(TermError::truncated);
+      const std::uint8_t tag = buf_[pos_];
+      if (!stack.empty()) --owed;  // this element (or tail) starts now
+      switch (tag) {
+        case TAG_SMALL_TUPLE_EXT:
+        case TAG_LARGE_TUPLE_EXT: {
+          std::size_t header = tag == TAG_SMALL_TUPLE_EXT ? 2 : 5;
+          if (!need(header)) return fail(TermError::truncated);
+          std::size_t n = tag == TAG_SMALL_TUPLE_EXT ? buf_[pos_ + 1] : be32(buf_ + pos_ + 1);
+          if (n > left() - header) return fail(TermError::absurd_length);
+          int arity = 0;
+          int index = ei_index();
+          if (ei_decode_tuple_header(cbuf(), &index, &arity) < 0 || static_cast<std::size_t>(arity) != n)
+            return fail(TermError::ei_failure);
+          pos_ = static_cast<std::size_t>(index);
+          if (n == 0) {
+            value = Term::tuple({});
+            break;
+          }
+          if (auto ec = open(Frame::Tuple, n, 0)) return fail(ec);
+          continue;
+        }
+        case TAG_MAP_EXT: {
+          if (!need(5)) return fail(TermError::truncated);
+          std::size_t n = be32(buf_ + pos_ + 1);
+          if (n > (left() - 5) / 2) return fail(TermError::absurd_length);
+          int arity = 0;
+          int index = ei_index();
+          if (ei_decode_map_header(cbuf(), &index, &arity) < 0 || static_cast<std::size_t>(arity) != n)
+            return fail(TermError::ei_failure);
+          pos_ = static_cast<std::size_t>(index);
+          if (n == 0) {
+            value = Term::map({});
+            break;
+          }
+          if (auto ec = open(Frame::Map, 2 * n, 0)) return fail(ec);
+          continue;
+        }
+        case TAG_LIST_EXT: {
+          if (!need(5)) return fail(TermError::truncated);
+          std::size_t n = be32(buf_ + pos_ + 1);
+          if (n != 0 && n >= left() - 5) return fail(TermError::absurd_length);  // n elements + a tail
+          int arity = 0;
+          int index = ei_index();
+          if (ei_decode_list_header(cbuf(), &index, &arity) < 0 || static_cast<std::size_t>(arity) != n)
+            return fail(TermError::ei_failure);
+          pos_ = static_cast<std::size_t>(index);
+          if (n == 0) {  // a zero-length LIST_EXT is just its tail: still owed
+            if (!stack.empty()) ++owed;
+            continue;
+          }
+          if (auto ec = open(Frame::List, n, 1)) return fail(ec);
+          continue;
+        }
+        case TAG_STRING_EXT: {
+          if (!need(3)) return fail(TermError::truncated);
+          std::size_t n = be16(buf_ + pos_ + 1);
+          if (!need(3 + n)) return fail(TermError::truncated);
+          // ei_decode_string would copy into a C string; the bytes are the
+          // list elements, so read them in place (bounds checked above).
+          TermVector elems;
+          elems.reserve(n);
+          const std::uint8_t* s = buf_ + pos_ + 3;
+          for (std::size_t i = 0; i < n; ++i) elems.emplace_back(static_cast<std::int64_t>(s[i]));
+          pos_ += 3 + n;
+          value = Term::list(std::move(elems));
+          break;
+        }
+        case TAG_NEW_FUN_EXT: {
+          auto r = new_fun(depth + stack.size(), fun_depth);
+          if (!r) return fail(r.error());
+          value = std::move(*r);
+          break;
+        }
+        default: {
+          auto r = scalar(tag);
+          if (!r) return fail(r.error());
+          value = std::move(*r);
+          break;
+        }
+      }
+    }
+
+  deliver:
+    // ---- hand the finished value to the enclosing frames ----------------
+    for (;;) {
+      if (stack.empty()) return value;
+      Frame& f = stack.back();
+      if (f.tail_pending) {
+        value = Term::list(std::move(f.items), std::move(value));
+        stack.pop_back();
+        continue;
+      }
+      f.items.push_back(std::move(value));
+      if (--f.remaining != 0) break;
+      if (f.kind == Frame::Tuple) {
+        value = Term::tuple(std::move(f.items));
+      } else if (f.kind == Frame::Map) {
+        TermPairs pairs;
+        std::size_t n = f.items.size() / 2;
+        pairs.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) pairs.emplace_back(std::move(f.items[2 * i]), std::move(f.items[2 * i + 1]));
+        value = Term::map(std::move(pairs));
+        if (value.map_size() != n) return fail(TermError::duplicate_map_key);
+      } else {
+        break;  // list: its tail comes next (handled at the top of the loop)
+      }
+      stack.pop_back();
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Encoder
+// ---------------------------------------------------------------------------
+class Encoder {
+ public:
+  explicit Encoder(std::vector<std::uint8_t>& out) : out_(out) {}
+
+  void term(const Term& root);
+
+ private:
+  // Run an ei_encode_* call that writes at most `max` bytes at the end.
+  template <typename F>
+  void ei(std::size_t max, F&& f) {
+    std::size_t old = out_.size();
+    out_.resize(old + max);
+    int index = static_cast<int>(old);
+    f(reinterpret_cast<char*>(out_.data()), &index);
+    out_.resize(static_cast<std::size_t>(index));
+  }
+  void u8(std::uint8_t v) { out_.push_back(v); }
+  void u16(std::uint16_t v) {
+    out_.push_back(static_cast<std::uint8_t>(v >> 8));
+    out_.push_back(static_cast<std::uint8_t>(v));
+  }
+  void u32(std::uint32_t v) {
+    for (int s = 24; s >= 0; s -= 8) out_.push_back(static_cast<std::uint8_t>(v >> s));
+  }
+  void atom(const Atom& a) {
+    std::string_view t = a.text();
+    // SMALL_ATOM_UTF8_EXT below 256 bytes, ATOM_UTF8_EXT above: the BEAM's choice.
+    if (t.size() <= kMaxAtomBytes) {
+      std::size_t before = out_.size();
+      ei(t.size() + 3, [&](char* b, int* i) {
+        ei_encode_atom_len_as(b, i, t.data(), static_cast<int>(t.size()), ERLANG_UTF8, ERLANG_UTF8);
+      });
+      if (out_.size() != before) return;
+    }
+    // ei refuses atoms the BEAM could not hold (> 255 characters); such an
+    // atom can only be built by hand, write it as ATOM_UTF8_EXT anyway.
+    u8(TAG_ATOM_UTF8_EXT);
+    u16(static_cast<std::uint16_t>(std::min<std::size_t>(t.size(), 0xFFFF)));
+    out_.insert(out_.end(), t.begin(), t.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(t.size(), 0xFFFF)));
+  }
+  void integer(std::int64_t v);
+  void big(const BigInt& b);
+  void bits(const Bitstring& b);
+  void list(const Term& t, std::vector<const Term*>& todo);
+
+  std::vector<std::uint8_t>& out_;
+};
+
+void Encoder::integer(std::int64_t v) {
+  // ei writes INTEGER_EXT only for the old 28-bit fixnum range and a
+  // SMALL_BIG_EXT beyond it, where the BEAM uses INTEGER_EXT up to 32 bits;
+  // so ei within 28 bits, by hand outside.
+  if (v >= -(std::int64_t{1} << 27) && v < (std::int64_t{1} << 27)) {
+    ei(5, [&](char* b, int* i) { ei_encode_longlong(b, i, v); });
+  } else if (v >= INT32_MIN && v <= INT32_MAX) {
+    u8(TAG_INTEGER_EXT);
+    u32(static_cast<std::uint32_t>(static_cast<std::int32_t>(v)));
+  } else {
+    std::uint64_t mag = v < 0 ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
+    std::uint8_t digits[8];
+    std::uint8_t n = 0;
+    for (; mag; mag >>= 8) digits[n++] = static_cast<std::uint8_t>(mag);
+    u8(TAG_SMALL_BIG_EXT);
+    u8(n);
+    u8(v < 0 ? 1 : 0);
+    out_.insert(out_.end(), digits, digits + n);
+  }
+}
+
+void Encoder::big(const BigInt& b) {
+  std::size_t n = b.magnitude.size();
+  if (n <= 255) {
+    u8(TAG_SMALL_BIG_EXT);
+    u8(static_cast<std::uint8_t>(n));
+  } else {
+    u8(TAG_LARGE_BIG_EXT);
+    u32(static_cast<std::uint32_t>(n));
+  }
+  u8(b.negative ? 1 : 0);
+  out_.insert(out_.end(), b.magnitude.begin(), b.magnitude.end());
+}
+
+void Encoder::bits(const Bitstring& b) {
+  if (b.is_binary()) {
+    ei(b.bytes.size() + 5, [&](char* buf, int* i) {
+      ei_encode_binary(buf, i, b.bytes.data(), static_cast<long>(b.bytes.size()));
+    });
+  } else {
+    ei(b.bytes.size() + 6, [&](char* buf, int* i) {
+      ei_encode_bitstring(buf, i, reinterpret_cast<const char*>(b.bytes.data()), 0, b.bit_size);
+    });
+  }
+}
+
+void Encoder::list(const Term& t, std::vector<const Term*>& todo) {
+  auto elems = t.list_elements();
+  const Term& tail = t.list_tail();
+  if (tail.is_nil() && elems.size() < 65536) {
+    bool bytes = true;
+    for (const auto& e : elems) {
+      auto v = e.as_int();
+      if (!v || *v < 0 || *v > 255) {
+        bytes = false;
+        break;
+      }
+    }
+    if (bytes) {  // STRING_EXT, as term_to_binary does for byte lists
+      std::string s;
+      s.reserve(elems.size());
+      for (const auto& e : elems) s.push_back(static_cast<char>(*e.as_int()));
+      ei(s.size() + 3, [&](char* b, int* i) { ei_encode_string_len(b, i, s.data(), static_cast<int>(s.size())); });
+      return;
+    }
+  }
+  ei(5, [&](char* b, int* i) { ei_encode_list_header(b, i, static_cast<int>(elems.size())); });
+  todo.push_back(&tail);
+  for (std::size_t i = elems.size(); i-- > 0;) todo.push_back(&elems[i]);
+}
+
+void Encoder::term(const Term& root) {
+  std::vector<const Term*> todo{&root};
+  while (!todo.empty()) {
+    const Term& t = *todo.back();
+    todo.pop_back();
+    switch (t.type()) {
+      case Term::Type::Integer: integer(*t.as_int()); break;
+      case Term::Type::BigInteger: big(*t.as_bigint()); break;
+      case Term::Type::Float: {
+        double d = *t.as_float();
+        ei(9, [&](char* b, int* i) { ei_encode_double(b, i, d); });
+        break;
+      }
+      case Term::Type::Atom: atom(*t.as_atom()); break;
+      case Term::Type::Reference: {
+        // NEWER_REFERENCE_EXT written by hand: ei_encode_ref masks ID words.
+        const Reference& r = *t.as_reference();
+        u8(TAG_NEWER_REFERENCE_EXT);
+        u16(static_cast<std::uint16_t>(r.ids.size()));
+        atom(r.node);
+        u32(r.creation);
+        for (auto w : r.ids) u32(w);
+        break;
+      }
+      case Term::Type::Fun: {
+        const auto& enc = t.as_fun()->encoded;
+        out_.insert(out_.end(), enc.begin(), enc.end());
+        break;
+      }
+      case Term::Type::Port: {
+        const Port& p = *t.as_port();
+        bool v4 = p.id > 0xFFFFFFFFULL;
+        u8(v4 ? TAG_V4_PORT_EXT : TAG_NEW_PORT_EXT);
+        atom(p.node);
+        if (v4) u32(static_cast<std::uint32_t>(p.id >> 32));
+        u32(static_cast<std::uint32_t>(p.id));
+        u32(p.creation);
+        break;
+      }
+      case Term::Type::Pid: {
+        // NEW_PID_EXT by hand: ei_encode_pid masks ID/Serial to 15/13 bits.
+        const Pid& p = *t.as_pid();
+        u8(TAG_NEW_PID_EXT);
+        atom(p.node);
+        u32(p.id);
+        u32(p.serial);
+        u32(p.creation);
+        break;
+      }
+      case Term::Type::Tuple: {
+        auto els = t.tuple_elements();
+        ei(5, [&](char* b, int* i) { ei_encode_tuple_header(b, i, static_cast<int>(els.size())); });
+        for (std::size_t i = els.size(); i-- > 0;) todo.push_back(&els[i]);
+        break;
+      }
+      case Term::Type::Map: {
+        auto entries = t.map_entries();
+        ei(5, [&](char* b, int* i) { ei_encode_map_header(b, i, static_cast<int>(entries.size())); });
+        for (std::size_t i = entries.size(); i-- > 0;) {
+          todo.push_back(&entries[i].second);
+          todo.push_back(&entries[i].first);
+        }
+        break;
+      }
+      case Term::Type::Nil: u8(TAG_NIL_EXT); break;
+      case Term::Type::List: list(t, todo); break;
+      case Term::Type::Bitstring: bits(*t.as_bitstring()); break;
+    }
+  }
+}
+
+void append_term(std::vector<std::uint8_t>& out, const Term& t) { Encoder(out).term(t); }
+
+}  // namespace
+
+Result<Term> decode_body_at(std::span<const std::uint8_t> bytes, std::size_t& index) {
+  if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) return TermError::absurd_length;
+  if (index >= bytes.size()) return TermError::truncated;
+  Decoder d(bytes.data(), bytes.size(), index);
+  auto r = d.term();
+  if (r) index = d.pos();
+  return r;
+}
+
+Result<Term> decode_at(std::span<const std::uint8_t> bytes, std::size_t& index) {
+  if (index >= bytes.size()) return TermError::truncated;
+  if (bytes[index] != kVersionMagic) return TermError::bad_version;
+  std::size_t i = index + 1;
+  auto r = decode_body_at(bytes, i);
+  if (r) index = i;
+  return r;
+}
+
+Result<Term> decode(std::span<const std::uint8_t> bytes) {
+  std::size_t index = 0;
+  auto r = decode_at(bytes, index);
+  if (r && index != bytes.size()) return TermError::trailing_bytes;
+  return r;
+}
+
+void encode_to(std::vector<std::uint8_t>& out, const Term& term) { append_term(out, term); }
+
+std::vector<std::uint8_t> encode(const Term& term) {
+  std::vector<std::uint8_t> out;
+  out.reserve(64);
+  out.push_back(kVersionMagic);
+  encode_to(out, term);
+  return out;
+}
+
+void encode_to(ei_x_buff_TAG& out, const Term& term) {
+  std::vector<std::uint8_t> bytes;
+  encode_to(bytes, term);
+  ei_x_append_buf(&out, reinterpret_cast<const char*>(bytes.data()), static_cast<int>(bytes.size()));
+}
+
+}  // namespace hc
