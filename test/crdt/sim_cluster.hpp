@@ -54,6 +54,9 @@ class SimCluster {
   SyncEngine& engine(std::size_t i) { return *members_[i]->engine; }
   Faults faults;
   std::size_t delivered = 0;
+  // Messages routed, by kind (before loss): continuation, get_diff, slice
+  // with keys, ack.
+  std::size_t sent_continuations = 0, sent_get_diffs = 0, sent_slices = 0, sent_acks = 0;
 
   // Everyone's neighbours are all the others.
   void connect_all() {
@@ -87,6 +90,7 @@ class SimCluster {
     }
   }
   std::size_t in_flight() const { return queue_.size(); }
+  std::mt19937_64& rng() { return rng_; }
 
   void run(std::size_t i, const SyncActions& actions) {
     for (const SyncAction& a : actions) {
@@ -108,6 +112,10 @@ class SimCluster {
 
  private:
   void route(const Term& to, const Term& msg) {
+    if (msg.is_record("diff", 2)) ++sent_continuations;
+    if (msg.is_record("get_diff", 3)) ++sent_get_diffs;
+    if (msg.is_record("diff", 3)) ++sent_slices;
+    if (msg.is_record("ack_diff", 2)) ++sent_acks;
     for (std::size_t j = 0; j < size(); ++j) {
       if (to == at(j).name || to == at(j).pid) {
         std::uniform_real_distribution<double> u(0, 1);
