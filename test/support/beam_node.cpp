@@ -31,15 +31,15 @@ std::string run_capture(const std::string& cmd) {
   return out;
 }
 
-// Compile node_harness.erl once per test binary; returns the ebin directory.
+// Compile erlang_harness/node_*.erl once per test binary; returns the ebin directory.
 const std::string& harness_ebin() {
   static std::once_flag once;
   static std::string dir;
   std::call_once(once, [] {
     dir = (fs::temp_directory_path() / ("hc_harness_" + std::to_string(getpid()))).string();
     fs::create_directories(dir);
-    std::string src = std::string(HC_SOURCE_DIR) + "/erlang_harness/node_harness.erl";
-    std::string cmd = "erlc -o '" + dir + "' '" + src + "' 2>&1";
+    // Every erlang_harness/node_*.erl (the harness plus small test servers).
+    std::string cmd = "erlc -o '" + dir + "' '" + std::string(HC_SOURCE_DIR) + "'/erlang_harness/node_*.erl 2>&1";
     std::string out = run_capture(cmd);
     if (!fs::exists(dir + "/node_harness.beam")) throw BeamError("erlc node_harness.erl failed: " + out);
   });

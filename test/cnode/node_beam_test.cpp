@@ -1,0 +1,308 @@
+// The distribution node against real OTP nodes (label beam).
+#include "cnode/node.hpp"
+
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "cnode/gen_server.hpp"
+#include "cnode/log.hpp"
+#include "support/beam_node.hpp"
+
+using namespace hc;
+using namespace hc::cnode;
+using hc::test::BeamNode;
+using hc::test::unique_name;
+using namespace std::chrono_literals;
+
+namespace {
+
+NodeOptions cpp_options(const std::string& cookie) {
+  NodeOptions o;
+  o.name = unique_name("cpp") + "@127.0.0.1";
+  o.cookie = cookie;
+  o.listen_address = "127.0.0.1";
+  o.discovery_interval = 1000ms;
+  return o;
+}
+
+// Poll `f` (on the test thread) until true or timeout.
+template <class F>
+bool eventually(F f, std::chrono::milliseconds timeout = 5s) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    if (f()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return f();
+}
+
+// A C++ gen_server: echoes {echo, X} -> X; 'stop' -> exits with {shutdown, asked}.
+class Echo final : public GenServer {
+ protected:
+  std::optional<Term> handle_call(const Term& req, const Term&) override {
+    if (req.is_record("echo", 2)) return *req.element(1);
+    if (req.is_atom("whoami")) return Term(self());
+    if (req.is_atom("stop")) {
+      exit(tuple(Atom("shutdown"), Atom("asked")));
+      return Term(Atom("ok"));
+    }
+    return Term(Atom("unknown"));
+  }
+  void handle_info(const Term& m) override {
+    // {forward, To, Msg} -> To ! Msg ; anything else is echoed to the harness inbox.
+    if (m.is_record("forward", 3)) {
+      if (auto d = Dest::from_term(*m.element(1))) send(*d, *m.element(2));
+    } else if (m.is_record("die", 2)) {
+      exit(*m.element(1));
+    } else if (m.is_record("link_to", 2)) {
+      link(*m.element(1)->as_pid());
+    } else if (m.is_record("trap", 2)) {
+      set_trap_exit(m.element(1)->is_atom("true"));
+    } else if (inbox_) {
+      send(*inbox_, tuple(Atom("cpp_got"), m));
+    }
+  }
+
+ public:
+  std::optional<Dest> inbox_;
+};
+
+struct Fixture {
+  std::string cookie = unique_name("cookie");
+  BeamNode beam{{unique_name("beam"), cookie}};
+  NodeRunner cpp{cpp_options(cookie)};
+  Fixture() {
+    BOOST_REQUIRE(!cpp.start());
+    std::string name(cpp.node().name().text());
+    BOOST_REQUIRE_EQUAL(beam.eval("net_adm:ping('" + name + "')."), "pong");
+  }
+  std::string cpp_name() { return std::string(cpp.node().name().text()); }
+  std::string q(const std::string& s) { return "'" + s + "'"; }
+  Pid spawn_echo(std::optional<Atom> name = std::nullopt, bool trap = false) {
+    auto inbox = Dest(Atom("hc_inbox"), Atom(beam.node_name()));
+    return cpp.run([&] {
+      auto p = std::make_unique<Echo>();
+      p->inbox_ = inbox;
+      return cpp.node().spawn(std::move(p), SpawnOptions{false, name, trap});
+    }).get();
+  }
+  // Pid as an Erlang expression (list_to_pid does not take remote pids, so
+  // we go through a registered name lookup on the C++ node instead).
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(node_beam_test)
+
+BOOST_FIXTURE_TEST_CASE(ping_and_visible, Fixture) {
+  BOOST_TEST(beam.eval("lists:member(" + q(cpp_name()) + ", nodes()).") == "true");
+  BOOST_TEST(eventually([&] { return cpp.run([&] { return cpp.node().is_connected(Atom(beam.node_name())); }).get(); }));
+}
+
+
+BOOST_FIXTURE_TEST_CASE(send_by_pid_and_name_both_ways, Fixture) {
+  spawn_echo(Atom("echo"));
+  const std::string E = "{echo, " + q(cpp_name()) + "}";
+  // BEAM -> C++ by name and by pid (the C++ process reports to hc_inbox).
+  beam.eval(E + " ! by_name.");
+  BOOST_TEST(beam.eval("node_harness:take(3000).") == "{ok,{cpp_got,by_name}}");
+  beam.eval("P = gen_server:call(" + E + ", whoami, 3000).");
+  BOOST_TEST(beam.eval("node(P).") == q(cpp_name()));
+  beam.eval("P ! {by_pid, [1, 2.5, <<\"x\">>, #{a => b}]}.");
+  BOOST_TEST(beam.eval("node_harness:take(3000).") == "{ok,{cpp_got,{by_pid,[1,2.5,<<\"x\">>,#{a => b}]}}}");
+  // C++ -> BEAM by pid and by {Name, Node}.
+  beam.eval("P ! {forward, whereis(hc_inbox), to_pid}.");
+  BOOST_TEST(beam.eval("node_harness:take(3000).") == "{ok,to_pid}");
+  beam.eval("P ! {forward, {hc_inbox, node()}, to_name}.");
+  BOOST_TEST(beam.eval("node_harness:take(3000).") == "{ok,to_name}");
+}
+
+BOOST_FIXTURE_TEST_CASE(genserver_call_from_beam, Fixture) {
+  spawn_echo(Atom("echo"));
+  const std::string E = "{echo, " + q(cpp_name()) + "}";
+  BOOST_TEST(beam.eval("'Elixir.GenServer':call(" + E + ", {echo, {1, two, \"three\"}}).") == "{1,two,\"three\"}");
+  // infinity timeout: plain reference tag instead of [alias | Ref]
+  BOOST_TEST(beam.eval("gen_server:call(" + E + ", {echo, 7}, infinity).") == "7");
+  // a call to a missing C++ name exits with noproc
+  BOOST_TEST(beam.eval("catch gen_server:call({nobody, " + q(cpp_name()) + "}, x, 2000).").find("noproc") !=
+             std::string::npos);
+}
+
+BOOST_FIXTURE_TEST_CASE(beam_monitors_cpp_process, Fixture) {
+  spawn_echo(Atom("m1"));
+  spawn_echo(Atom("m2"));
+  const std::string N = q(cpp_name());
+  // by name: the DOWN carries {Name, Node} and the real reason
+  BOOST_TEST(beam.eval("R = erlang:monitor(process, {m1, " + N + "}), {m1, " + N +
+                       "} ! {die, {shutdown, boom}}, receive {'DOWN', R, process, I, Why} -> {I, Why} after 5000 -> "
+                       "timeout end.") == "{{m1," + N + "},{shutdown,boom}}");
+  // by pid
+  beam.eval("P2 = gen_server:call({m2, " + N + "}, whoami).");
+  BOOST_TEST(beam.eval("R2 = erlang:monitor(process, P2), P2 ! {die, kaput}, receive {'DOWN', R2, process, I2, "
+                       "Why2} -> {I2 =:= P2, Why2} after 5000 -> timeout end.") == "{true,kaput}");
+  // missing name and dead pid: noproc at once
+  BOOST_TEST(beam.eval("R3 = erlang:monitor(process, {nobody, " + N +
+                       "}), receive {'DOWN', R3, process, _, W3} -> W3 after 5000 -> timeout end.") == "noproc");
+  BOOST_TEST(beam.eval("R4 = erlang:monitor(process, P2), receive {'DOWN', R4, process, _, W4} -> W4 after 5000 -> "
+                       "timeout end.") == "noproc");
+  // Elixir's Process.monitor is the same BIF; demonitor works too
+  spawn_echo(Atom("m3"));
+  BOOST_TEST(beam.eval("R5 = 'Elixir.Process':monitor({m3, " + N + "}), 'Elixir.Process':demonitor(R5), {m3, " + N +
+                       "} ! {die, x}, receive {'DOWN', R5, _, _, _} -> got after 500 -> none end.") == "none");
+}
+
+BOOST_FIXTURE_TEST_CASE(beam_monitor_gets_noconnection_when_cpp_node_dies, Fixture) {
+  spawn_echo(Atom("m1"));
+  const std::string N = q(cpp_name());
+  beam.eval("spawn(fun() -> R = erlang:monitor(process, {m1, " + N +
+            "}), hc_inbox ! monitoring, receive D -> hc_inbox ! D end end).");
+  BOOST_TEST(beam.eval("node_harness:take(3000).") == "{ok,monitoring}");
+  beam.eval("timer:sleep(100).");
+  // The connection drops without any exit signal (as when the C++ node is
+  // killed; the CLI test kills a real horde-cnode process).
+  cpp.run([&] { cpp.node().disconnect(Atom(beam.node_name())); }).get();
+  auto down = beam.eval("node_harness:take(5000).");
+  BOOST_TEST(down.find("'DOWN'") != std::string::npos);
+  BOOST_TEST(down.find("noconnection") != std::string::npos, down);
+}
+
+BOOST_FIXTURE_TEST_CASE(links_both_ways, Fixture) {
+  const std::string N = q(cpp_name());
+  // BEAM process links to a C++ process; the C++ process dies -> EXIT with its reason.
+  spawn_echo(Atom("l1"));
+  beam.eval("spawn(fun() -> process_flag(trap_exit, true), P = gen_server:call({l1, " + N +
+            "}, whoami), link(P), hc_inbox ! linked, receive E -> hc_inbox ! E end end).");
+  BOOST_TEST(beam.eval("node_harness:take(3000).") == "{ok,linked}");
+  beam.eval("timer:sleep(100), {l1, " + N + "} ! {die, bad_thing}.");
+  auto exit1 = beam.eval("node_harness:take(3000).");
+  BOOST_TEST(exit1.find("'EXIT'") != std::string::npos);
+  BOOST_TEST(exit1.find("bad_thing") != std::string::npos);
+
+  // C++ process (not trapping) links to a BEAM process; the BEAM process dies -> the C++ process dies.
+  Pid l2 = spawn_echo(Atom("l2"));
+  beam.eval("B = spawn(fun() -> receive go -> exit(crashed) end end).");
+  beam.eval("{l2, " + N + "} ! {link_to, B}, timer:sleep(200), B ! go.");
+  BOOST_TEST(eventually([&] { return !cpp.run([&] { return cpp.node().is_alive(l2); }).get(); }));
+
+  // C++ process trapping exits gets {'EXIT', Pid, Reason} as a message.
+  spawn_echo(Atom("l3"), true);
+  beam.eval("B3 = spawn(fun() -> receive go -> exit(crashed3) end end).");
+  beam.eval("{l3, " + N + "} ! {link_to, B3}, timer:sleep(200), B3 ! go.");
+  auto exit3 = beam.eval("node_harness:take(3000).");
+  BOOST_TEST(exit3.find("{cpp_got,{'EXIT',") != std::string::npos);
+  BOOST_TEST(exit3.find("crashed3") != std::string::npos);
+
+  // BEAM links, then the BEAM process dies: the C++ process (not trapping) dies too.
+  Pid l4 = spawn_echo(Atom("l4"));
+  beam.eval("spawn(fun() -> P = gen_server:call({l4, " + N + "}, whoami), link(P), timer:sleep(100), exit(boom4) end).");
+  BOOST_TEST(eventually([&] { return !cpp.run([&] { return cpp.node().is_alive(l4); }).get(); }));
+  // exit(P, normal) from a linked BEAM process does not kill it
+  Pid l5 = spawn_echo(Atom("l5"));
+  beam.eval("spawn(fun() -> P = gen_server:call({l5, " + N + "}, whoami), link(P), timer:sleep(100), exit(normal) end).");
+  beam.eval("timer:sleep(300).");
+  BOOST_TEST(cpp.run([&] { return cpp.node().is_alive(l5); }).get());
+}
+
+BOOST_FIXTURE_TEST_CASE(erpc_process_alive, Fixture) {
+  spawn_echo(Atom("e1"));
+  const std::string N = q(cpp_name());
+  beam.eval("P = gen_server:call({e1, " + N + "}, whoami).");
+  BOOST_TEST(beam.eval("erpc:call(" + N + ", 'Elixir.Process', 'alive?', [P]).") == "true");
+  BOOST_TEST(beam.eval("rpc:call(" + N + ", erlang, is_process_alive, [P]).") == "true");
+  beam.eval("P ! {die, normal}, timer:sleep(100).");
+  BOOST_TEST(beam.eval("erpc:call(" + N + ", 'Elixir.Process', 'alive?', [P]).") == "false");
+  BOOST_TEST(beam.eval("rpc:call(" + N + ", 'Elixir.Process', 'alive?', [P]).") == "false");
+  // anything else: an error, quickly
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = beam.eval("catch erpc:call(" + N + ", lists, reverse, [[1, 2]], 5000).");
+  BOOST_TEST(r.find("{erpc,notsup}") != std::string::npos, r);
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < 2s));
+  auto r2 = beam.eval("rpc:call(" + N + ", lists, reverse, [[1, 2]], 5000).");
+  BOOST_TEST(r2.find("badrpc") != std::string::npos);
+}
+
+BOOST_FIXTURE_TEST_CASE(cpp_calls_beam_gen_server, Fixture) {
+  Atom beam_node(beam.node_name());
+  auto call = [&](Dest d, Term req, std::chrono::milliseconds timeout) {
+    auto promise = std::make_shared<std::promise<CallResult>>();
+    auto fut = promise->get_future();
+    cpp.run([&, promise] {
+      cpp.node().spawn_fn([](Process&, const Term&) {}, {}, [=](Process& self) {
+        self.call(d, req, timeout, [promise, &self](CallResult r) {
+          promise->set_value(std::move(r));
+          self.exit(Term(Atom("normal")));
+        });
+      });
+    }).get();
+    return fut.get();
+  };
+  auto r = call(Dest(Atom("net_kernel"), beam_node), tuple(Atom("is_auth"), cpp.node().name()), 3000ms);
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r.value() == Term(Atom("yes")));
+  // a BEAM gen_server written in Erlang
+  beam.eval("{ok, _} = gen_server:start({local, kv}, node_kv, [], []).");
+  auto r2 = call(Dest(Atom("kv"), beam_node), tuple(Atom("put"), Atom("k"), 42), 3000ms);
+  BOOST_REQUIRE(r2.ok());
+  auto r3 = call(Dest(Atom("kv"), beam_node), tuple(Atom("get"), Atom("k")), 3000ms);
+  BOOST_REQUIRE(r3.ok());
+  BOOST_TEST(r3.value() == Term(42));
+  // no such process -> noproc; a server that never answers -> timeout
+  auto r4 = call(Dest(Atom("nobody"), beam_node), Term(Atom("x")), 3000ms);
+  BOOST_TEST(!r4.ok());
+  BOOST_TEST(r4.error() == make_error_code(Errc::noproc));
+  auto t0 = std::chrono::steady_clock::now();
+  auto r5 = call(Dest(Atom("hc_inbox"), beam_node), Term(Atom("x")), 300ms);
+  BOOST_TEST(r5.error() == make_error_code(Errc::timeout));
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < 2s));
+  // server exits during the call -> the exit reason
+  auto r6 = call(Dest(Atom("kv"), beam_node), Term(Atom("crash")), 3000ms);
+  BOOST_TEST(!r6.ok());
+  BOOST_TEST(r6.reason().is_atom("crashed_on_request"));
+}
+
+BOOST_FIXTURE_TEST_CASE(cpp_monitors_beam_processes, Fixture) {
+  Atom beam_node(beam.node_name());
+  beam.eval("V = spawn(fun() -> register(victim, self()), receive {die, R} -> exit(R) end end), timer:sleep(50).");
+  auto downs = std::make_shared<std::promise<Term>>();
+  auto fut = downs->get_future();
+  auto ready = std::make_shared<std::promise<Pid>>();
+  cpp.run([&] {
+    return cpp.node().spawn_fn([downs](Process&, const Term& m) { if (m.is_record("DOWN", 5)) downs->set_value(m); }, {},
+                               [beam_node, ready](Process& self) {
+                                 self.monitor(Dest(Atom("victim"), beam_node));
+                                 ready->set_value(self.self());
+                               });
+  }).get();
+  ready->get_future().get();
+  beam.eval("timer:sleep(100), V ! {die, {custom, reason}}.");
+  BOOST_REQUIRE(fut.wait_for(5s) == std::future_status::ready);
+  Term d = fut.get();
+  BOOST_TEST(*d.element(3) == tuple(Atom("victim"), beam_node));
+  BOOST_TEST(*d.element(4) == tuple(Atom("custom"), Atom("reason")));
+
+  // noproc for a missing name; noconnection when the BEAM node goes away
+  auto noproc = std::make_shared<std::promise<Term>>();
+  auto nofut = noproc->get_future();
+  auto nc = std::make_shared<std::promise<Term>>();
+  auto ncfut = nc->get_future();
+  beam.eval("W = spawn(fun() -> register(waiter, self()), receive _ -> ok end end), timer:sleep(50).");
+  cpp.run([&] {
+    cpp.node().spawn_fn([noproc, nc](Process&, const Term& m) {
+      if (!m.is_record("DOWN", 5)) return;
+      if (m.element(4)->is_atom("noproc")) noproc->set_value(m);
+      else nc->set_value(m);
+    }, {}, [beam_node](Process& self) {
+      self.monitor(Dest(Atom("nobody_here"), beam_node));
+      self.monitor(Dest(Atom("waiter"), beam_node));
+    });
+  }).get();
+  BOOST_REQUIRE(nofut.wait_for(5s) == std::future_status::ready);
+  beam.eval("timer:sleep(100).");
+  beam.kill();
+  BOOST_REQUIRE(ncfut.wait_for(10s) == std::future_status::ready);
+  BOOST_TEST(ncfut.get().element(4)->is_atom("noconnection"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
