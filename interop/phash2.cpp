@@ -25,6 +25,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "interop/codec.hpp"
+
 
 namespace hc {
 namespace {
@@ -272,11 +274,20 @@ class FunReader {
   const std::uint8_t* end_;
 };
 
-// The creator pid followed by `count` free variables (TODO: codec).
+// The creator pid followed by `count` free variables. A Fun only exists after
+// the codec validated its encoding, so a failure here cannot happen; the
+// variables decoded so far are kept if it ever did.
 TermVector decode_fun_env(std::span<const std::uint8_t> bytes, std::uint32_t count) {
-  (void)bytes;
-  (void)count;
-  return {};
+  TermVector env;
+  std::size_t index = 0;
+  if (!decode_body_at(bytes, index)) return env;  // the creator pid (not hashed)
+  env.reserve(count);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    Result<Term> var = decode_body_at(bytes, index);
+    if (!var) break;
+    env.push_back(std::move(*var));
+  }
+  return env;
 }
 
 LocalFunHashInput local_fun_hash_input(const Fun& fun) {

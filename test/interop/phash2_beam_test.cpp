@@ -1,0 +1,288 @@
+// Live check of phash2 and the codec against the installed `erl`: the BEAM
+// generates a few thousand random terms of every type (erlang_harness/
+// random_terms.erl) with a seed that changes per run, and writes them with
+// their phash2/1, phash2/2 (2^32, 2^32 - 1) and term_to_binary(T,
+// [{minor_version, 2}]). We decode the terms, hash them, re-encode them and
+// compare; then `horde-cnode phash2` runs on the same file.
+//
+// The seed is printed; set HC_SEED=<n> to replay a failing run.
+#include "interop/phash2.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <random>
+#include <span>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "interop/codec.hpp"
+#include "interop/term.hpp"
+
+extern char** environ;
+
+using namespace hc;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::uint64_t k2pow32 = std::uint64_t{1} << 32;
+constexpr int kRandomTerms = 3000;
+
+std::optional<fs::path> find_program(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path ? path : "");
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    if (dir.empty()) continue;
+    fs::path candidate = fs::path(dir) / name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return std::nullopt;
+}
+
+// A child process in its own process group, stdout/stderr to files. The guard
+// kills the whole group (erl starts helper processes) and reaps it when the
+// test ends early, so no BEAM outlives a failing test.
+class ChildProcess {
+ public:
+  ChildProcess(const std::vector<std::string>& argv, const fs::path& out, const fs::path& err) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    const int rc = posix_spawn(&pid_, args[0], &actions, &attr, args.data(), environ);
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) pid_ = -1;
+  }
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  ~ChildProcess() {
+    if (pid_ > 0) {
+      ::kill(-pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  bool started() const { return pid_ > 0; }
+
+  // Exit status, or nullopt when it did not exit in time (it is then killed).
+  std::optional<int> wait_for(std::chrono::seconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (pid_ > 0) {
+      int status = 0;
+      const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      if (std::chrono::steady_clock::now() > deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling a child, not synchronising
+    }
+    return std::nullopt;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// A fresh temporary directory, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string templ = (fs::temp_directory_path() / "hc_phash2_XXXXXX").string();
+    BOOST_REQUIRE(::mkdtemp(templ.data()) != nullptr);
+    path_ = templ;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::vector<std::uint8_t> read_bytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  BOOST_REQUIRE_MESSAGE(in, "cannot open " << p);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Runs a program to completion; fails the test with its stderr otherwise.
+void run_ok(const std::vector<std::string>& argv, const fs::path& dir, std::chrono::seconds timeout,
+            std::string* out = nullptr) {
+  const fs::path out_file = dir / "child.out";
+  const fs::path err_file = dir / "child.err";
+  ChildProcess child(argv, out_file, err_file);
+  BOOST_REQUIRE_MESSAGE(child.started(), "cannot start " << argv[0]);
+  const std::optional<int> status = child.wait_for(timeout);
+  BOOST_REQUIRE_MESSAGE(status.has_value(), argv[0] << " did not finish within " << timeout.count() << " s");
+  BOOST_REQUIRE_MESSAGE(*status == 0, argv[0] << " exited with " << *status << ": " << slurp(err_file)
+                                               << slurp(out_file));
+  if (out) *out = slurp(out_file);
+}
+
+std::uint64_t choose_seed() {
+  if (const char* forced = std::getenv("HC_SEED"); forced && *forced) return std::stoull(forced);
+  return std::random_device{}() % 1'000'000'000;
+}
+
+// The BEAM run shared by the test cases of this suite: generated once.
+struct BeamTerms {
+  TempDir dir;
+  std::uint64_t seed = choose_seed();
+  fs::path terms_file;
+  Term terms;
+  Term expected;
+
+  BeamTerms() {
+    const auto erl = find_program("erl");
+    const auto erlc = find_program("erlc");
+    BOOST_REQUIRE_MESSAGE(erl && erlc, "erl/erlc not found in PATH");
+    BOOST_TEST_MESSAGE("phash2_beam_test: seed " << seed << " (replay with HC_SEED=" << seed << ")");
+    run_ok({erlc->string(), "-o", dir.path().string(),
+            std::string(HC_SOURCE_DIR) + "/erlang_harness/random_terms.erl"},
+           dir.path(), std::chrono::seconds(120));
+    std::string out;
+    run_ok({erl->string(), "-noshell", "-noinput", "-pa", dir.path().string(), "-run", "random_terms", "main",
+            dir.path().string(), std::to_string(seed), std::to_string(kRandomTerms)},
+           dir.path(), std::chrono::seconds(240), &out);
+    BOOST_TEST_MESSAGE(out);
+    terms_file = dir.path() / "terms.etf";
+    Result<Term> t = decode(read_bytes(terms_file));
+    BOOST_REQUIRE_MESSAGE(t, "decoding terms.etf failed: " << t.message());
+    Result<Term> e = decode(read_bytes(dir.path() / "expected.etf"));
+    BOOST_REQUIRE_MESSAGE(e, "decoding expected.etf failed: " << e.message());
+    terms = std::move(*t);
+    expected = std::move(*e);
+    BOOST_REQUIRE(terms.is_proper_list() && expected.is_proper_list());
+    BOOST_REQUIRE(terms.list_elements().size() == expected.list_elements().size());
+  }
+};
+
+BeamTerms& beam_terms() {
+  static BeamTerms instance;
+  return instance;
+}
+
+bool has_flag(const Term& flags, std::string_view name) {
+  for (const Term& f : flags.list_elements()) {
+    if (f.is_atom(name)) return true;
+  }
+  return false;
+}
+
+std::string hex(std::span<const std::uint8_t> bytes, std::size_t limit = 64) {
+  static const char* digits = "0123456789abcdef";
+  std::string s;
+  for (std::size_t i = 0; i < bytes.size() && i < limit; ++i) {
+    s += digits[bytes[i] >> 4];
+    s += digits[bytes[i] & 15];
+  }
+  if (bytes.size() > limit) s += "...";
+  return s;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(phash2_beam_test)
+
+BOOST_AUTO_TEST_CASE(random_terms_hash_and_encode_like_the_beam) {
+  BeamTerms& beam = beam_terms();
+  const auto terms = beam.terms.list_elements();
+  const auto expected = beam.expected.list_elements();
+  std::size_t hash_mismatches = 0;
+  std::size_t encode_mismatches = 0;
+  std::size_t encode_compared = 0;
+  for (std::size_t i = 0; i < terms.size(); ++i) {
+    const Term& t = terms[i];
+    BOOST_REQUIRE(expected[i].is_tuple(5));
+    const auto e = expected[i].tuple_elements();
+    const Term got[3] = {Term(static_cast<std::int64_t>(phash2(t))),
+                         Term(static_cast<std::int64_t>(phash2(t, k2pow32))),
+                         Term(static_cast<std::int64_t>(phash2(t, k2pow32 - 1)))};
+    if (got[0] != e[0] || got[1] != e[1] || got[2] != e[2]) {
+      if (++hash_mismatches <= 30) {
+        BOOST_ERROR("seed " << beam.seed << " term " << i << ": " << to_string(t).substr(0, 300) << "\n  beam "
+                            << e[0] << ' ' << e[1] << ' ' << e[2] << "\n  ours " << got[0] << ' ' << got[1] << ' '
+                            << got[2]);
+      }
+    }
+    // Byte-exact encoding, except where the BEAM's bytes depend on its
+    // internals (HAMT key order) or the term keeps received bytes (hc::Fun
+    // re-emits its minor-1 encoding, the BEAM re-encodes with UTF-8 atoms).
+    if (has_flag(e[4], "hamt") || has_flag(e[4], "fun_term")) continue;
+    ++encode_compared;
+    const std::vector<std::uint8_t> ours = encode(t);
+    const auto beam_bytes = e[3].as_binary();
+    BOOST_REQUIRE(beam_bytes.has_value());
+    const std::span<const std::uint8_t> theirs(reinterpret_cast<const std::uint8_t*>(beam_bytes->data()),
+                                               beam_bytes->size());
+    if (!std::equal(ours.begin(), ours.end(), theirs.begin(), theirs.end())) {
+      if (++encode_mismatches <= 30) {
+        BOOST_ERROR("seed " << beam.seed << " term " << i << " encodes differently: " << to_string(t).substr(0, 200)
+                            << "\n  beam " << hex(theirs) << "\n  ours " << hex(ours));
+      }
+    }
+  }
+  BOOST_TEST_MESSAGE(terms.size() << " terms hashed, " << encode_compared << " encodings compared");
+  BOOST_TEST(hash_mismatches == 0u, "seed " << beam.seed << ": " << hash_mismatches << " phash2 mismatches");
+  BOOST_TEST(encode_mismatches == 0u, "seed " << beam.seed << ": " << encode_mismatches << " encode mismatches");
+  BOOST_TEST(encode_compared > terms.size() / 2);
+}
+
+BOOST_AUTO_TEST_CASE(cli_prints_the_beams_hashes) {
+  BeamTerms& beam = beam_terms();
+  const fs::path exe = fs::path(HC_BINARY_DIR) / "app" / "horde-cnode";
+  BOOST_REQUIRE_MESSAGE(fs::exists(exe), exe << " is not built (cmake --build ... --target horde-cnode)");
+  std::string out;
+  run_ok({exe.string(), "phash2", beam.terms_file.string()}, beam.dir.path(), std::chrono::seconds(60), &out);
+  std::istringstream lines(out);
+  std::size_t mismatches = 0;
+  std::size_t count = 0;
+  for (const Term& e : beam.expected.list_elements()) {
+    const auto v = e.tuple_elements();
+    std::string line;
+    if (!std::getline(lines, line)) break;
+    std::ostringstream want;
+    want << v[0] << ' ' << v[1] << ' ' << v[2];
+    if (line != want.str() && ++mismatches <= 10) {
+      BOOST_ERROR("seed " << beam.seed << " line " << count + 1 << ": got '" << line << "', want '" << want.str()
+                          << "'");
+    }
+    ++count;
+  }
+  BOOST_TEST(count == beam.expected.list_elements().size());
+  BOOST_TEST(mismatches == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
