@@ -1,0 +1,66 @@
+#include "cnode/framing.hpp"
+
+#include <boost/test/unit_test.hpp>
+#include <vector>
+
+#include "cnode/error.hpp"
+
+using namespace hc::cnode;
+using Bytes = std::vector<std::uint8_t>;
+
+BOOST_AUTO_TEST_SUITE(framing_test)
+
+BOOST_AUTO_TEST_CASE(two_byte_frames) {
+  Bytes in{0, 3, 'a', 'b', 'c', 0, 1, 'x'};
+  auto r = next_frame(in, LengthPrefix::two);
+  BOOST_REQUIRE(r.is_frame());
+  BOOST_TEST(r.consumed == 5u);
+  BOOST_TEST(Bytes(r.payload.begin(), r.payload.end()) == (Bytes{'a', 'b', 'c'}));
+  auto r2 = next_frame(std::span(in).subspan(5), LengthPrefix::two);
+  BOOST_REQUIRE(r2.is_frame());
+  BOOST_TEST(r2.payload.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(four_byte_frames_and_ticks) {
+  Bytes tick{0, 0, 0, 0};
+  auto t = next_frame(tick, LengthPrefix::four);
+  BOOST_REQUIRE(t.is_frame());
+  BOOST_TEST(t.payload.empty());
+  BOOST_TEST(t.consumed == 4u);
+  Bytes in{0, 0, 0, 2, 112, 131};
+  auto r = next_frame(in, LengthPrefix::four);
+  BOOST_REQUIRE(r.is_frame());
+  BOOST_TEST(r.consumed == 6u);
+}
+
+BOOST_AUTO_TEST_CASE(need_more_for_every_prefix_of_a_frame) {
+  Bytes frame = make_frame(Bytes{1, 2, 3, 4, 5}, LengthPrefix::four);
+  for (std::size_t n = 0; n < frame.size(); ++n) {
+    auto r = next_frame(std::span(frame).first(n), LengthPrefix::four);
+    BOOST_TEST(r.need_more(), "prefix of " << n << " bytes");
+  }
+  BOOST_TEST(next_frame(frame, LengthPrefix::four).is_frame());
+}
+
+BOOST_AUTO_TEST_CASE(oversized_length_is_an_error_before_the_body_arrives) {
+  Bytes in{0, 0x10, 0, 1};  // 1 MiB + 1 declared, nothing else
+  auto r = next_frame(in, LengthPrefix::four, 1024 * 1024);
+  BOOST_REQUIRE(r.is_error());
+  BOOST_TEST(r.error == make_error_code(Errc::frame_too_large));
+  Bytes ok{0, 0x10, 0, 0};  // exactly the limit: need more, not an error
+  BOOST_TEST(next_frame(ok, LengthPrefix::four, 1024 * 1024).need_more());
+  Bytes hs{0xff, 0xff};
+  BOOST_TEST(next_frame(hs, LengthPrefix::two, 4096).is_error());
+}
+
+BOOST_AUTO_TEST_CASE(append_frame_round_trips) {
+  Bytes out;
+  append_frame(out, Bytes{9, 8, 7}, LengthPrefix::two);
+  append_frame(out, Bytes(300, 1), LengthPrefix::four);
+  BOOST_TEST((Bytes(out.begin(), out.begin() + 5)) == (Bytes{0, 3, 9, 8, 7}));
+  auto r = next_frame(std::span(out).subspan(5), LengthPrefix::four);
+  BOOST_REQUIRE(r.is_frame());
+  BOOST_TEST(r.payload.size() == 300u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
