@@ -305,4 +305,26 @@ BOOST_FIXTURE_TEST_CASE(cpp_monitors_beam_processes, Fixture) {
   BOOST_TEST(ncfut.get().element(4)->is_atom("noconnection"));
 }
 
+// global: a visible node that does not answer global blocks :global.sync()
+// (horde-wire §7); ours answers, so sync and trans complete.
+BOOST_FIXTURE_TEST_CASE(global_sync_completes, Fixture) {
+  BOOST_TEST(beam.eval("global:sync().", 10s) == "ok");
+  BOOST_TEST(beam.eval("global:trans({hc_lock, self()}, fun() -> done end).", 10s) == "done");
+  BOOST_TEST(beam.eval("global:register_name(hc_name, whereis(hc_inbox)).", 10s) == "yes");
+  BOOST_TEST(beam.eval("global:sync().", 10s) == "ok");
+}
+
+// Without our answer (the behaviour of a plain ei node), sync blocks.
+BOOST_AUTO_TEST_CASE(global_sync_blocks_without_the_answer) {
+  std::string cookie = unique_name("cookie");
+  BeamNode beam{{unique_name("beam"), cookie}};
+  auto opts = cpp_options(cookie);
+  opts.answer_global = false;
+  NodeRunner cpp(opts);
+  BOOST_REQUIRE(!cpp.start());
+  BOOST_REQUIRE_EQUAL(beam.eval("net_adm:ping('" + opts.name + "')."), "pong");
+  BOOST_TEST(beam.eval("Self = self(), spawn(fun() -> Self ! {r, global:sync()} end), "
+                       "receive {r, R} -> R after 1500 -> blocked end.") == "blocked");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
