@@ -11,6 +11,9 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr std::size_t kReadChunk = 64 * 1024;
+// Handshake messages are small (the longest is a challenge with a 255-byte
+// name); anything bigger is garbage or an attack.
+constexpr std::size_t kMaxHandshakeMessage = 4096;
 }
 
 Connection::Connection(asio::ip::tcp::socket socket, ConnectionConfig config, Handshake::Role role,
@@ -83,13 +86,12 @@ bool Connection::process_input() {
   std::size_t off = 0;
   while (!closed_) {
     auto prefix = established_ ? LengthPrefix::four : LengthPrefix::two;
-    // Handshake messages are small; a big one is an attack or garbage.
-    auto r = next_frame(std::span<const std::uint8_t>(in_.data() + off, in_len_ - off), prefix,
-                        established_ ? config_.max_frame : 4096);
+    const std::size_t limit = established_ ? config_.max_frame : kMaxHandshakeMessage;
+    auto r = next_frame(std::span<const std::uint8_t>(in_.data() + off, in_len_ - off), prefix, limit);
     if (r.need_more()) break;
     if (r.is_error()) {
       HC_LOG(error) << "connection " << (peer_name().empty() ? remote_ : peer_name()) << ": " << r.error.message()
-                    << " (max " << config_.max_frame << " bytes); closing";
+                    << " (max " << limit << " bytes" << (established_ ? "" : " during the handshake") << "); closing";
       close(r.error);
       return false;
     }

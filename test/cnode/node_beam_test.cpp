@@ -1,6 +1,11 @@
 // The distribution node against real OTP nodes (label beam).
 #include "cnode/node.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <future>
@@ -90,6 +95,34 @@ struct Fixture {
   }
   // Pid as an Erlang expression (list_to_pid does not take remote pids, so
   // we go through a registered name lookup on the C++ node instead).
+};
+
+// A raw TCP client for hostile input (blocking; test thread only).
+struct RawSocket {
+  int fd = -1;
+  explicit RawSocket(std::uint16_t port) {
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) BOOST_FAIL("connect failed");
+  }
+  ~RawSocket() {
+    if (fd >= 0) close(fd);
+  }
+  void write_all(const std::vector<std::uint8_t>& b) { BOOST_REQUIRE(::write(fd, b.data(), b.size()) == ssize_t(b.size())); }
+  // True when the peer closed the connection within the timeout.
+  bool closed_by_peer(std::chrono::milliseconds timeout = 3s) {
+    timeval tv{static_cast<long>(timeout.count() / 1000), static_cast<long>((timeout.count() % 1000) * 1000)};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[256];
+    for (;;) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n == 0) return true;
+      if (n < 0) return errno == ECONNRESET;
+    }
+  }
 };
 
 }  // namespace
@@ -325,6 +358,96 @@ BOOST_AUTO_TEST_CASE(global_sync_blocks_without_the_answer) {
   BOOST_REQUIRE_EQUAL(beam.eval("net_adm:ping('" + opts.name + "')."), "pong");
   BOOST_TEST(beam.eval("Self = self(), spawn(fun() -> Self ! {r, global:sync()} end), "
                        "receive {r, R} -> R after 1500 -> blocked end.") == "blocked");
+}
+
+// Hostile input: each bad connection is closed and logged; the real peer keeps working.
+BOOST_FIXTURE_TEST_CASE(bad_input_does_not_disturb_real_peers, Fixture) {
+  spawn_echo(Atom("echo"));
+  const std::string E = "{echo, " + q(cpp_name()) + "}";
+  std::uint16_t port = cpp.node().port();
+  {  // garbage instead of a handshake
+    RawSocket s(port);
+    s.write_all({0, 5, 'h', 'e', 'l', 'l', 'o', 0xff, 0xff, 0xff});
+    BOOST_TEST(s.closed_by_peer());
+  }
+  {  // a handshake message far over the handshake size limit
+    RawSocket s(port);
+    s.write_all({0xff, 0xff, 'N'});
+    BOOST_TEST(s.closed_by_peer());
+  }
+  {  // send_name with a malformed node name
+    RawSocket s(port);
+    std::vector<std::uint8_t> m = {0, 0, 'N', 0, 0, 0, 0x0d, 0x07, 0xdf, 0x7f, 0xbd, 0, 0, 0, 1, 0, 6};
+    for (char c : std::string("noname")) m.push_back(std::uint8_t(c));
+    m[1] = std::uint8_t(m.size() - 2);
+    s.write_all(m);
+    BOOST_TEST(s.closed_by_peer());
+  }
+  // a BEAM node with the wrong cookie: pang, and no connection
+  BeamNode intruder{{unique_name("intruder"), "wrong_cookie"}};
+  BOOST_TEST(intruder.eval("net_adm:ping(" + q(cpp_name()) + ").") == "pang");
+  BOOST_TEST(!cpp.run([&] { return cpp.node().is_connected(Atom(intruder.node_name())); }).get());
+  // the real peer is unaffected
+  BOOST_TEST(beam.eval("gen_server:call(" + E + ", {echo, still_here}).") == "still_here");
+}
+
+BOOST_AUTO_TEST_CASE(oversized_frame_closes_only_that_connection) {
+  std::string cookie = unique_name("cookie");
+  BeamNode big{{unique_name("big"), cookie}};
+  BeamNode small{{unique_name("small"), cookie}};
+  auto opts = cpp_options(cookie);
+  opts.max_frame = 64 * 1024;
+  NodeRunner cpp(opts);
+  BOOST_REQUIRE(!cpp.start());
+  const std::string N = "'" + opts.name + "'";
+  BOOST_REQUIRE_EQUAL(big.eval("net_adm:ping(" + N + ")."), "pong");
+  BOOST_REQUIRE_EQUAL(small.eval("net_adm:ping(" + N + ")."), "pong");
+  cpp.run([&] {
+    cpp.node().spawn_fn([](Process& self, const Term& m) {
+      if (auto c = as_gen_call(m)) self.reply(c->from, Term(Atom("pong")));
+    }, SpawnOptions{false, Atom("svc"), false});
+  }).get();
+  // 200 kB payload: over the limit -> that connection is dropped
+  big.eval("{svc, " + N + "} ! binary:copy(<<1>>, 200000), timer:sleep(300).");
+  BOOST_TEST(eventually([&] { return !cpp.run([&] { return cpp.node().is_connected(Atom(big.node_name())); }).get(); }));
+  BOOST_TEST(small.eval("gen_server:call({svc, " + N + "}, ping).") == "pong");
+  BOOST_TEST(cpp.run([&] { return cpp.node().is_connected(Atom(small.node_name())); }).get());
+  // the big node can reconnect and use small messages
+  BOOST_TEST(big.eval("gen_server:call({svc, " + N + "}, ping).") == "pong");
+}
+
+// Discovery: connected to A only, we learn B from A and connect to it.
+BOOST_AUTO_TEST_CASE(discovers_the_nodes_peers_know) {
+  std::string cookie = unique_name("cookie");
+  BeamNode a{{unique_name("disc_a"), cookie}};
+  BeamNode b{{unique_name("disc_b"), cookie}};
+  BOOST_REQUIRE_EQUAL(a.eval("net_adm:ping('" + b.node_name() + "')."), "pong");
+  auto opts = cpp_options(cookie);
+  opts.connect = {a.node_name()};
+  NodeRunner cpp(opts);
+  BOOST_REQUIRE(!cpp.start());
+  BOOST_TEST(eventually([&] { return cpp.run([&] { return cpp.node().is_connected(Atom(b.node_name())); }).get(); }));
+  BOOST_TEST(b.eval("lists:member('" + opts.name + "', nodes()).") == "true");
+}
+
+// A configured peer that restarts is reconnected (with backoff).
+BOOST_AUTO_TEST_CASE(reconnects_to_configured_peers) {
+  std::string cookie = unique_name("cookie");
+  std::string name = unique_name("peer");
+  auto opts = cpp_options(cookie);
+  opts.connect = {name + "@127.0.0.1"};
+  opts.reconnect_max = 500ms;
+  NodeRunner cpp(opts);
+  BOOST_REQUIRE(!cpp.start());
+  Atom peer(name + "@127.0.0.1");
+  {
+    BeamNode first{{name, cookie}};
+    BOOST_TEST(eventually([&] { return cpp.run([&] { return cpp.node().is_connected(peer); }).get(); }, 10s));
+  }  // killed
+  BOOST_TEST(eventually([&] { return !cpp.run([&] { return cpp.node().is_connected(peer); }).get(); }, 10s));
+  BeamNode second{{name, cookie}};
+  BOOST_TEST(eventually([&] { return cpp.run([&] { return cpp.node().is_connected(peer); }).get(); }, 10s));
+  BOOST_TEST(second.eval("lists:member('" + opts.name + "', nodes()).") == "true");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
