@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "cnode/handshake.hpp"
 #include "cnode/log.hpp"
 
 namespace hc::app {

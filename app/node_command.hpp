@@ -28,6 +28,7 @@
 #include <system_error>
 #include <vector>
 
+#include "cnode/handshake.hpp"  // valid_node_name
 #include "cnode/node.hpp"
 
 namespace hc::app {
