@@ -104,6 +104,13 @@ bool utf8_count(const std::uint8_t* s, std::size_t n, std::size_t& chars) {
 // with the encoder below.
 void append_term(std::vector<std::uint8_t>& out, const Term& t);
 
+// Make room for n more elements, growing geometrically: a long chain of
+// improper-tail continuations must not reallocate on every link.
+void grow(TermVector& v, std::size_t n) {
+  if (v.capacity() - v.size() >= n) return;
+  v.reserve(std::max(v.size() + n, 2 * v.capacity()));
+}
+
 // ---------------------------------------------------------------------------
 // Decoder
 // ---------------------------------------------------------------------------
@@ -554,14 +561,14 @@ Result<Term> Decoder::term(std::size_t depth, std::size_t fun_depth) {
         if (n > left() || owed > left() - n) return fail(TermError::absurd_length);
         owed += n;
         f.remaining = n;
-        f.items.reserve(f.items.size() + n);
+        grow(f.items, n);
         if (n == 0) continue;  // LIST_EXT of length 0: what follows is the tail itself
       } else if (tag == TAG_STRING_EXT) {
         if (!need(3)) return fail(TermError::truncated);
         std::size_t n = be16(buf_ + pos_ + 1);
         if (!need(3 + n)) return fail(TermError::truncated);
         const std::uint8_t* s = buf_ + pos_ + 3;
-        f.items.reserve(f.items.size() + n);
+        grow(f.items, n);
         for (std::size_t i = 0; i < n; ++i) f.items.emplace_back(static_cast<std::int64_t>(s[i]));
         pos_ += 3 + n;
         value = Term::list(std::move(f.items));

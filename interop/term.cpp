@@ -143,6 +143,87 @@ void normalise_bits(Bitstring& b) {
 }  // namespace
 
 // ---------------------------------------------------------------------------
+// Compound nodes: allocation and non-recursive destruction
+// ---------------------------------------------------------------------------
+// Destroying a deeply nested term must not recurse once per level (the codec
+// accepts 10 000 levels, which overflows sanitizer-sized stacks). Compound
+// nodes are allocated with NodeAlloc, whose destroy() moves compound children
+// to a per-thread queue; only the outermost destruction drains that queue,
+// so the native stack depth stays constant.
+namespace {
+
+struct Graveyard {
+  std::vector<Term> pending;
+  bool draining = false;
+};
+thread_local Graveyard graveyard;
+
+inline bool is_compound(const Term& t) noexcept {
+  auto ty = t.type();
+  return ty == Term::Type::Tuple || ty == Term::Type::List || ty == Term::Type::Map;
+}
+inline void bury(Term& t) {
+  if (is_compound(t)) graveyard.pending.push_back(std::move(t));
+}
+void bury_children(TermVector& v) {
+  for (auto& t : v) bury(t);
+}
+void bury_children(ListData& l) {
+  bury_children(l.elements);
+  bury(l.tail);
+}
+void bury_children(MapData& m) {
+  for (auto& [k, v] : m.entries) {
+    bury(k);
+    bury(v);
+  }
+}
+
+template <class T>
+struct NodeAlloc {
+  using value_type = T;
+  NodeAlloc() noexcept = default;
+  template <class U>
+  NodeAlloc(const NodeAlloc<U>&) noexcept {}  // NOLINT
+  T* allocate(std::size_t n) { return std::allocator<T>().allocate(n); }
+  void deallocate(T* p, std::size_t n) noexcept { std::allocator<T>().deallocate(p, n); }
+  template <class U, class... A>
+  void construct(U* p, A&&... a) {
+    ::new (static_cast<void*>(p)) U(std::forward<A>(a)...);
+  }
+  template <class U>
+  void destroy(U* p) noexcept {
+    if constexpr (std::is_same_v<U, TermVector> || std::is_same_v<U, ListData> || std::is_same_v<U, MapData>) {
+      Graveyard& g = graveyard;
+      try {
+        bury_children(*p);
+      } catch (...) {
+        // Out of memory for the queue: fall back to plain (recursive) destruction.
+      }
+      p->~U();
+      if (g.draining) return;
+      g.draining = true;
+      while (!g.pending.empty()) {
+        Term t = std::move(g.pending.back());
+        g.pending.pop_back();
+      }  // t's destruction may queue more
+      g.draining = false;
+    } else {
+      p->~U();
+    }
+  }
+  template <class U>
+  bool operator==(const NodeAlloc<U>&) const noexcept { return true; }
+};
+
+template <class T, class... A>
+std::shared_ptr<const T> make_node(A&&... a) {
+  return std::allocate_shared<T>(NodeAlloc<T>(), std::forward<A>(a)...);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
 // Construction
 // ---------------------------------------------------------------------------
 Term::Term() noexcept : value_(std::in_place_index<kNil>) {}
@@ -208,7 +289,7 @@ Term Term::bitstring(std::span<const std::uint8_t> bytes, std::size_t bit_size) 
 }
 
 Term Term::tuple(TermVector elements) {
-  return TermAccess::make<kTuple>(std::make_shared<const TermVector>(std::move(elements)));
+  return TermAccess::make<kTuple>(make_node<TermVector>(std::move(elements)));
 }
 
 Term Term::list(TermVector elements, Term tail) {
@@ -217,9 +298,9 @@ Term Term::list(TermVector elements, Term tail) {
     const auto& inner = *std::get<kList>(tail.value_);
     elements.insert(elements.end(), inner.elements.begin(), inner.elements.end());
     Term t = inner.tail;
-    return TermAccess::make<kList>(std::make_shared<const ListData>(ListData{std::move(elements), std::move(t)}));
+    return TermAccess::make<kList>(make_node<ListData>(ListData{std::move(elements), std::move(t)}));
   }
-  return TermAccess::make<kList>(std::make_shared<const ListData>(ListData{std::move(elements), std::move(tail)}));
+  return TermAccess::make<kList>(make_node<ListData>(ListData{std::move(elements), std::move(tail)}));
 }
 
 Term Term::map(TermPairs pairs) {
@@ -243,7 +324,7 @@ Term Term::map(TermPairs pairs) {
     }
     pairs = std::move(out);
   }
-  return TermAccess::make<kMap>(std::make_shared<const MapData>(MapData{std::move(pairs)}));
+  return TermAccess::make<kMap>(make_node<MapData>(MapData{std::move(pairs)}));
 }
 
 // ---------------------------------------------------------------------------
@@ -481,8 +562,6 @@ int cmp_fun(const Fun& a, const Fun& b) {
   return a.encoded < b.encoded ? -1 : 1;
 }
 
-int compare(const Term& a, const Term& b, bool exact) noexcept;
-
 int compare_numbers(const Term& ta, const Term& tb, bool exact) {
   const auto& a = TermAccess::v(ta);
   const auto& b = TermAccess::v(tb);
@@ -500,14 +579,18 @@ int compare_numbers(const Term& ta, const Term& tb, bool exact) {
   return -cmp_big_double(*std::get<kBig>(b), std::get<kFloat>(a));
 }
 
-int compare_seq(std::span<const Term> a, std::span<const Term> b, bool exact) {
-  std::size_t n = std::min(a.size(), b.size());
-  for (std::size_t i = 0; i < n; ++i)
-    if (int c = compare(a[i], b[i], exact)) return c;
-  return 0;
-}
+// Work items of the iterative comparisons: a pair of terms, or (lists of
+// different lengths) a result already known once the common prefix is equal.
+struct CmpItem {
+  const Term* a;
+  const Term* b;
+  bool exact;
+  int fixed;  // used when a == nullptr
+};
 
-int compare(const Term& a, const Term& b, bool exact) noexcept {
+// Compares the top level of a and b; pushes children pairs (in reverse, so
+// they are compared first to last) when the answer depends on them.
+int compare_node(const Term& a, const Term& b, bool exact, std::vector<CmpItem>& todo) {
   const auto& va = TermAccess::v(a);
   const auto& vb = TermAccess::v(b);
   int ra = type_rank(a.type()), rb = type_rank(b.type());
@@ -537,17 +620,17 @@ int compare(const Term& a, const Term& b, bool exact) noexcept {
       const auto& y = *std::get<kTuple>(vb);
       if (x.size() != y.size()) return x.size() < y.size() ? -1 : 1;
       if (&x == &y) return 0;
-      return compare_seq(x, y, exact);
+      for (std::size_t i = x.size(); i-- > 0;) todo.push_back({&x[i], &y[i], exact, 0});
+      return 0;
     }
     case kMap: {
+      // Size, then all keys (always exactly), then the values in key order.
       const auto& x = std::get<kMap>(va)->entries;
       const auto& y = std::get<kMap>(vb)->entries;
       if (x.size() != y.size()) return x.size() < y.size() ? -1 : 1;
       if (&x == &y) return 0;
-      for (std::size_t i = 0; i < x.size(); ++i)
-        if (int c = compare(x[i].first, y[i].first, true)) return c;
-      for (std::size_t i = 0; i < x.size(); ++i)
-        if (int c = compare(x[i].second, y[i].second, exact)) return c;
+      for (std::size_t i = x.size(); i-- > 0;) todo.push_back({&x[i].second, &y[i].second, exact, 0});
+      for (std::size_t i = x.size(); i-- > 0;) todo.push_back({&x[i].first, &y[i].first, true, 0});
       return 0;
     }
     case kNil: return 0;
@@ -555,29 +638,36 @@ int compare(const Term& a, const Term& b, bool exact) noexcept {
       const auto& x = *std::get<kList>(va);
       const auto& y = *std::get<kList>(vb);
       if (&x == &y) return 0;
-      std::size_t n = std::min(x.elements.size(), y.elements.size());
-      for (std::size_t i = 0; i < n; ++i)
-        if (int c = compare(x.elements[i], y.elements[i], exact)) return c;
-      if (x.elements.size() == y.elements.size()) return compare(x.tail, y.tail, exact);
-      // One list ran out of cells: its tail (never a list) faces a cons cell.
-      if (x.elements.size() < y.elements.size()) return type_rank(x.tail.type()) < type_rank(Term::Type::List) ? -1 : 1;
-      return type_rank(y.tail.type()) < type_rank(Term::Type::List) ? 1 : -1;
+      const std::size_t nx = x.elements.size(), ny = y.elements.size();
+      if (nx == ny) {
+        todo.push_back({&x.tail, &y.tail, exact, 0});
+      } else if (nx < ny) {
+        // x ran out of cells: its tail (never a list) faces a cons cell of y.
+        todo.push_back({nullptr, nullptr, exact, type_rank(x.tail.type()) < type_rank(Term::Type::List) ? -1 : 1});
+      } else {
+        todo.push_back({nullptr, nullptr, exact, type_rank(y.tail.type()) < type_rank(Term::Type::List) ? 1 : -1});
+      }
+      for (std::size_t i = std::min(nx, ny); i-- > 0;) todo.push_back({&x.elements[i], &y.elements[i], exact, 0});
+      return 0;
     }
     case kBits: return cmp_bits(*std::get<kBits>(va), *std::get<kBits>(vb));
     default: return 0;
   }
 }
 
-bool equal(const Term& a, const Term& b) noexcept;
-
-bool equal_seq(std::span<const Term> a, std::span<const Term> b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (!equal(a[i], b[i])) return false;
-  return true;
+int compare(const Term& a, const Term& b, bool exact) noexcept {
+  std::vector<CmpItem> todo;
+  int c = compare_node(a, b, exact, todo);
+  while (c == 0 && !todo.empty()) {
+    CmpItem it = todo.back();
+    todo.pop_back();
+    c = it.a ? compare_node(*it.a, *it.b, it.exact, todo) : it.fixed;
+  }
+  return c;
 }
 
-bool equal(const Term& a, const Term& b) noexcept {
+// Equality of the top level; pushes children pairs that must also be equal.
+bool equal_node(const Term& a, const Term& b, std::vector<std::pair<const Term*, const Term*>>& todo) {
   const auto& va = TermAccess::v(a);
   const auto& vb = TermAccess::v(b);
   if (va.index() != vb.index()) return false;
@@ -593,23 +683,31 @@ bool equal(const Term& a, const Term& b) noexcept {
     case kTuple: {
       const auto& x = std::get<kTuple>(va);
       const auto& y = std::get<kTuple>(vb);
-      return x == y || equal_seq(*x, *y);
+      if (x == y) return true;
+      if (x->size() != y->size()) return false;
+      for (std::size_t i = 0; i < x->size(); ++i) todo.emplace_back(&(*x)[i], &(*y)[i]);
+      return true;
     }
     case kMap: {
       const auto& x = std::get<kMap>(va);
       const auto& y = std::get<kMap>(vb);
       if (x == y) return true;
       if (x->entries.size() != y->entries.size()) return false;
-      for (std::size_t i = 0; i < x->entries.size(); ++i)
-        if (!equal(x->entries[i].first, y->entries[i].first) || !equal(x->entries[i].second, y->entries[i].second))
-          return false;
+      for (std::size_t i = 0; i < x->entries.size(); ++i) {
+        todo.emplace_back(&x->entries[i].first, &y->entries[i].first);
+        todo.emplace_back(&x->entries[i].second, &y->entries[i].second);
+      }
       return true;
     }
     case kNil: return true;
     case kList: {
       const auto& x = std::get<kList>(va);
       const auto& y = std::get<kList>(vb);
-      return x == y || (equal_seq(x->elements, y->elements) && equal(x->tail, y->tail));
+      if (x == y) return true;
+      if (x->elements.size() != y->elements.size()) return false;
+      for (std::size_t i = 0; i < x->elements.size(); ++i) todo.emplace_back(&x->elements[i], &y->elements[i]);
+      todo.emplace_back(&x->tail, &y->tail);
+      return true;
     }
     case kBits: {
       const auto& x = std::get<kBits>(va);
@@ -618,6 +716,22 @@ bool equal(const Term& a, const Term& b) noexcept {
     }
     default: return false;
   }
+}
+
+bool equal(const Term& a, const Term& b) noexcept {
+  // Scalars (the common case in map lookups) without touching the heap.
+  if (!is_compound(a) || !is_compound(b)) {
+    std::vector<std::pair<const Term*, const Term*>> none;
+    return equal_node(a, b, none);
+  }
+  std::vector<std::pair<const Term*, const Term*>> todo;
+  if (!equal_node(a, b, todo)) return false;
+  while (!todo.empty()) {
+    auto [x, y] = todo.back();
+    todo.pop_back();
+    if (!equal_node(*x, *y, todo)) return false;
+  }
+  return true;
 }
 
 // ---- hashing ----
@@ -637,7 +751,7 @@ std::uint64_t hash_bytes(const std::uint8_t* p, std::size_t n) {
   return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(p), n));
 }
 
-std::uint64_t hash_term(const Term& t) noexcept {
+std::uint64_t hash_leaf(const Term& t) noexcept {
   const auto& v = TermAccess::v(t);
   std::uint64_t h = fmix(v.index() + 1);
   switch (v.index()) {
@@ -673,24 +787,52 @@ std::uint64_t hash_term(const Term& t) noexcept {
       h = mix(h, (static_cast<std::uint64_t>(p.serial) << 32) | p.id);
       return fmix(mix(h, p.creation));
     }
-    case kTuple:
-      for (const auto& e : *std::get<kTuple>(v)) h = mix(h, hash_term(e));
-      return h;
-    case kMap:
-      for (const auto& e : std::get<kMap>(v)->entries) h = mix(mix(h, hash_term(e.first)), hash_term(e.second));
-      return h;
-    case kNil: return h;
-    case kList: {
-      const auto& l = *std::get<kList>(v);
-      for (const auto& e : l.elements) h = mix(h, hash_term(e));
-      return mix(h, hash_term(l.tail));
-    }
     case kBits: {
       const auto& b = *std::get<kBits>(v);
       return mix(mix(h, b.bit_size), hash_bytes(b.bytes.data(), b.bytes.size()));
     }
     default: return h;
   }
+}
+
+// Preorder walk with an explicit stack: each compound contributes its type
+// and size, each leaf its own hash, so structure and contents are covered
+// without recursion.
+std::uint64_t hash_term(const Term& root) noexcept {
+  if (!is_compound(root)) return hash_leaf(root);
+  std::uint64_t h = 0x243f6a8885a308d3ULL;
+  std::vector<const Term*> todo{&root};
+  while (!todo.empty()) {
+    const Term& t = *todo.back();
+    todo.pop_back();
+    const auto& v = TermAccess::v(t);
+    switch (v.index()) {
+      case kTuple: {
+        const auto& els = *std::get<kTuple>(v);
+        h = mix(h, fmix(kTuple + 1) ^ els.size());
+        for (std::size_t i = els.size(); i-- > 0;) todo.push_back(&els[i]);
+        break;
+      }
+      case kMap: {
+        const auto& es = std::get<kMap>(v)->entries;
+        h = mix(h, fmix(kMap + 1) ^ es.size());
+        for (std::size_t i = es.size(); i-- > 0;) {
+          todo.push_back(&es[i].second);
+          todo.push_back(&es[i].first);
+        }
+        break;
+      }
+      case kList: {
+        const auto& l = *std::get<kList>(v);
+        h = mix(h, fmix(kList + 1) ^ l.elements.size());
+        todo.push_back(&l.tail);
+        for (std::size_t i = l.elements.size(); i-- > 0;) todo.push_back(&l.elements[i]);
+        break;
+      }
+      default: h = mix(h, hash_leaf(t)); break;
+    }
+  }
+  return fmix(h);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "interop/term.hpp"
 
@@ -251,8 +252,6 @@ bool printable_text(std::string_view s) {
   return true;
 }
 
-void put_term(std::string& out, const Term& t);
-
 void put_bits(std::string& out, const Bitstring& b) {
   out += "<<";
   std::string_view text(reinterpret_cast<const char*>(b.bytes.data()), b.bytes.size());
@@ -285,7 +284,69 @@ void put_bits(std::string& out, const Bitstring& b) {
   out += ">>";
 }
 
-void put_term(std::string& out, const Term& t) {
+// One step of the iterative printer: either a term or literal text.
+struct PrintItem {
+  const Term* t;
+  std::string_view lit;
+};
+
+void put_leaf(std::string& out, const Term& t);
+
+// Iterative so that deeply nested terms (the codec accepts 10 000 levels)
+// print without deep recursion.
+void put_term(std::string& out, const Term& root) {
+  std::vector<PrintItem> todo{{&root, {}}};
+  while (!todo.empty()) {
+    PrintItem it = todo.back();
+    todo.pop_back();
+    if (!it.t) {
+      out += it.lit;
+      continue;
+    }
+    const Term& t = *it.t;
+    switch (t.type()) {
+      case Term::Type::Tuple: {
+        out += '{';
+        todo.push_back({nullptr, "}"});
+        auto els = t.tuple_elements();
+        for (std::size_t i = els.size(); i-- > 0;) {
+          todo.push_back({&els[i], {}});
+          if (i) todo.push_back({nullptr, ","});
+        }
+        break;
+      }
+      case Term::Type::Map: {
+        out += "#{";
+        todo.push_back({nullptr, "}"});
+        auto es = t.map_entries();
+        for (std::size_t i = es.size(); i-- > 0;) {
+          todo.push_back({&es[i].second, {}});
+          todo.push_back({nullptr, " => "});
+          todo.push_back({&es[i].first, {}});
+          if (i) todo.push_back({nullptr, ","});
+        }
+        break;
+      }
+      case Term::Type::List: {
+        out += '[';
+        todo.push_back({nullptr, "]"});
+        if (!t.list_tail().is_nil()) {
+          todo.push_back({&t.list_tail(), {}});
+          todo.push_back({nullptr, "|"});
+        }
+        auto els = t.list_elements();
+        for (std::size_t i = els.size(); i-- > 0;) {
+          todo.push_back({&els[i], {}});
+          if (i) todo.push_back({nullptr, ","});
+        }
+        break;
+      }
+      default: put_leaf(out, t); break;
+    }
+  }
+}
+
+void put_leaf(std::string& out, const Term& t) {
   switch (t.type()) {
     case Term::Type::Integer: put_int(out, *t.as_int()); return;
     case Term::Type::BigInteger: put_bigint(out, *t.as_bigint()); return;
@@ -346,46 +407,10 @@ void put_term(std::string& out, const Term& t) {
       out += '>';
       return;
     }
-    case Term::Type::Tuple: {
-      out += '{';
-      bool first = true;
-      for (const auto& e : t.tuple_elements()) {
-        if (!first) out += ',';
-        first = false;
-        put_term(out, e);
-      }
-      out += '}';
-      return;
-    }
-    case Term::Type::Map: {
-      out += "#{";
-      bool first = true;
-      for (const auto& [k, v] : t.map_entries()) {
-        if (!first) out += ',';
-        first = false;
-        put_term(out, k);
-        out += " => ";
-        put_term(out, v);
-      }
-      out += '}';
-      return;
-    }
+    case Term::Type::Tuple:
+    case Term::Type::Map:
+    case Term::Type::List: return;  // handled by put_term
     case Term::Type::Nil: out += "[]"; return;
-    case Term::Type::List: {
-      out += '[';
-      bool first = true;
-      for (const auto& e : t.list_elements()) {
-        if (!first) out += ',';
-        first = false;
-        put_term(out, e);
-      }
-      if (!t.list_tail().is_nil()) {
-        out += '|';
-        put_term(out, t.list_tail());
-      }
-      out += ']';
-      return;
-    }
     case Term::Type::Bitstring: put_bits(out, *t.as_bitstring()); return;
   }
 }

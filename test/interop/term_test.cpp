@@ -359,4 +359,28 @@ BOOST_AUTO_TEST_CASE(elixir_helpers) {
   BOOST_TEST(mapset_elements(make_mapset({}))->empty());
 }
 
+// Comparison, hashing, printing and destruction are iterative: a term nested
+// far deeper than any stack allows is handled like any other.
+BOOST_AUTO_TEST_CASE(deep_terms_need_no_deep_stack) {
+  const int depth = 200'000;
+  auto build = [&](int leaf) {
+    Term t(leaf);
+    for (int i = 0; i < depth; ++i) {
+      if (i % 3 == 0) t = tuple(t);
+      else if (i % 3 == 1) t = list(t);
+      else t = Term::map({{Term(i), t}});
+    }
+    return t;
+  };
+  Term a = build(1), b = build(1), c = build(2);
+  BOOST_TEST((a == b));
+  BOOST_TEST(!(a == c));
+  BOOST_TEST(((a <=> c) < 0));
+  BOOST_TEST(erlang_compare(c, a) > 0);
+  BOOST_TEST(a.hash() == b.hash());
+  std::string s = to_string(a);
+  BOOST_TEST(s.size() > static_cast<std::size_t>(depth));
+  BOOST_TEST(s.find("1") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
