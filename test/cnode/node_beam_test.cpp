@@ -3,8 +3,13 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <filesystem>
 
 #include <boost/test/unit_test.hpp>
 #include <chrono>
@@ -20,6 +25,8 @@ using namespace hc::cnode;
 using hc::test::BeamNode;
 using hc::test::unique_name;
 using namespace std::chrono_literals;
+
+extern char** environ;
 
 namespace {
 
@@ -448,6 +455,54 @@ BOOST_AUTO_TEST_CASE(reconnects_to_configured_peers) {
   BeamNode second{{name, cookie}};
   BOOST_TEST(eventually([&] { return cpp.run([&] { return cpp.node().is_connected(peer); }).get(); }, 10s));
   BOOST_TEST(second.eval("lists:member('" + opts.name + "', nodes()).") == "true");
+}
+
+// The horde-cnode program: visible to a BEAM node; SIGTERM exits cleanly;
+// kill -9 gives the BEAM's monitors noconnection.
+BOOST_AUTO_TEST_CASE(cli_runs_a_node_until_signalled) {
+  std::string exe = std::string(HC_BINARY_DIR) + "/app/horde-cnode";
+  if (!std::filesystem::exists(exe)) {
+    BOOST_TEST_MESSAGE("skipped: " << exe << " not built");
+    return;
+  }
+  std::string cookie = unique_name("cookie");
+  BeamNode beam{{unique_name("beam"), cookie}};
+  auto run_cli = [&](const std::string& name) {
+    std::vector<std::string> args = {exe, "--name", name, "--cookie", cookie, "--listen", "127.0.0.1",
+                                     "--connect", beam.node_name(), "--log-level", "warn"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    BOOST_REQUIRE(posix_spawn(&pid, exe.c_str(), nullptr, nullptr, argv.data(), environ) == 0);
+    return pid;
+  };
+  const std::string n1 = unique_name("cli") + "@127.0.0.1";
+  pid_t p1 = run_cli(n1);
+  // --connect: the CLI node dials the BEAM node, which sees it as a visible node.
+  BOOST_TEST(beam.eval("W = fun W(0) -> false; W(K) -> case lists:member('" + n1 +
+                       "', nodes()) of true -> true; false -> timer:sleep(50), W(K - 1) end end, W(100).") == "true");
+  BOOST_TEST(beam.eval("net_adm:ping('" + n1 + "').") == "pong");
+  beam.eval("spawn(fun() -> R = erlang:monitor(process, {rex, '" + n1 +
+            "'}), hc_inbox ! monitoring, receive D -> hc_inbox ! D end end).");
+  BOOST_TEST(beam.eval("node_harness:take(3000).") == "{ok,monitoring}");
+  beam.eval("timer:sleep(100).");
+  kill(p1, SIGKILL);
+  int status = 0;
+  waitpid(p1, &status, 0);
+  auto down = beam.eval("node_harness:take(5000).");
+  BOOST_TEST(down.find("noconnection") != std::string::npos, down);
+
+  const std::string n2 = unique_name("cli") + "@127.0.0.1";
+  pid_t p2 = run_cli(n2);
+  BOOST_TEST(beam.eval("W2 = fun W2(0) -> false; W2(K) -> case lists:member('" + n2 +
+                       "', nodes()) of true -> true; false -> timer:sleep(50), W2(K - 1) end end, W2(100).") == "true");
+  kill(p2, SIGTERM);
+  waitpid(p2, &status, 0);
+  BOOST_TEST(WIFEXITED(status));
+  BOOST_TEST(WEXITSTATUS(status) == 0);
+  BOOST_TEST(beam.eval("W3 = fun W3(0) -> still_there; W3(K) -> case lists:member('" + n2 +
+                       "', nodes()) of false -> gone; true -> timer:sleep(50), W3(K - 1) end end, W3(100).") == "gone");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
