@@ -16,6 +16,7 @@
 //   key of a pair) sets the hash instead of being mixed in.
 #include "interop/phash2.hpp"
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstring>
@@ -68,13 +69,19 @@ inline void mix(std::uint32_t& a, std::uint32_t& b, std::uint32_t& c) noexcept {
   c -= a; c -= b; c ^= (b >> 15);
 }
 
-// Mixes two words into the running hash (the BEAM's UINT32_HASH_2).
-inline void mix2(std::uint32_t& hash, std::uint32_t x, std::uint32_t y, std::uint32_t k) noexcept {
+// Mixes two words into the running hash and returns it (the BEAM's
+// UINT32_HASH_2). The helpers take and return the hash by value so that it
+// stays in a register across the whole walk.
+[[gnu::always_inline]] inline std::uint32_t mix2(std::uint32_t hash, std::uint32_t x, std::uint32_t y,
+                                                 std::uint32_t k) noexcept {
   std::uint32_t a = k + x;
   std::uint32_t b = k + y;
   mix(a, b, hash);
+  return hash;
 }
-inline void mix1(std::uint32_t& hash, std::uint32_t x, std::uint32_t k) noexcept { mix2(hash, x, 0, k); }
+[[gnu::always_inline]] inline std::uint32_t mix1(std::uint32_t hash, std::uint32_t x, std::uint32_t k) noexcept {
+  return mix2(hash, x, 0, k);
+}
 
 inline std::uint32_t load_le32(const std::uint8_t* p) noexcept {
   std::uint32_t v;
@@ -121,7 +128,7 @@ std::uint32_t block_hash(const std::uint8_t* k, std::size_t length, std::uint32_
 // Atom hashes are looked up often (struct names, record tags, node names) and
 // atoms are interned, so a small per-thread cache keyed by the atom's identity
 // saves rehashing the text. Direct-mapped; a miss just recomputes.
-std::uint32_t cached_atom_hash(const Atom& atom) noexcept {
+[[gnu::always_inline]] inline std::uint32_t cached_atom_hash(const Atom& atom) noexcept {
   struct Slot {
     const void* id;
     std::uint32_t hash;
@@ -129,33 +136,32 @@ std::uint32_t cached_atom_hash(const Atom& atom) noexcept {
   constexpr std::size_t kSlots = 1024;
   thread_local std::array<Slot, kSlots> cache{};
   const void* id = atom.id();
-  auto key = reinterpret_cast<std::uintptr_t>(id);
-  Slot& slot = cache[(key >> 4 ^ key >> 14) & (kSlots - 1)];
-  if (slot.id != id) {
+  const auto key = reinterpret_cast<std::uintptr_t>(id);
+  Slot& slot = cache[((key >> 4) ^ (key >> 14)) & (kSlots - 1)];
+  if (slot.id != id) [[unlikely]] {
     slot.hash = atom_text_hash(atom.text());
     slot.id = id;
   }
   return slot.hash;
 }
 
-inline void hash_small(std::uint32_t& hash, std::int64_t value) noexcept {
+inline std::uint32_t hash_small(std::uint32_t hash, std::int64_t value) noexcept {
   // Values that fit in 28 signed bits are hashed as a signed 32-bit word
   // (negative ones twice: first |x|, then x); larger ones exactly as a
   // one-digit bignum, because on a 64-bit BEAM they may be either.
-  if (value >= -(std::int64_t{1} << 27) && value < (std::int64_t{1} << 27)) {
-    auto y = static_cast<std::int32_t>(value);
-    if (y < 0) mix1(hash, static_cast<std::uint32_t>(-y), kIntegerConst);
-    mix1(hash, static_cast<std::uint32_t>(y), kIntegerConst);
-    return;
+  if (value >= -(std::int64_t{1} << 27) && value < (std::int64_t{1} << 27)) [[likely]] {
+    const auto y = static_cast<std::int32_t>(value);
+    if (y < 0) hash = mix1(hash, static_cast<std::uint32_t>(-y), kIntegerConst);
+    return mix1(hash, static_cast<std::uint32_t>(y), kIntegerConst);
   }
   const bool negative = value < 0;
   const std::uint64_t magnitude =
       negative ? std::uint64_t{0} - static_cast<std::uint64_t>(value) : static_cast<std::uint64_t>(value);
-  mix2(hash, static_cast<std::uint32_t>(magnitude), static_cast<std::uint32_t>(magnitude >> 32),
-       negative ? kNegBigConst : kPosBigConst);
+  return mix2(hash, static_cast<std::uint32_t>(magnitude), static_cast<std::uint32_t>(magnitude >> 32),
+              negative ? kNegBigConst : kPosBigConst);
 }
 
-void hash_bignum(std::uint32_t& hash, const BigInt& big) noexcept {
+std::uint32_t hash_bignum(std::uint32_t hash, const BigInt& big) noexcept {
   // The BEAM's 64-bit digits, least significant first, each as (low, high).
   const std::uint32_t k = big.negative ? kNegBigConst : kPosBigConst;
   const std::vector<std::uint8_t>& mag = big.magnitude;
@@ -165,46 +171,38 @@ void hash_bignum(std::uint32_t& hash, const BigInt& big) noexcept {
     for (std::size_t j = 0; j < 8 && i + j < mag.size(); ++j) {
       digit |= static_cast<std::uint64_t>(mag[i + j]) << (8 * j);
     }
-    mix2(hash, static_cast<std::uint32_t>(digit), static_cast<std::uint32_t>(digit >> 32), k);
+    hash = mix2(hash, static_cast<std::uint32_t>(digit), static_cast<std::uint32_t>(digit >> 32), k);
     i += 8;
   } while (i < mag.size());
+  return hash;
 }
 
-inline void hash_float(std::uint32_t& hash, double value) noexcept {
+inline std::uint32_t hash_float(std::uint32_t hash, double value) noexcept {
   if (value == 0.0) value = 0.0;  // OTP 25: -0.0 hashes as 0.0
   const auto bits = std::bit_cast<std::uint64_t>(value);
-  mix2(hash, static_cast<std::uint32_t>(bits >> 32), static_cast<std::uint32_t>(bits), kFloatConst);
+  return mix2(hash, static_cast<std::uint32_t>(bits >> 32), static_cast<std::uint32_t>(bits), kFloatConst);
 }
 
-inline void hash_bitstring(std::uint32_t& hash, const Bitstring& bits) noexcept {
+std::uint32_t hash_bitstring(std::uint32_t hash, const Bitstring& bits) noexcept {
   const std::uint32_t seed = kBinaryConst + hash;
   const std::size_t nbytes = bits.bit_size / 8;
   const auto tail_bits = static_cast<std::uint32_t>(bits.bit_size % 8);
-  if (nbytes == 0 && tail_bits == 0) {
-    hash = seed;
-    return;
-  }
+  if (nbytes == 0 && tail_bits == 0) return seed;
   hash = block_hash(bits.bytes.data(), nbytes, seed);
   if (tail_bits != 0) {
-    mix2(hash, tail_bits, static_cast<std::uint32_t>(bits.bytes[nbytes] >> (8 - tail_bits)), kTailBitsConst);
+    hash = mix2(hash, tail_bits, static_cast<std::uint32_t>(bits.bytes[nbytes] >> (8 - tail_bits)), kTailBitsConst);
   }
+  return hash;
 }
 
-inline void hash_atom(std::uint32_t& hash, const Atom& atom) noexcept {
+// An atom or [] met while the running hash is exactly 0 sets the hash.
+inline std::uint32_t hash_atom(std::uint32_t hash, const Atom& atom) noexcept {
   const std::uint32_t h = cached_atom_hash(atom);
-  if (hash == 0) {
-    hash = h;
-  } else {
-    mix1(hash, h, kAtomConst);
-  }
+  return hash == 0 ? h : mix1(hash, h, kAtomConst);
 }
 
-inline void hash_nil(std::uint32_t& hash) noexcept {
-  if (hash == 0) {
-    hash = kTopLevelNil;
-  } else {
-    mix1(hash, kNilTag, kNilConst);
-  }
+inline std::uint32_t hash_nil(std::uint32_t hash) noexcept {
+  return hash == 0 ? kTopLevelNil : mix1(hash, kNilTag, kNilConst);
 }
 
 // Byte-valued list element (the BEAM's is_byte: a small integer 0..255).
@@ -306,36 +304,92 @@ LocalFunHashInput local_fun_hash_input(const Fun& fun) {
   return input;
 }
 
-// Work items of the explicit stack.
+// Scalars that tuples and maps are mostly made of, hashed in place by the
+// compound's own loop instead of going through the work stack. Returns false
+// (hash untouched) for anything else.
+[[gnu::always_inline]] inline bool hash_leaf(const Term& t, std::uint32_t& hash) noexcept {
+  switch (t.type()) {
+    case Term::Type::Integer:
+      hash = hash_small(hash, *t.as_int());
+      return true;
+    case Term::Type::Atom:
+      hash = hash_atom(hash, *t.as_atom());
+      return true;
+    case Term::Type::Nil:
+      hash = hash_nil(hash);
+      return true;
+    case Term::Type::Pid:
+      hash = mix1(hash, t.as_pid()->id, kPidConst);
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Compound terms are trees of separately allocated nodes, so a walk over a
+// term that is not in cache waits for one miss after another. Touching the
+// nodes of all compound children as soon as their parent is reached lets
+// those misses overlap (the loads are independent of each other).
+inline void prefetch_term(const Term& t) noexcept {
+  switch (t.type()) {
+    case Term::Type::Tuple:
+      __builtin_prefetch(t.tuple_elements().data());
+      break;
+    case Term::Type::Map:
+      __builtin_prefetch(t.map_entries().data());
+      break;
+    case Term::Type::List:
+      __builtin_prefetch(t.list_elements().data());
+      break;
+    default:
+      break;
+  }
+}
+constexpr std::size_t kPrefetchChildren = 8;
+inline void prefetch_children(std::span<const Term> children) noexcept {
+  const std::size_t n = std::min(children.size(), kPrefetchChildren);
+  for (std::size_t i = 0; i < n; ++i) prefetch_term(children[i]);
+}
+inline void prefetch_children(std::span<const TermPair> pairs) noexcept {
+  const std::size_t n = std::min(pairs.size(), kPrefetchChildren / 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    prefetch_term(pairs[i].first);
+    prefetch_term(pairs[i].second);
+  }
+}
+
+// Work items of the explicit stack (32 bytes each).
 enum class Op : std::uint8_t {
-  Term,      // hash `term`
-  Elements,  // hash [first, last) in order (tuple elements, fun env)
-  ListRest,  // continue a list at [first, last), then its tail
-  MapPairs,  // hash each pair of [pair, pair_last) from a zero hash, XOR them
-  PairDone,  // fold the finished pair hash into the XOR
+  Term,      // hash the term at `first`
+  Elements,  // hash the terms [first, last) in order (tuple elements, fun env)
+  ListRest,  // continue a list at [first, last), then the tail at `extra`
+  MapPairs,  // the pairs [first, last) of a map, hashed from a zero hash, XORed
   MapDone,   // mix the XOR into the hash saved when the map started
 };
 
+// MapPairs phases.
+constexpr std::uint8_t kValueNext = 0;  // the key of *first was hashed
+constexpr std::uint8_t kPairDone = 1;   // its value too: fold into the XOR
+
 struct Frame {
   Op op;
+  std::uint8_t phase;        // MapPairs
   std::uint32_t saved_hash;  // MapDone
-  std::uint32_t saved_xor;   // MapDone
-  const Term* first;         // Term, Elements, ListRest
-  const Term* last;          // Elements, ListRest
-  const Term* tail;          // ListRest
-  const TermPair* pair;      // MapPairs
-  const TermPair* pair_last; // MapPairs
+  const void* first;         // const Term* or const TermPair*
+  const void* last;
+  std::uintptr_t extra;      // ListRest: const Term* tail; MapDone: saved XOR
 };
 
 // A stack that lives on the C stack for the common (shallow) case and moves
 // to the heap only when a term is nested deeper than the inline capacity.
 class FrameStack {
  public:
+  FrameStack() noexcept {}  // inline_ is deliberately left uninitialised
   bool empty() const noexcept { return size_ == 0; }
   Frame& top() noexcept { return data_[size_ - 1]; }
   void pop() noexcept { --size_; }
   void push(const Frame& f) {
-    if (size_ == capacity_) grow();
+    if (size_ == capacity_) [[unlikely]] grow();
     data_[size_++] = f;
   }
 
@@ -343,25 +397,20 @@ class FrameStack {
   static constexpr std::size_t kInline = 64;
   void grow() {
     const std::size_t capacity = capacity_ * 2;
-    auto heap = std::make_unique<Frame[]>(capacity);
+    auto heap = std::make_unique_for_overwrite<Frame[]>(capacity);
     std::memcpy(heap.get(), data_, size_ * sizeof(Frame));
     heap_ = std::move(heap);
     data_ = heap_.get();
     capacity_ = capacity;
   }
-  std::array<Frame, kInline> inline_;
-  Frame* data_ = inline_.data();
+  union {
+    Frame inline_[kInline];
+  };
+  Frame* data_ = inline_;
   std::size_t size_ = 0;
   std::size_t capacity_ = kInline;
   std::unique_ptr<Frame[]> heap_;
 };
-
-Frame term_frame(const Term* t) noexcept {
-  Frame f{};
-  f.op = Op::Term;
-  f.first = t;
-  return f;
-}
 
 }  // namespace
 
@@ -400,102 +449,99 @@ std::uint32_t phash2_full(const Term& root) {
     // and `continue`) or fall through to pick the next work item.
     switch (t->type()) {
       case Term::Type::Integer:
-        hash_small(hash, *t->as_int());
-        break;
-      case Term::Type::BigInteger:
-        hash_bignum(hash, *t->as_bigint());
-        break;
-      case Term::Type::Float:
-        hash_float(hash, *t->as_float());
+        hash = hash_small(hash, *t->as_int());
         break;
       case Term::Type::Atom:
-        hash_atom(hash, *t->as_atom());
+        hash = hash_atom(hash, *t->as_atom());
         break;
+      case Term::Type::Tuple: {
+        const auto elements = t->tuple_elements();
+        hash = mix1(hash, static_cast<std::uint32_t>(elements.size()), kTupleConst);
+        if (elements.empty()) break;
+        prefetch_children(elements);
+        const Term* p = elements.data();
+        const Term* const end = p + elements.size();
+        while (p != end && hash_leaf(*p, hash)) ++p;
+        if (p == end) break;
+        if (p + 1 != end) stack.push(Frame{Op::Elements, 0, 0, p + 1, end, 0});
+        t = p;
+        continue;
+      }
+      case Term::Type::Map: {
+        const auto entries = t->map_entries();
+        hash = mix1(hash, static_cast<std::uint32_t>(entries.size()), kMapSizeConst);
+        if (entries.empty()) break;
+        prefetch_children(entries);
+        const std::uint32_t saved_hash = hash;
+        std::uint32_t pairs_xor = 0;
+        const TermPair* p = entries.data();
+        const TermPair* const end = p + entries.size();
+        for (; p != end; ++p) {  // pairs of scalars: no stack traffic
+          std::uint32_t pair_hash = 0;
+          if (!hash_leaf(p->first, pair_hash) || !hash_leaf(p->second, pair_hash)) break;
+          pairs_xor ^= pair_hash;
+        }
+        if (p == end) {
+          hash = mix1(saved_hash, pairs_xor, kMapPairsConst);
+          break;
+        }
+        stack.push(Frame{Op::MapDone, 0, saved_hash, nullptr, nullptr, xor_pairs});
+        stack.push(Frame{Op::MapPairs, kValueNext, 0, p, end, 0});
+        hash = 0;
+        xor_pairs = pairs_xor;
+        t = &p->first;
+        continue;
+      }
       case Term::Type::Nil:
-        hash_nil(hash);
+        hash = hash_nil(hash);
+        break;
+      case Term::Type::List: {
+        // Handled by ListRest below, which has the byte-packing logic.
+        const auto elements = t->list_elements();
+        stack.push(Frame{Op::ListRest, 0, 0, elements.data(), elements.data() + elements.size(),
+                         reinterpret_cast<std::uintptr_t>(&t->list_tail())});
+        break;
+      }
+      case Term::Type::BigInteger:
+        hash = hash_bignum(hash, *t->as_bigint());
+        break;
+      case Term::Type::Float:
+        hash = hash_float(hash, *t->as_float());
         break;
       case Term::Type::Bitstring:
-        hash_bitstring(hash, *t->as_bitstring());
+        hash = hash_bitstring(hash, *t->as_bitstring());
         break;
       case Term::Type::Pid:
-        mix1(hash, t->as_pid()->id, kPidConst);
+        hash = mix1(hash, t->as_pid()->id, kPidConst);
         break;
       case Term::Type::Port: {
         const std::uint64_t id = t->as_port()->id;
-        mix2(hash, static_cast<std::uint32_t>(id), static_cast<std::uint32_t>(id >> 32), kPortConst);
+        hash = mix2(hash, static_cast<std::uint32_t>(id), static_cast<std::uint32_t>(id >> 32), kPortConst);
         break;
       }
       case Term::Type::Reference: {
         // Only the first ID word: two refs differing elsewhere collide.
         const auto& ids = t->as_reference()->ids;
-        mix1(hash, ids.empty() ? 0u : ids.front(), kRefConst);
+        hash = mix1(hash, ids.empty() ? 0u : ids.front(), kRefConst);
         break;
       }
       case Term::Type::Fun: {
         const Fun& fun = *t->as_fun();
         if (fun.is_export) {
-          mix2(hash, fun.arity, cached_atom_hash(fun.module), kGolden);
-          mix1(hash, cached_atom_hash(fun.function), kExportFunctionConst);
+          hash = mix2(hash, fun.arity, cached_atom_hash(fun.module), kGolden);
+          hash = mix1(hash, cached_atom_hash(fun.function), kExportFunctionConst);
           break;
         }
         LocalFunHashInput input = local_fun_hash_input(fun);
         const auto num_free = static_cast<std::uint32_t>(input.free_vars.size());
-        mix2(hash, num_free, cached_atom_hash(fun.module), kGolden);
-        mix2(hash, input.index, input.old_uniq, kGolden);
+        hash = mix2(hash, num_free, cached_atom_hash(fun.module), kGolden);
+        hash = mix2(hash, input.index, input.old_uniq, kGolden);
         if (num_free == 0) break;
         fun_envs.push_back(std::make_unique<TermVector>(std::move(input.free_vars)));
         const TermVector& env = *fun_envs.back();
-        if (env.size() > 1) {
-          Frame f{};
-          f.op = Op::Elements;
-          f.first = env.data() + 1;
-          f.last = env.data() + env.size();
-          stack.push(f);
-        }
-        t = &env.front();
+        if (env.size() > 1) stack.push(Frame{Op::Elements, 0, 0, env.data() + 1, env.data() + env.size(), 0});
+        t = env.data();
         continue;
-      }
-      case Term::Type::Tuple: {
-        const auto elements = t->tuple_elements();
-        mix1(hash, static_cast<std::uint32_t>(elements.size()), kTupleConst);
-        if (elements.empty()) break;
-        if (elements.size() > 1) {
-          Frame f{};
-          f.op = Op::Elements;
-          f.first = elements.data() + 1;
-          f.last = elements.data() + elements.size();
-          stack.push(f);
-        }
-        t = &elements.front();
-        continue;
-      }
-      case Term::Type::List: {
-        const auto elements = t->list_elements();
-        Frame f{};
-        f.op = Op::ListRest;
-        f.first = elements.data();
-        f.last = elements.data() + elements.size();
-        f.tail = &t->list_tail();
-        stack.push(f);
-        break;  // handled by ListRest below, which has the byte-run logic
-      }
-      case Term::Type::Map: {
-        const auto entries = t->map_entries();
-        mix1(hash, static_cast<std::uint32_t>(entries.size()), kMapSizeConst);
-        if (entries.empty()) break;
-        Frame done{};
-        done.op = Op::MapDone;
-        done.saved_hash = hash;
-        done.saved_xor = xor_pairs;
-        stack.push(done);
-        hash = 0;
-        xor_pairs = 0;
-        Frame pairs{};
-        pairs.op = Op::MapPairs;
-        pairs.pair = entries.data();
-        pairs.pair_last = entries.data() + entries.size();
-        stack.push(pairs);
-        break;
       }
     }
 
@@ -504,63 +550,90 @@ std::uint32_t phash2_full(const Term& root) {
       if (stack.empty()) return hash;
       Frame& top = stack.top();
       switch (top.op) {
-        case Op::Term:
-          t = top.first;
-          stack.pop();
+        case Op::Elements: {
+          const Term* next = static_cast<const Term*>(top.first);
+          const Term* const end = static_cast<const Term*>(top.last);
+          while (hash_leaf(*next, hash)) {
+            if (++next == end) break;
+          }
+          if (next == end) {
+            stack.pop();
+            continue;
+          }
+          if (next + 1 == end) {
+            stack.pop();
+          } else {
+            top.first = next + 1;
+          }
+          t = next;
           goto next_term;
-        case Op::Elements:
-          t = top.first++;
-          if (top.first == top.last) stack.pop();
+        }
+        case Op::MapPairs: {
+          const auto* pair = static_cast<const TermPair*>(top.first);
+          if (top.phase == kValueNext) {
+            top.phase = kPairDone;
+            t = &pair->second;
+            goto next_term;
+          }
+          xor_pairs ^= hash;
+          hash = 0;
+          const auto* const end = static_cast<const TermPair*>(top.last);
+          const TermPair* p = pair + 1;
+          for (; p != end; ++p) {  // pairs of scalars: no stack traffic
+            std::uint32_t pair_hash = 0;
+            if (!hash_leaf(p->first, pair_hash) || !hash_leaf(p->second, pair_hash)) break;
+            xor_pairs ^= pair_hash;
+          }
+          if (p == end) {
+            stack.pop();
+            continue;
+          }
+          top.first = p;
+          top.phase = kValueNext;
+          t = &p->first;  // hashed from a zero running hash
+          goto next_term;
+        }
+        case Op::MapDone:
+          hash = mix1(top.saved_hash, xor_pairs, kMapPairsConst);
+          xor_pairs = static_cast<std::uint32_t>(top.extra);
+          stack.pop();
+          continue;
+        case Op::Term:
+          t = static_cast<const Term*>(top.first);
+          stack.pop();
           goto next_term;
         case Op::ListRest: {
           // Pack consecutive byte elements four per word, then either hash
           // the first non-byte element (resuming after it) or the tail.
-          const Term* p = top.first;
-          const Term* last = top.last;
+          const auto* p = static_cast<const Term*>(top.first);
+          const auto* last = static_cast<const Term*>(top.last);
+          const auto* tail = reinterpret_cast<const Term*>(top.extra);
           std::uint32_t packed = 0;
           std::uint32_t count = 0;
           std::uint32_t byte = 0;
           while (p != last && byte_value(*p, byte)) {
             packed = (packed << 8) + byte;
             if (++count == 4) {
-              mix1(hash, packed, kByteRunConst);
+              hash = mix1(hash, packed, kByteRunConst);
               packed = 0;
               count = 0;
             }
             ++p;
           }
-          if (count > 0) mix1(hash, packed, kByteRunConst);
+          if (count > 0) hash = mix1(hash, packed, kByteRunConst);
           if (p == last) {
-            t = top.tail;
+            t = tail;
             stack.pop();
           } else {
             t = p;
-            top.first = p + 1;
-            if (top.first == last) top = term_frame(top.tail);
+            if (p + 1 == last) {
+              top = Frame{Op::Term, 0, 0, tail, nullptr, 0};
+            } else {
+              top.first = p + 1;
+            }
           }
           goto next_term;
         }
-        case Op::MapPairs: {
-          const TermPair* pair = top.pair++;
-          if (top.pair == top.pair_last) stack.pop();
-          Frame done{};
-          done.op = Op::PairDone;
-          stack.push(done);
-          stack.push(term_frame(&pair->second));
-          t = &pair->first;  // the running hash is 0 here
-          goto next_term;
-        }
-        case Op::PairDone:
-          xor_pairs ^= hash;
-          hash = 0;
-          stack.pop();
-          continue;
-        case Op::MapDone:
-          hash = top.saved_hash;
-          mix1(hash, xor_pairs, kMapPairsConst);
-          xor_pairs = top.saved_xor;
-          stack.pop();
-          continue;
       }
     }
   next_term:;

@@ -156,7 +156,11 @@ std::uint64_t choose_seed() {
   return std::random_device{}() % 1'000'000'000;
 }
 
-// The BEAM run shared by the test cases of this suite: generated once.
+// The BEAM run shared by the test cases of this suite: a suite fixture, so it
+// runs once and its terms are released when the suite ends (not at exit).
+struct BeamTerms;
+BeamTerms* g_beam = nullptr;
+
 struct BeamTerms {
   TempDir dir;
   std::uint64_t seed = choose_seed();
@@ -186,12 +190,14 @@ struct BeamTerms {
     expected = std::move(*e);
     BOOST_REQUIRE(terms.is_proper_list() && expected.is_proper_list());
     BOOST_REQUIRE(terms.list_elements().size() == expected.list_elements().size());
+    g_beam = this;
   }
+  ~BeamTerms() { g_beam = nullptr; }
 };
 
 BeamTerms& beam_terms() {
-  static BeamTerms instance;
-  return instance;
+  BOOST_REQUIRE_MESSAGE(g_beam != nullptr, "the BEAM run failed (see the suite set-up)");
+  return *g_beam;
 }
 
 bool has_flag(const Term& flags, std::string_view name) {
@@ -214,7 +220,7 @@ std::string hex(std::span<const std::uint8_t> bytes, std::size_t limit = 64) {
 
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(phash2_beam_test)
+BOOST_AUTO_TEST_SUITE(phash2_beam_test, *boost::unit_test::fixture<BeamTerms>())
 
 BOOST_AUTO_TEST_CASE(random_terms_hash_and_encode_like_the_beam) {
   BeamTerms& beam = beam_terms();
