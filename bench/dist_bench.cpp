@@ -1,0 +1,147 @@
+// Distribution benchmark: the C++ node against the BEAM, in one run.
+//
+// Starts the C++ node (cpp_echo gen_server + cpp_sink) and two BEAM nodes:
+// B runs the same services in Erlang (erlang_harness/dist_bench.erl), A is the
+// client that measures, from the BEAM side, GenServer.call round trips to the
+// C++ process vs. to the BEAM process on B, and one-way message throughput in
+// both directions. Goal: the C++ side no slower than the BEAM side.
+//
+//   dist_bench [N]    (N calls per latency series, default 20000; 10*N messages)
+// Needs erl/erlc in PATH and HC_SOURCE_DIR (set by bench/run).
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cnode/gen_server.hpp"
+#include "cnode/log.hpp"
+#include "cnode/node.hpp"
+
+extern char** environ;
+
+using namespace hc;
+using namespace hc::cnode;
+
+namespace {
+
+class Echo final : public GenServer {
+ protected:
+  std::optional<Term> handle_call(const Term& req, const Term&) override {
+    if (req.is_record("echo", 2)) return *req.element(1);
+    return Term(Atom("unknown"));
+  }
+};
+
+// {count, From, N}: count the next N messages then From ! {counted, N};
+// {blast, To, N}: send N messages {msg, I} to To. Same as dist_bench:sink/1.
+class Sink final : public Process {
+ public:
+  void handle_message(const Term& m) override {
+    if (counting_) {
+      if (++seen_ == expected_) {
+        send(from_, tuple(Atom("counted"), expected_));
+        counting_ = false;
+      }
+      return;
+    }
+    if (m.is_record("count", 3)) {
+      from_ = *m.element(1)->as_pid();
+      expected_ = *m.element(2)->as_int();
+      seen_ = 0;
+      counting_ = expected_ > 0;
+    } else if (m.is_record("blast", 3)) {
+      Pid to = *m.element(1)->as_pid();
+      for (std::int64_t i = *m.element(2)->as_int(); i > 0; --i) send(to, tuple(Atom("msg"), i));
+    }
+  }
+
+ private:
+  bool counting_ = false;
+  Pid from_;
+  std::int64_t expected_ = 0, seen_ = 0;
+};
+
+struct Child {
+  pid_t pid = -1;
+  ~Child() {
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
+pid_t spawn_erl(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  std::vector<std::string> copy = args;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawnp(&pid, "erl", nullptr, nullptr, argv.data(), environ) != 0) return -1;
+  return pid;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int n = argc > 1 ? std::atoi(argv[1]) : 20000;
+  const char* src = std::getenv("HC_SOURCE_DIR");
+  std::string root = src ? src : ".";
+  std::mt19937 gen{std::random_device{}()};
+  std::string suffix = std::to_string(gen() % 1000000);
+  std::string cookie = "bench_" + suffix;
+  std::string ebin = (std::filesystem::temp_directory_path() / ("hc_dist_bench_" + suffix)).string();
+  std::filesystem::create_directories(ebin);
+  if (std::system(("erlc -o '" + ebin + "' '" + root + "/erlang_harness/dist_bench.erl'").c_str()) != 0) {
+    std::cerr << "dist_bench: erlc failed (is HC_SOURCE_DIR set?)\n";
+    return 1;
+  }
+  log::set_level(log::Level::warn);
+
+  NodeOptions opts;
+  opts.name = "bench_cpp_" + suffix + "@127.0.0.1";
+  opts.cookie = cookie;
+  opts.listen_address = "127.0.0.1";
+  opts.discovery = false;
+  NodeRunner cpp(opts);
+  if (auto ec = cpp.start()) {
+    std::cerr << "dist_bench: cannot start the C++ node: " << ec.message() << "\n";
+    return 1;
+  }
+  cpp.run([&] {
+    cpp.node().spawn(std::make_unique<Echo>(), SpawnOptions{false, Atom("cpp_echo"), false});
+    cpp.node().spawn(std::make_unique<Sink>(), SpawnOptions{false, Atom("cpp_sink"), false});
+  }).get();
+
+  const std::string b_name = "bench_b_" + suffix + "@127.0.0.1";
+  const std::string a_name = "bench_a_" + suffix + "@127.0.0.1";
+  Child b;
+  b.pid = spawn_erl({"erl", "-name", b_name, "-setcookie", cookie, "-noshell", "-kernel", "inet_dist_use_interface",
+                     "{127,0,0,1}", "-pa", ebin, "-eval", "dist_bench:server()"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  std::cout << "dist_bench: C++ node " << opts.name << " vs BEAM node " << b_name << ", client " << a_name
+            << " (OTP, 127.0.0.1)\n";
+  std::cout.flush();
+  Child a;
+  a.pid = spawn_erl({"erl", "-name", a_name, "-setcookie", cookie, "-noshell", "-kernel", "inet_dist_use_interface",
+                     "{127,0,0,1}", "-pa", ebin, "-eval",
+                     "dist_bench:client([\"" + opts.name + "\", \"" + b_name + "\", \"" + std::to_string(n) + "\"])"});
+  int status = 0;
+  waitpid(a.pid, &status, 0);
+  a.pid = -1;
+  auto stats = cpp.run([&] { return cpp.node().stats(); }).get();
+  std::cout << "C++ node: " << stats.frames_in << " frames in, " << stats.frames_out << " frames out\n";
+  cpp.stop();
+  std::filesystem::remove_all(ebin);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}
