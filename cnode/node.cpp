@@ -574,20 +574,27 @@ Pid NodeImpl::spawn(std::unique_ptr<Process> p, SpawnOptions o, const Pid* paren
     e.pending_exit = tuple(Atom("cpp_exception"), Term::binary(ex.what()));
   }
   e.running = false;
-  if (e.pending_exit) run_exit(e, *e.pending_exit);
+  if (e.pending_exit) {
+    run_exit(e, *e.pending_exit);
+  } else if (!e.mailbox.empty()) {
+    schedule(e);  // messages init() sent to itself
+  }
   return pid;
+}
+
+void NodeImpl::schedule(Entry& e) {
+  if (e.scheduled || e.running) return;
+  e.scheduled = true;
+  asio::post(io_, [this, key = key_of(e.proc->self()), alive = alive_flag_] {
+    if (*alive) drain(key);
+  });
 }
 
 void NodeImpl::deliver(const Pid& to, Term msg) {
   Entry* e = entry(to);
   if (!e || !e->proc->alive()) return;
   e->mailbox.push_back(std::move(msg));
-  if (!e->scheduled && !e->running) {
-    e->scheduled = true;
-    asio::post(io_, [this, key = key_of(to), alive = alive_flag_] {
-      if (*alive) drain(key);
-    });
-  }
+  schedule(*e);
 }
 
 void NodeImpl::drain(std::uint64_t key) {
@@ -613,12 +620,7 @@ void NodeImpl::drain(std::uint64_t key) {
       return;
     }
   }
-  if (!e.mailbox.empty() && e.proc->alive() && !e.scheduled) {
-    e.scheduled = true;
-    asio::post(io_, [this, key, alive = alive_flag_] {
-      if (*alive) drain(key);
-    });
-  }
+  if (!e.mailbox.empty() && e.proc->alive()) schedule(e);
 }
 
 void NodeImpl::exit_process(Entry& e, const Term& reason) {
@@ -892,7 +894,8 @@ void NodeImpl::send(const Pid& from, const Dest& to, const Term& msg) {
     if (rn->node == name_) {
       if (auto p2 = whereis(rn->name)) deliver(*p2, msg);
     } else {
-      send_ctrl(rn->node, ctrl::RegSend{from, Term(Atom("")), rn->name}, &msg);
+      static const Term kUnused{Atom("")};
+      send_ctrl(rn->node, ctrl::RegSend{from, kUnused, rn->name}, &msg);
     }
   } else if (auto al = to.alias()) {
     if (al->node == name_) {

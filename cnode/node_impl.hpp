@@ -104,6 +104,7 @@ class NodeImpl final : public ConnectionHandler {
   void node_down(Atom node, const Term& reason);
   void schedule_reconnect(Atom node);
   void drain(std::uint64_t key);
+  void schedule(Entry& e);
   void run_exit(Entry& e, Term reason);
   void dispatch(Connection& c, ControlMessage& m, std::optional<Term>& payload);
   void handle_spawn_request(Connection& c, const ctrl::SpawnRequest& req, const Term& args);

@@ -35,6 +35,7 @@
 
 #include "cnode/error.hpp"
 #include "cnode/timer.hpp"
+#include "interop/result.hpp"
 #include "interop/term.hpp"
 
 namespace hc::cnode {
@@ -91,6 +92,8 @@ class CallResult {
   const Term& operator*() const noexcept { return value_; }
   std::error_code error() const noexcept { return code_; }   // Errc::timeout/noproc/noconnection/call_failed
   const Term& reason() const noexcept { return reason_; }    // e.g. timeout, noproc, {shutdown, x}
+  // As the project-wide Result type (the reason term is dropped).
+  hc::Result<Term> to_result() const { return ok() ? hc::Result<Term>(value_) : hc::Result<Term>(code_); }
 
  private:
   CallResult(Term v, std::error_code c, Term r) : value_(std::move(v)), code_(c), reason_(std::move(r)) {}
