@@ -66,6 +66,13 @@ inline std::uint64_t be64(const std::uint8_t* p) { return static_cast<std::uint6
 bool utf8_count(const std::uint8_t* s, std::size_t n, std::size_t& chars) {
   chars = 0;
   std::size_t i = 0;
+  // ASCII fast path, 8 bytes at a time (nearly every atom on the wire).
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s + i, 8);
+    if (w & 0x8080808080808080ULL) break;
+    chars += 8;
+  }
   while (i < n) {
     std::uint8_t b = s[i];
     if (b < 0x80) {
@@ -129,7 +136,9 @@ class Decoder {
     enum Kind : std::uint8_t { Tuple, List, Map } kind;
     bool tail_pending = false;  // list: the next delivered term is the tail
     std::size_t remaining = 0;  // elements still to come (maps: keys + values)
-    TermVector items;
+    TermVector items;           // tuple and list elements
+    TermPairs pairs;            // map entries
+    Term key;                   // map: the key waiting for its value
   };
 
   const char* cbuf() const { return reinterpret_cast<const char*>(buf_); }
@@ -524,7 +533,22 @@ Result<Term> Decoder::scalar(std::uint8_t tag) {
 
 Result<Term> Decoder::term(std::size_t depth, std::size_t fun_depth) {
   const std::size_t start = pos_;
-  std::vector<Frame> stack;
+  // The outermost decode on a thread reuses one frame stack (its capacity),
+  // nested ones (fun environments) get their own.
+  thread_local std::vector<Frame> pool;
+  thread_local bool pool_busy = false;
+  std::vector<Frame> local;
+  const bool use_pool = !pool_busy;
+  std::vector<Frame>& stack = use_pool ? pool : local;
+  if (use_pool) pool_busy = true;
+  struct Release {
+    std::vector<Frame>& stack;
+    bool pooled;
+    ~Release() {
+      stack.clear();
+      if (pooled) pool_busy = false;
+    }
+  } release{stack, use_pool};
   // Lower bound of the bytes still owed to open frames: one per element (or
   // list tail) not yet started. A new count must fit in what is left after
   // those, so nested "4 billion elements" claims fail before any allocation
@@ -539,8 +563,12 @@ Result<Term> Decoder::term(std::size_t depth, std::size_t fun_depth) {
     const std::size_t mine = elements + tail;
     if (mine > left() || owed > left() - mine) return TermError::absurd_length;
     owed += mine;
-    stack.push_back(Frame{kind, false, elements, {}});
-    stack.back().items.reserve(elements);
+    stack.push_back(Frame{kind, false, elements, {}, {}, {}});
+    if (kind == Frame::Map) {
+      stack.back().pairs.reserve(elements / 2);
+    } else {
+      stack.back().items.reserve(elements);
+    }
     return {};
   };
 
@@ -682,16 +710,19 @@ Result<Term> Decoder::term(std::size_t depth, std::size_t fun_depth) {
         stack.pop_back();
         continue;
       }
-      f.items.push_back(std::move(value));
+      if (f.kind != Frame::Map) {
+        f.items.push_back(std::move(value));
+      } else if (f.remaining % 2 == 0) {  // a key: wait for its value
+        f.key = std::move(value);
+      } else {
+        f.pairs.emplace_back(std::move(f.key), std::move(value));
+      }
       if (--f.remaining != 0) break;
       if (f.kind == Frame::Tuple) {
         value = Term::tuple(std::move(f.items));
       } else if (f.kind == Frame::Map) {
-        TermPairs pairs;
-        std::size_t n = f.items.size() / 2;
-        pairs.reserve(n);
-        for (std::size_t i = 0; i < n; ++i) pairs.emplace_back(std::move(f.items[2 * i]), std::move(f.items[2 * i + 1]));
-        value = Term::map(std::move(pairs));
+        const std::size_t n = f.pairs.size();
+        value = Term::map(std::move(f.pairs));
         if (value.map_size() != n) return fail(TermError::duplicate_map_key);
       } else {
         break;  // list: its tail comes next (handled at the top of the loop)
@@ -706,43 +737,58 @@ Result<Term> Decoder::term(std::size_t depth, std::size_t fun_depth) {
 // ---------------------------------------------------------------------------
 class Encoder {
  public:
-  explicit Encoder(std::vector<std::uint8_t>& out) : out_(out) {}
+  // Appends to `out`. The vector is grown geometrically ahead of the
+  // write position `len_` (so ei can write in place without a resize per
+  // call) and trimmed to the bytes written when term() returns.
+  explicit Encoder(std::vector<std::uint8_t>& out) : out_(out), len_(out.size()) {}
 
   void term(const Term& root);
 
  private:
+  void reserve(std::size_t n) {
+    if (out_.size() - len_ < n) out_.resize(std::max(len_ + n, 2 * out_.size() + 64));
+  }
   // Run an ei_encode_* call that writes at most `max` bytes at the end.
   template <typename F>
   void ei(std::size_t max, F&& f) {
-    std::size_t old = out_.size();
-    out_.resize(old + max);
-    int index = static_cast<int>(old);
+    reserve(max);
+    int index = static_cast<int>(len_);
     f(reinterpret_cast<char*>(out_.data()), &index);
-    out_.resize(static_cast<std::size_t>(index));
+    len_ = static_cast<std::size_t>(index);
   }
-  void u8(std::uint8_t v) { out_.push_back(v); }
+  void put(const std::uint8_t* p, std::size_t n) {
+    reserve(n);
+    if (n) std::memcpy(out_.data() + len_, p, n);
+    len_ += n;
+  }
+  void u8(std::uint8_t v) {
+    reserve(1);
+    out_[len_++] = v;
+  }
   void u16(std::uint16_t v) {
-    out_.push_back(static_cast<std::uint8_t>(v >> 8));
-    out_.push_back(static_cast<std::uint8_t>(v));
+    reserve(2);
+    out_[len_++] = static_cast<std::uint8_t>(v >> 8);
+    out_[len_++] = static_cast<std::uint8_t>(v);
   }
   void u32(std::uint32_t v) {
-    for (int s = 24; s >= 0; s -= 8) out_.push_back(static_cast<std::uint8_t>(v >> s));
+    reserve(4);
+    for (int s = 24; s >= 0; s -= 8) out_[len_++] = static_cast<std::uint8_t>(v >> s);
   }
   void atom(const Atom& a) {
     std::string_view t = a.text();
     // SMALL_ATOM_UTF8_EXT below 256 bytes, ATOM_UTF8_EXT above: the BEAM's choice.
     if (t.size() <= kMaxAtomBytes) {
-      std::size_t before = out_.size();
+      std::size_t before = len_;
       ei(t.size() + 3, [&](char* b, int* i) {
         ei_encode_atom_len_as(b, i, t.data(), static_cast<int>(t.size()), ERLANG_UTF8, ERLANG_UTF8);
       });
-      if (out_.size() != before) return;
+      if (len_ != before) return;
     }
     // ei refuses atoms the BEAM could not hold (> 255 characters); such an
     // atom can only be built by hand, write it as ATOM_UTF8_EXT anyway.
     u8(TAG_ATOM_UTF8_EXT);
     u16(static_cast<std::uint16_t>(std::min<std::size_t>(t.size(), 0xFFFF)));
-    out_.insert(out_.end(), t.begin(), t.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(t.size(), 0xFFFF)));
+    put(reinterpret_cast<const std::uint8_t*>(t.data()), std::min<std::size_t>(t.size(), 0xFFFF));
   }
   void integer(std::int64_t v);
   void big(const BigInt& b);
@@ -750,6 +796,7 @@ class Encoder {
   void list(const Term& t, std::vector<const Term*>& todo);
 
   std::vector<std::uint8_t>& out_;
+  std::size_t len_;
 };
 
 void Encoder::integer(std::int64_t v) {
@@ -769,7 +816,7 @@ void Encoder::integer(std::int64_t v) {
     u8(TAG_SMALL_BIG_EXT);
     u8(n);
     u8(v < 0 ? 1 : 0);
-    out_.insert(out_.end(), digits, digits + n);
+    put(digits, n);
   }
 }
 
@@ -783,7 +830,7 @@ void Encoder::big(const BigInt& b) {
     u32(static_cast<std::uint32_t>(n));
   }
   u8(b.negative ? 1 : 0);
-  out_.insert(out_.end(), b.magnitude.begin(), b.magnitude.end());
+  put(b.magnitude.data(), b.magnitude.size());
 }
 
 void Encoder::bits(const Bitstring& b) {
@@ -811,10 +858,15 @@ void Encoder::list(const Term& t, std::vector<const Term*>& todo) {
       }
     }
     if (bytes) {  // STRING_EXT, as term_to_binary does for byte lists
-      std::string s;
-      s.reserve(elems.size());
-      for (const auto& e : elems) s.push_back(static_cast<char>(*e.as_int()));
-      ei(s.size() + 3, [&](char* b, int* i) { ei_encode_string_len(b, i, s.data(), static_cast<int>(s.size())); });
+      char small[256];
+      std::string big_buf;
+      char* chars = small;
+      if (elems.size() > sizeof small) {
+        big_buf.resize(elems.size());
+        chars = big_buf.data();
+      }
+      for (std::size_t i = 0; i < elems.size(); ++i) chars[i] = static_cast<char>(*elems[i].as_int());
+      ei(elems.size() + 3, [&](char* b, int* i) { ei_encode_string_len(b, i, chars, static_cast<int>(elems.size())); });
       return;
     }
   }
@@ -824,7 +876,9 @@ void Encoder::list(const Term& t, std::vector<const Term*>& todo) {
 }
 
 void Encoder::term(const Term& root) {
-  std::vector<const Term*> todo{&root};
+  std::vector<const Term*> todo;
+  todo.reserve(16);
+  todo.push_back(&root);
   while (!todo.empty()) {
     const Term& t = *todo.back();
     todo.pop_back();
@@ -849,7 +903,7 @@ void Encoder::term(const Term& root) {
       }
       case Term::Type::Fun: {
         const auto& enc = t.as_fun()->encoded;
-        out_.insert(out_.end(), enc.begin(), enc.end());
+        put(enc.data(), enc.size());
         break;
       }
       case Term::Type::Port: {
@@ -892,6 +946,7 @@ void Encoder::term(const Term& root) {
       case Term::Type::Bitstring: bits(*t.as_bitstring()); break;
     }
   }
+  out_.resize(len_);
 }
 
 void append_term(std::vector<std::uint8_t>& out, const Term& t) { Encoder(out).term(t); }

@@ -80,16 +80,28 @@ AtomTable& atom_table() {
   return *table;
 }
 
-// Per-thread cache in front of the shared table: decoding hot paths look up
-// the same few atoms over and over, and this keeps them off the lock.
+// Per-thread direct-mapped cache in front of the shared table: decoding looks
+// up the same few atoms over and over, and this keeps them off the lock and
+// off a general-purpose hash table.
 const std::string* intern_atom(std::string_view text) {
-  thread_local std::unordered_map<std::string_view, const std::string*, SvHash, SvEq> cache;
-  auto it = cache.find(text);
-  if (it != cache.end()) return it->second;
-  const std::string* s = atom_table().intern(text);
-  if (cache.size() > 4096) cache.clear();
-  cache.emplace(std::string_view(*s), s);
-  return s;
+  thread_local const std::string* cache[1024] = {};
+  // Cheap hash, 8 bytes at a time (atoms are short; collisions only cost a miss).
+  std::uint64_t h = text.size() * 0x9e3779b97f4a7c15ULL;
+  std::size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, text.data() + i, 8);
+    h = (h ^ w) * 0xff51afd7ed558ccdULL;
+  }
+  if (i < text.size()) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, text.data() + i, text.size() - i);
+    h = (h ^ w) * 0xff51afd7ed558ccdULL;
+  }
+  const std::string*& slot = cache[(h >> 40) & 1023];
+  if (slot && *slot == text) return slot;
+  slot = atom_table().intern(text);
+  return slot;
 }
 
 const std::string* empty_atom() {
@@ -438,6 +450,37 @@ int cmp3(const T& a, const T& b) {
   return a < b ? -1 : (b < a ? 1 : 0);
 }
 
+// A LIFO work list that lives on the stack while small: the iterative
+// comparisons and hashes run for every map insert and lookup, and most terms
+// need only a handful of pending items.
+template <class T, std::size_t N = 32>
+class SmallStack {
+ public:
+  bool empty() const noexcept { return size_ == 0; }
+  void push_back(const T& v) {
+    if (size_ < N) {
+      inline_[size_] = v;
+    } else {
+      heap_.push_back(v);
+    }
+    ++size_;
+  }
+  template <class... A>
+  void emplace_back(A&&... a) {
+    push_back(T{std::forward<A>(a)...});
+  }
+  T& back() noexcept { return size_ <= N ? inline_[size_ - 1] : heap_.back(); }
+  void pop_back() noexcept {
+    if (size_ > N) heap_.pop_back();
+    --size_;
+  }
+
+ private:
+  std::size_t size_ = 0;
+  T inline_[N];
+  std::vector<T> heap_;
+};
+
 // Compare magnitudes (little-endian, no trailing zero bytes).
 int cmp_mag(const std::vector<std::uint8_t>& a, const std::vector<std::uint8_t>& b) {
   if (a.size() != b.size()) return a.size() < b.size() ? -1 : 1;
@@ -590,7 +633,9 @@ struct CmpItem {
 
 // Compares the top level of a and b; pushes children pairs (in reverse, so
 // they are compared first to last) when the answer depends on them.
-int compare_node(const Term& a, const Term& b, bool exact, std::vector<CmpItem>& todo) {
+using CmpStack = SmallStack<CmpItem>;
+
+int compare_node(const Term& a, const Term& b, bool exact, CmpStack& todo) {
   const auto& va = TermAccess::v(a);
   const auto& vb = TermAccess::v(b);
   int ra = type_rank(a.type()), rb = type_rank(b.type());
@@ -656,7 +701,7 @@ int compare_node(const Term& a, const Term& b, bool exact, std::vector<CmpItem>&
 }
 
 int compare(const Term& a, const Term& b, bool exact) noexcept {
-  std::vector<CmpItem> todo;
+  CmpStack todo;
   int c = compare_node(a, b, exact, todo);
   while (c == 0 && !todo.empty()) {
     CmpItem it = todo.back();
@@ -667,7 +712,13 @@ int compare(const Term& a, const Term& b, bool exact) noexcept {
 }
 
 // Equality of the top level; pushes children pairs that must also be equal.
-bool equal_node(const Term& a, const Term& b, std::vector<std::pair<const Term*, const Term*>>& todo) {
+struct EqItem {
+  const Term* a;
+  const Term* b;
+};
+using EqStack = SmallStack<EqItem>;
+
+bool equal_node(const Term& a, const Term& b, EqStack& todo) {
   const auto& va = TermAccess::v(a);
   const auto& vb = TermAccess::v(b);
   if (va.index() != vb.index()) return false;
@@ -719,17 +770,12 @@ bool equal_node(const Term& a, const Term& b, std::vector<std::pair<const Term*,
 }
 
 bool equal(const Term& a, const Term& b) noexcept {
-  // Scalars (the common case in map lookups) without touching the heap.
-  if (!is_compound(a) || !is_compound(b)) {
-    std::vector<std::pair<const Term*, const Term*>> none;
-    return equal_node(a, b, none);
-  }
-  std::vector<std::pair<const Term*, const Term*>> todo;
+  EqStack todo;
   if (!equal_node(a, b, todo)) return false;
   while (!todo.empty()) {
-    auto [x, y] = todo.back();
+    EqItem it = todo.back();
     todo.pop_back();
-    if (!equal_node(*x, *y, todo)) return false;
+    if (!equal_node(*it.a, *it.b, todo)) return false;
   }
   return true;
 }
@@ -801,7 +847,8 @@ std::uint64_t hash_leaf(const Term& t) noexcept {
 std::uint64_t hash_term(const Term& root) noexcept {
   if (!is_compound(root)) return hash_leaf(root);
   std::uint64_t h = 0x243f6a8885a308d3ULL;
-  std::vector<const Term*> todo{&root};
+  SmallStack<const Term*> todo;
+  todo.push_back(&root);
   while (!todo.empty()) {
     const Term& t = *todo.back();
     todo.pop_back();
