@@ -2,6 +2,7 @@
 
 #include "cnode/error.hpp"
 #include "cnode/term_io.hpp"
+#include "interop/codec.hpp"
 
 namespace hc::cnode {
 
@@ -31,11 +32,39 @@ std::variant<DistFrame, DistFrameError> parse_dist_frame(std::span<const std::ui
   return out;
 }
 
+namespace {
+// The control tuples of the message-sending hot path, written without
+// building a Term tuple first: 131, SMALL_TUPLE_EXT (104) Arity,
+// SMALL_INTEGER_EXT (97) Op, then the elements through the codec. Byte-equal
+// to append_external(to_term(m)) (checked in control_message_test).
+template <class... E>
+void append_small_tuple(std::vector<std::uint8_t>& out, ControlOp op, const E&... elements) {
+  out.push_back(131);
+  out.push_back(104);
+  out.push_back(std::uint8_t(1 + sizeof...(E)));
+  out.push_back(97);
+  out.push_back(std::uint8_t(op));
+  (hc::encode_to(out, Term(elements)), ...);
+}
+}  // namespace
+
+void append_control(std::vector<std::uint8_t>& out, const ControlMessage& control) {
+  if (auto* m = std::get_if<ctrl::SendSender>(&control)) {
+    append_small_tuple(out, ControlOp::SEND_SENDER, m->from, m->to);
+  } else if (auto* r = std::get_if<ctrl::RegSend>(&control)) {
+    append_small_tuple(out, ControlOp::REG_SEND, r->from, r->unused, r->to_name);
+  } else if (auto* a = std::get_if<ctrl::AliasSend>(&control)) {
+    append_small_tuple(out, ControlOp::ALIAS_SEND, a->from, a->alias);
+  } else {
+    append_external(out, to_term(control));
+  }
+}
+
 void append_dist_frame(std::vector<std::uint8_t>& out, const ControlMessage& control, const Term* payload) {
   const std::size_t start = out.size();
   out.resize(start + 4);
   out.push_back(112);
-  append_external(out, to_term(control));
+  append_control(out, control);
   if (payload) append_external(out, *payload);
   const std::size_t n = out.size() - start - 4;
   out[start] = std::uint8_t(n >> 24);

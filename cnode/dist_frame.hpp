@@ -35,6 +35,9 @@ struct DistFrameError {
 // Parse one non-empty frame (an empty frame is a tick, handled by the caller).
 std::variant<DistFrame, DistFrameError> parse_dist_frame(std::span<const std::uint8_t> frame);
 
+// Append 131 + the control message's encoding (fast paths for the send ops).
+void append_control(std::vector<std::uint8_t>& out, const ControlMessage& control);
+
 // Append one complete frame, 4-byte length prefix included, to `out`.
 void append_dist_frame(std::vector<std::uint8_t>& out, const ControlMessage& control,
                        const Term* payload = nullptr);

@@ -5,6 +5,7 @@
 #include "cnode/dist_frame.hpp"
 #include "cnode/error.hpp"
 #include "cnode/spawn_request.hpp"
+#include "interop/codec.hpp"
 #include "wire_fixtures.hpp"
 
 using namespace hc;
@@ -134,6 +135,19 @@ BOOST_AUTO_TEST_CASE(dist_frame_round_trip) {
   BOOST_TEST(f->payload.has_value());
   BOOST_TEST(*f->payload == payload);
   BOOST_TEST(std::holds_alternative<ctrl::SendSender>(f->control));
+}
+
+// The hand-written encodings of the send ops equal the generic codec output.
+BOOST_AUTO_TEST_CASE(fast_control_encoding_matches_codec) {
+  std::vector<ControlMessage> msgs = {ctrl::SendSender{pid(1), pid(70000)}, ctrl::RegSend{pid(1), Term(Atom("")), Atom("rex")},
+                                      ctrl::AliasSend{pid(3), ref(12345)}, ctrl::Link{pid(1), pid(2)}};
+  for (const auto& m : msgs) {
+    std::vector<std::uint8_t> fast, generic;
+    append_control(fast, m);
+    generic.push_back(131);
+    hc::encode_to(generic, to_term(m));
+    BOOST_TEST(fast == generic, to_term(m));
+  }
 }
 
 BOOST_AUTO_TEST_CASE(dist_frame_malformed_table) {
