@@ -1,4 +1,3 @@
-#if __has_include("interop/horde/crdt_process.hpp")  // until the CRDT adapter lands
 #include "interop/horde/registry_process.hpp"
 
 #include <algorithm>
@@ -289,5 +288,3 @@ Term RegistryProcess::stats_term() const {
 }
 
 }  // namespace hc::horde
-
-#endif
