@@ -25,6 +25,14 @@
 // - `{diff, %AWLWWMap{}, Keys}`: join over Keys; changed keys update the
 //   Merkle index; the owner is notified (possibly with [] when the elements
 //   but not the read values changed, as DeltaCrdt's on_diffs is).
+// - max_sync_size (DeltaCrdt's own default is 200; Horde passes :infinite,
+//   our default) truncates the keys of a round, but the slice still carries
+//   the originator's whole context. The receiver therefore takes the dots of
+//   the keys left out as seen, and when the keys finally arrive it drops
+//   them (S2 − Ctx1), and its next sync removes them at the sender: with
+//   more than max_sync_size differing keys DeltaCrdt 0.6.4 loses writes
+//   (reproduced with two BEAM DeltaCrdt processes and 401 puts: 200 keys
+//   survive). We reproduce this exactly; keep max_sync_size unset.
 // Anything malformed produces a Warning action and is otherwise ignored
 // (DeltaCrdt would crash and restart); a call we cannot serve is answered
 // with `{error, Reason}` so that no caller hangs.

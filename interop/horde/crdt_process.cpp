@@ -26,8 +26,8 @@ CrdtProcess::CrdtProcess(CrdtProcessOptions options) : options_(std::move(option
 CrdtProcess::~CrdtProcess() = default;
 
 void CrdtProcess::init() {
-  // DeltaCrdt traps exits so that its owner's exit does not kill it
-  // mid-sync; {'EXIT', _, normal} is ignored, others are logged.
+  // DeltaCrdt traps exits: {'EXIT', _, normal} is ignored; any other exit
+  // signal ends the process with that reason (DeltaCrdt crashes on it).
   set_trap_exit(true);
   crdt::SyncConfig cfg;
   cfg.node_id = node_id_;
@@ -54,6 +54,15 @@ void CrdtProcess::handle_message(const Term& message) {
       }
       return;  // a stale DOWN (demonitored neighbour)
     }
+    if (message.is_record("EXIT", 3) && !message.tuple_elements()[2].is_atom("normal")) {
+      // DeltaCrdt has no clause for these and dies with its linked owner;
+      // so do we (a supervisor restarting the owner needs the name free).
+      exit(message.tuple_elements()[2]);
+      return;
+    }
+    if (message.is_record("diff", 3)) ++counters_.slices_in;
+    if (message.is_record("diff", 2)) ++counters_.diffs_in;
+    if (message.is_record("get_diff", 3)) ++counters_.get_diffs_in;
     execute(engine_->handle_message(message));
   } catch (const std::exception& e) {
     ++counters_.warnings;
@@ -82,6 +91,9 @@ void CrdtProcess::execute(const crdt::SyncActions& actions) {
         continue;
       }
       ++counters_.sends;
+      if (s->message.is_record("diff", 3)) ++counters_.slices_out;
+      if (s->message.is_record("diff", 2)) ++counters_.diffs_out;
+      if (s->message.is_record("get_diff", 3)) ++counters_.get_diffs_out;
       send(*dest, s->message);
     } else if (auto* m = std::get_if<crdt::action::Monitor>(&a)) {
       auto dest = cnode::Dest::from_term(m->neighbour);
@@ -131,6 +143,12 @@ Term CrdtProcess::stats_term() const {
   s.emplace_back(Term(Atom("warnings")), u(counters_.warnings));
   s.emplace_back(Term(Atom("downs")), u(counters_.downs));
   s.emplace_back(Term(Atom("memory_bytes")), u(memory_bytes()));
+  s.emplace_back(Term(Atom("slices_in")), u(counters_.slices_in));
+  s.emplace_back(Term(Atom("slices_out")), u(counters_.slices_out));
+  s.emplace_back(Term(Atom("get_diffs_in")), u(counters_.get_diffs_in));
+  s.emplace_back(Term(Atom("get_diffs_out")), u(counters_.get_diffs_out));
+  s.emplace_back(Term(Atom("diffs_in")), u(counters_.diffs_in));
+  s.emplace_back(Term(Atom("diffs_out")), u(counters_.diffs_out));
   return Term::map(std::move(s));
 }
 

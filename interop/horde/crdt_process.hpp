@@ -31,7 +31,7 @@ namespace hc::horde {
 struct CrdtProcessOptions {
   Atom name;                                         // registered name, for logs ('N.Crdt')
   std::chrono::milliseconds sync_interval{200};      // DeltaCrdt default; Horde passes 300
-  std::optional<std::size_t> max_sync_size;          // nullopt = :infinite (Horde's default)
+  std::optional<std::size_t> max_sync_size;          // nullopt = :infinite (Horde's); see sync_engine.hpp before setting it
   std::function<void(const std::vector<crdt::KeyChange>&)> on_diffs;
   std::optional<cnode::Dest> owner;                  // also send {owner_tag, Diffs} here
   Atom owner_tag = Atom("crdt_update");
@@ -57,7 +57,8 @@ class CrdtProcess : public cnode::Process {
   const crdt::SyncEngine& engine() const { return *engine_; }
   std::int64_t node_id() const noexcept { return node_id_; }
   std::size_t memory_bytes() const;
-  // #{keys, node_id, neighbours, monitored, syncs_started, slices_in, ...}
+  // #{keys, node_id, neighbours, monitored, slices_in, slices_out,
+  //   get_diffs_in, get_diffs_out, diffs_in, diffs_out, ...}
   Term stats_term() const;
 
  private:
@@ -70,6 +71,8 @@ class CrdtProcess : public cnode::Process {
   std::map<Term, Reference> monitors_;  // neighbour -> monitor ref
   struct Counters {
     std::uint64_t messages = 0, warnings = 0, sends = 0, notifications = 0, downs = 0;
+    // Key traffic: state slices {diff, AWLWWMap, Keys} and {get_diff, ...}.
+    std::uint64_t slices_in = 0, slices_out = 0, get_diffs_in = 0, get_diffs_out = 0, diffs_in = 0, diffs_out = 0;
   } counters_;
 };
 
