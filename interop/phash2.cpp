@@ -28,7 +28,6 @@
 
 #include "interop/codec.hpp"
 
-
 namespace hc {
 namespace {
 

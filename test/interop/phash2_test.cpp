@@ -140,6 +140,22 @@ BOOST_AUTO_TEST_CASE(export_funs) {
   check(*f, 840287883u);  // fun lists:map/2
 }
 
+BOOST_AUTO_TEST_CASE(local_funs_hash_index_uniq_and_free_variables) {
+  // term_to_binary(t4:mk(42, <<"free">>), [{minor_version, 2}]) where
+  // mk(X, Y) -> fun(Z) -> {X, Y, Z} end, printed by OTP 25.2.
+  const std::string hex =
+      "83700000004F017443B68551BD09398C20CFA919ECAB9500000000000000027702743461006203A21DB458770D6E6F6E6F6465406E"
+      "6F686F7374000000090000000000000000612A6D0000000466726565";
+  std::vector<std::uint8_t> bytes;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    bytes.push_back(static_cast<std::uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  }
+  const Result<Term> f = decode(bytes);
+  BOOST_REQUIRE_MESSAGE(f, f.message());
+  BOOST_REQUIRE(f->is_fun());
+  check(*f, 3218654202u);
+}
+
 BOOST_AUTO_TEST_CASE(ten_thousand_levels_deep) {
   Term deep_list = Term::nil();
   Term deep_tuple = Term::tuple({});
