@@ -1,0 +1,318 @@
+// Horde.Registry role: C++ member vs BEAM Horde, side by side in one run.
+//
+// Cluster: two BEAM nodes B1, B2 (real Horde 0.10.0, erlang_harness/
+// registry_bench.exs) and one C++ node C (in this process). Two registries
+// with Horde's defaults (sync interval 300 ms) and explicit members:
+//   RB = {B1, B2}   the BEAM baseline: B1 registers, B2 is the peer
+//   RC = {C,  B2}   the C++ member:    C registers,  B2 is the peer
+// Scenarios (N = 100 000 unless HC_REGISTRY_BENCH_N says otherwise):
+//   1. register N names on one node (one process per name, spawned before
+//      the clock starts): names/s, and when the peer B2 has them all;
+//   2. the C++ node absorbing N registrations made on B2: time after B2 is
+//      done until C has all N;
+//   3. single-registration visibility on the peer (median of 21): B1->B2,
+//      C->B2, B2->C;
+//   4. memory per name: C's heap growth for its N names (CRDT + views), B2's
+//      :erlang.memory(:total) growth for RB's N names;
+//   5. local lookups per second (C: RegistryApi::lookup; B1: Horde.Registry.lookup).
+// Needs Horde in ERL_LIBS and `elixir` in PATH (prints SKIPPED otherwise).
+#include <fcntl.h>
+#include <malloc.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <future>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cnode/log.hpp"
+#include "cnode/node.hpp"
+#include "interop/horde/echo_process.hpp"
+#include "interop/horde/registry_api.hpp"
+
+extern char** environ;
+
+using namespace hc;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string source_dir() {
+  const char* s = std::getenv("HC_SOURCE_DIR");
+  return s ? s : ".";
+}
+
+std::string rnd(const std::string& prefix) {
+  static std::mt19937_64 g{std::random_device{}()};
+  return prefix + "_" + std::to_string(g() % 1000000);
+}
+
+std::int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// An Elixir node running registry_bench.exs; killed (SIGKILL) on destruction.
+class ElixirPeer {
+ public:
+  ElixirPeer(const std::string& name, const std::string& cookie) : name_(name + "@127.0.0.1") {
+    std::vector<std::string> args{"elixir", "--name", name_, "--cookie", cookie, "--erl",
+                                  "-kernel inet_dist_use_interface {127,0,0,1}",
+                                  source_dir() + "/erlang_harness/registry_bench.exs"};
+    int in[2], out[2];
+    if (pipe(in) != 0 || pipe(out) != 0) throw std::runtime_error("pipe");
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_addclose(&fa, in[1]);
+    posix_spawn_file_actions_addclose(&fa, out[0]);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (posix_spawnp(&pid_, "elixir", &fa, nullptr, argv.data(), environ) != 0) throw std::runtime_error("spawn elixir");
+    posix_spawn_file_actions_destroy(&fa);
+    close(in[0]);
+    close(out[1]);
+    stdin_ = in[1];
+    // Wait for "registry_bench ready".
+    std::string buf;
+    char c;
+    while (buf.find("registry_bench ready") == std::string::npos) {
+      if (read(out[0], &c, 1) != 1) throw std::runtime_error("elixir peer died: " + buf);
+      buf += c;
+    }
+    out_ = out[0];
+  }
+  ~ElixirPeer() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    close(stdin_);
+    close(out_);
+  }
+  Atom name() const { return Atom(name_); }
+
+ private:
+  std::string name_;
+  pid_t pid_ = -1;
+  int stdin_ = -1, out_ = -1;
+};
+
+cnode::CallResult call(cnode::NodeRunner& runner, cnode::Dest dest, Term request,
+                       std::chrono::milliseconds timeout = 600s) {
+  auto promise = std::make_shared<std::promise<cnode::CallResult>>();
+  auto future = promise->get_future();
+  runner.post([&runner, dest, request, timeout, promise] {
+    runner.node().spawn_fn([](cnode::Process&, const Term&) {}, {},
+                           [dest, request, timeout, promise](cnode::Process& self) {
+                             self.call(dest, request, timeout, [promise, &self](cnode::CallResult r) {
+                               promise->set_value(std::move(r));
+                               self.exit(Term(atom("normal")));
+                             });
+                           });
+  });
+  return future.get();
+}
+
+Term bench_call(cnode::NodeRunner& r, const ElixirPeer& p, Term request) {
+  auto res = call(r, cnode::Dest(atom("registry_bench"), p.name()), std::move(request));
+  if (!res.ok()) throw std::runtime_error("bench call failed: " + to_string(res.reason()));
+  return res.value();
+}
+
+std::int64_t ok_us(const Term& t, std::size_t i = 1) {
+  if (!t.is_tuple() || !t.element(0)->is_atom("ok")) throw std::runtime_error("unexpected reply " + to_string(t));
+  return t.element(i)->as_int().value();
+}
+
+std::size_t heap_in_use() {
+  malloc_trim(0);
+  return mallinfo2().uordblks;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+Term key(const std::string& prefix, std::size_t i) { return binary(prefix + std::to_string(i)); }
+
+}  // namespace
+
+int main() {
+  if (std::system("ERL_LIBS=\"$ERL_LIBS\" erl -noshell -eval 'halt(case code:which(\\'Elixir.Horde.Registry\\') of "
+                  "non_existing -> 1; _ -> 0 end).' >/dev/null 2>&1") != 0) {
+    std::printf("registry_bench: SKIPPED (Horde not in ERL_LIBS='%s')\n",
+                std::getenv("ERL_LIBS") ? std::getenv("ERL_LIBS") : "");
+    return 0;
+  }
+  hc::log::set_level(hc::log::Level::warn);
+  const std::size_t n = std::getenv("HC_REGISTRY_BENCH_N") ? std::stoul(std::getenv("HC_REGISTRY_BENCH_N")) : 100000;
+  const std::int64_t sync_ms = 300;
+  const std::string cookie = rnd("bench");
+  const Atom rb("Elixir.Bench.BeamRegistry"), rc("Elixir.Bench.CppRegistry");
+
+  std::printf("registry_bench: N = %zu, sync interval %lld ms (Horde default)\n", n, static_cast<long long>(sync_ms));
+  ElixirPeer b1(rnd("rb1"), cookie), b2(rnd("rb2"), cookie);
+  cnode::NodeOptions o;
+  o.name = rnd("rbc") + "@127.0.0.1";
+  o.cookie = cookie;
+  o.listen_address = "127.0.0.1";
+  o.discovery = false;
+  cnode::NodeRunner c(o);
+  if (auto ec = c.start()) {
+    std::printf("cannot start the C++ node: %s\n", ec.message().c_str());
+    return 1;
+  }
+  const Atom cn = c.node().name();
+  auto start_beam = [&](const ElixirPeer& p, Atom reg, std::vector<Atom> members) {
+    TermVector v;
+    for (auto& m : members) v.push_back(Term(m));
+    Term r = bench_call(c, p, tuple(atom("start"), reg, Term::list(v), Term(sync_ms)));
+    if (!(r == Term(atom("ok")))) throw std::runtime_error("start failed: " + to_string(r));
+  };
+  start_beam(b1, rb, {b1.name(), b2.name()});
+  start_beam(b2, rb, {b1.name(), b2.name()});
+  start_beam(b2, rc, {b2.name(), cn});
+  c.run([&] {
+     c.node().add_peer(b2.name());
+     horde::RegistryOptions ro;
+     ro.name = rc;
+     ro.sync_interval = std::chrono::milliseconds(sync_ms);
+     ro.members.push_back(horde::MemberSpec{rc, b2.name()});
+     return horde::RegistryProcess::start(c.node(), ro).has_value();
+   }).get();
+  // Let memberships settle.
+  for (int i = 0; i < 200; ++i) {
+    auto members = c.run([&] { return horde::RegistryApi::find(c.node(), rc)->members().size(); }).get();
+    if (members == 2) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  std::this_thread::sleep_for(1s);
+
+  // ---- 1. register N names locally; when does the peer have them? --------------
+  const std::int64_t b2_mem0 = bench_call(c, b2, tuple(atom("memory"))).as_int().value();
+  Term r1 = bench_call(c, b1, tuple(atom("register_many"), rb, binary("b"), Term(static_cast<std::uint64_t>(n))));
+  const std::int64_t beam_t0 = ok_us(r1, 1), beam_t1 = ok_us(r1, 2);
+  const std::int64_t beam_peer = ok_us(bench_call(c, b2, tuple(atom("await_count"), rb, Term(static_cast<std::uint64_t>(n)), 600000)));
+  const std::int64_t b2_mem1 = bench_call(c, b2, tuple(atom("memory"))).as_int().value();
+
+  std::vector<Pid> pids = c.run([&] {
+                             std::vector<Pid> v;
+                             v.reserve(n);
+                             for (std::size_t i = 0; i < n; ++i)
+                               v.push_back(c.node().spawn(std::make_unique<horde::EchoProcess>()));
+                             return v;
+                           }).get();
+  const std::size_t heap0 = c.run([] { return heap_in_use(); }).get();
+  std::int64_t cpp_t0 = 0, cpp_t1 = 0;
+  std::size_t failures = c.run([&] {
+                            auto api = horde::RegistryApi::find(c.node(), rc);
+                            std::size_t fails = 0;
+                            cpp_t0 = now_us();
+                            for (std::size_t i = 0; i < n; ++i)
+                              if (!api->register_pid(pids[i], key("c", i), atom("nil"))) ++fails;
+                            cpp_t1 = now_us();
+                            return fails;
+                          }).get();
+  const std::size_t heap1 = c.run([] { return heap_in_use(); }).get();
+  Term cpp_stats = c.run([&] { return horde::RegistryApi::find(c.node(), rc)->stats_term(); }).get();
+  const std::int64_t cpp_peer = ok_us(bench_call(c, b2, tuple(atom("await_count"), rc, Term(static_cast<std::uint64_t>(n)), 600000)));
+
+  // ---- 2. the C++ node absorbs N registrations made on B2 ------------------------
+  Term r2 = bench_call(c, b2, tuple(atom("register_many"), rc, binary("x"), Term(static_cast<std::uint64_t>(n))));
+  const std::int64_t absorb_done = ok_us(r2, 2);
+  std::int64_t absorbed_at = 0;
+  for (;;) {
+    auto count = c.run([&] { return horde::RegistryApi::find(c.node(), rc)->count(); }).get();
+    if (count >= 2 * n) {
+      absorbed_at = now_us();
+      break;
+    }
+    if (now_us() - absorb_done > 600'000'000) break;
+    std::this_thread::sleep_for(1ms);
+  }
+
+  // ---- 3. single-registration visibility ------------------------------------------
+  std::vector<double> beam_beam, cpp_beam, beam_cpp;
+  for (int i = 0; i < 21; ++i) {
+    Term k = binary("one-b-" + std::to_string(i));
+    auto fut = std::async(std::launch::async, [&] { return bench_call(c, b2, tuple(atom("await_key"), rb, k, 10000)); });
+    std::this_thread::sleep_for(20ms);
+    const std::int64_t t0 = ok_us(bench_call(c, b1, tuple(atom("register_one"), rb, k)));
+    beam_beam.push_back((ok_us(fut.get()) - t0) / 1000.0);
+
+    Term kc = binary("one-c-" + std::to_string(i));
+    auto fut2 = std::async(std::launch::async, [&] { return bench_call(c, b2, tuple(atom("await_key"), rc, kc, 10000)); });
+    std::this_thread::sleep_for(20ms);
+    const std::int64_t t1 = c.run([&] {
+                              Pid p = c.node().spawn(std::make_unique<horde::EchoProcess>());
+                              const std::int64_t t = now_us();
+                              horde::RegistryApi::find(c.node(), rc)->register_pid(p, kc, atom("nil"));
+                              return t;
+                            }).get();
+    cpp_beam.push_back((ok_us(fut2.get()) - t1) / 1000.0);
+
+    Term kb = binary("one-x-" + std::to_string(i));
+    const std::int64_t t2 = ok_us(bench_call(c, b2, tuple(atom("register_one"), rc, kb)));
+    std::int64_t seen = 0;
+    while (seen == 0 && now_us() - t2 < 10'000'000) {
+      if (c.run([&] { return horde::RegistryApi::find(c.node(), rc)->lookup(kb).has_value(); }).get()) seen = now_us();
+      else std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    beam_cpp.push_back((seen - t2) / 1000.0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(37 * (i % 7)));  // spread over the sync phase
+  }
+
+  // ---- 5. local lookups per second ------------------------------------------------------
+  const std::size_t iterations = 2'000'000;
+  double cpp_lookups = c.run([&] {
+                          auto api = horde::RegistryApi::find(c.node(), rc);
+                          std::vector<Term> keys;
+                          keys.reserve(n);
+                          for (std::size_t i = 0; i < n; ++i) keys.push_back(key("c", i));
+                          std::size_t hits = 0;
+                          auto t0 = std::chrono::steady_clock::now();
+                          for (std::size_t i = 0; i < iterations; ++i) hits += api->lookup(keys[(i * 7919) % n]).has_value();
+                          double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                          if (hits != iterations) std::printf("  (lookup misses: %zu)\n", iterations - hits);
+                          return iterations / s;
+                        }).get();
+  double beam_lookups =
+      bench_call(c, b1, tuple(atom("lookup_rate"), rb, binary("b"), Term(static_cast<std::uint64_t>(n)), 200000))
+          .as_float()
+          .value_or(0);
+
+  // ---- report ----------------------------------------------------------------------------
+  auto rate = [&](std::int64_t t0, std::int64_t t1) { return n * 1e6 / std::max<std::int64_t>(t1 - t0, 1); };
+  std::printf("\n%-58s %16s %16s\n", "", "BEAM (Horde)", "C++ member");
+  std::printf("%-58s %16.0f %16.0f\n", "1. register N names locally: names/s", rate(beam_t0, beam_t1), rate(cpp_t0, cpp_t1));
+  std::printf("%-58s %16.2f %16.2f\n", "   time to register N (s)", (beam_t1 - beam_t0) / 1e6, (cpp_t1 - cpp_t0) / 1e6);
+  std::printf("%-58s %16.2f %16.2f\n", "   peer B2 has all N, after the last registration (s)", (beam_peer - beam_t1) / 1e6,
+              (cpp_peer - cpp_t1) / 1e6);
+  std::printf("%-58s %16.2f %16.2f\n", "   peer B2 has all N, from the first registration (s)", (beam_peer - beam_t0) / 1e6,
+              (cpp_peer - cpp_t0) / 1e6);
+  if (failures) std::printf("   (C++ registration failures: %zu)\n", failures);
+  std::printf("%-58s %16s %16.3f\n", "2. C++ node has B2's N names, after B2 is done (s)", "-",
+              absorbed_at ? (absorbed_at - absorb_done) / 1e6 : -1.0);
+  std::printf("%-58s %16.1f %16.1f\n", "3. one registration visible on the peer, median (ms)", median(beam_beam), median(cpp_beam));
+  std::printf("%-58s %16s %16.1f\n", "   B2 -> C++ node, median (ms)", "-", median(beam_cpp));
+  std::printf("%-58s %16.0f %16.0f\n", "4. memory per name (bytes; BEAM: peer B2, C++: node C)",
+              static_cast<double>(b2_mem1 - b2_mem0) / n, static_cast<double>(heap1 - heap0) / n);
+  std::printf("%-58s %16.0f %16.0f\n", "5. local lookups/s", beam_lookups, cpp_lookups);
+  std::printf("\nC++ registry stats after scenario 1: %s\n", to_string(cpp_stats).c_str());
+  c.stop();
+  return 0;
+}

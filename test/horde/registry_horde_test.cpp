@@ -1,0 +1,295 @@
+// Real-Horde tier of the registry role: BEAM nodes running Horde 0.10.0's
+// Horde.Registry (from ERL_LIBS) and C++ nodes running the C++ registry in
+// one cluster. Exits with 77 (skipped) when Horde cannot be loaded.
+//
+// The BEAM nodes load erlang_harness/registry_harness.exs (the
+// `:registry_driver` server); the test talks to it over distribution with
+// typed terms, from a throw-away process on a C++ node.
+#include "registry_test_support.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <future>
+
+using namespace hc;
+using namespace hc::test::reg;
+using hc::test::BeamNode;
+using hc::test::unique_name;
+
+namespace {
+
+constexpr auto kSync = 100ms;
+const Atom kReg("Elixir.HordeCnodeTest.Registry");
+
+std::string run_capture(const std::string& cmd) {
+  std::string out;
+  if (FILE* f = popen(cmd.c_str(), "r")) {
+    char buf[512];
+    while (fgets(buf, sizeof buf, f)) out += buf;
+    pclose(f);
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+// ERL_LIBS for the BEAM nodes: the caller's (Horde and its deps) plus
+// Elixir's lib dir. Exits 77 when Horde.Registry cannot be loaded.
+const std::string& horde_erl_libs() {
+  static std::string libs = [] {
+    const char* env = std::getenv("ERL_LIBS");
+    std::string base = env ? env : "";
+    const std::string elixir_lib =
+        run_capture("elixir -e 'IO.puts(Path.dirname(:code.lib_dir(:elixir)))' 2>/dev/null");
+    std::string all = base.empty() ? elixir_lib : base + ":" + elixir_lib;
+    const std::string where =
+        run_capture("ERL_LIBS='" + all +
+                    "' erl -noshell -eval 'io:format(\"~p\", [code:which(\\'Elixir.Horde.Registry\\')]), halt().' "
+                    "2>/dev/null");
+    if (base.empty() || where.empty() || where.find("non_existing") != std::string::npos) {
+      std::printf("skipped: Horde not in ERL_LIBS (ERL_LIBS='%s'; Horde.Registry cannot be loaded). Set ERL_LIBS "
+                  "to a directory holding horde, delta_crdt, merkle_map, libring, telemetry.\n",
+                  base.c_str());
+      std::fflush(stdout);
+      std::_Exit(77);
+    }
+    return all;
+  }();
+  return libs;
+}
+
+// A BEAM node with Horde.Registry kReg and the registry driver.
+struct BeamRegistryNode {
+  std::unique_ptr<BeamNode> beam;
+  Atom name;
+  explicit BeamRegistryNode(const std::string& cookie) {
+    beam = std::make_unique<BeamNode>(hc::test::BeamNodeOptions{unique_name("hb"), cookie, horde_erl_libs(), {}, false});
+    name = Atom(beam->node_name());
+    beam->eval("logger:set_primary_config(level, warning), {ok, _} = application:ensure_all_started(elixir), ok.");
+    beam->eval("_ = 'Elixir.Code':require_file(<<\"" + std::string(HC_SOURCE_DIR) +
+                   "/erlang_harness/registry_harness.exs\">>), ok.",
+               60s);
+  }
+  // members: "auto" or an Erlang list of member tuples.
+  void start(const std::string& members) {
+    BOOST_REQUIRE_EQUAL(beam->eval("'Elixir.RegistryDriver.Starter':start('" + std::string(kReg.text()) + "', " +
+                                   members + ", " + std::to_string(kSync.count()) + ")."),
+                        "ok");
+  }
+};
+
+// The test's hands on BEAM nodes: driver calls from a C++ node.
+struct Driver {
+  cnode::NodeRunner* via;
+  Term call(const BeamRegistryNode& b, Term request) {
+    auto r = hc::test::reg::call(*via, cnode::Dest(atom("registry_driver"), b.name), std::move(request));
+    BOOST_REQUIRE_MESSAGE(r.ok(), "driver call failed: " << r.reason());
+    return r.value();
+  }
+  // Horde.Registry.lookup on `b`: the pid, or nullopt for [].
+  std::optional<Pid> lookup(const BeamRegistryNode& b, const Term& key) {
+    Term r = call(b, tuple(atom("lookup"), kReg, key));
+    if (!r.is_tuple(2) || !r.element(0)->is_atom("ok")) return std::nullopt;
+    auto l = r.element(1)->list_elements();
+    if (l.empty()) return std::nullopt;
+    return *l[0].element(0)->as_pid();
+  }
+  std::int64_t count(const BeamRegistryNode& b) { return call(b, tuple(atom("count"), kReg)).as_int().value_or(-1); }
+  // {Result, Pid} of a fresh registrant process on `b`.
+  std::pair<Term, Pid> register_name(const BeamRegistryNode& b, const Term& key, const Term& value) {
+    Term r = call(b, tuple(atom("register"), kReg, key, value));
+    return {*r.element(0), *r.element(1)->as_pid()};
+  }
+  std::size_t members(const BeamRegistryNode& b) {
+    return call(b, tuple(atom("members"), kReg)).list_elements().size();
+  }
+};
+
+Term erl_members(const std::vector<Atom>& nodes) {
+  TermVector v;
+  for (const Atom& n : nodes) v.push_back(tuple(kReg, n));
+  return Term::list(std::move(v));
+}
+
+std::string erl_list(const std::vector<Atom>& nodes) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < nodes.size(); ++i)
+    s += std::string(i ? "," : "") + "{'" + std::string(kReg.text()) + "','" + std::string(nodes[i].text()) + "'}";
+  return s + "]";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(registry_horde_test)
+
+// 2 BEAM nodes (members: :auto) + 1 C++ node that joins because it is visible.
+BOOST_AUTO_TEST_CASE(two_beam_one_cpp_auto_members) {
+  horde_erl_libs();
+  const std::string cookie = unique_name("ck");
+  BeamRegistryNode b1(cookie), b2(cookie);
+  b1.start("auto");
+  b2.start("auto");
+  BOOST_REQUIRE_EQUAL(b1.beam->eval("net_adm:ping('" + std::string(b2.name.text()) + "')."), "pong");
+  const std::string cpp_name = unique_name("hc");
+  auto cpp = std::make_unique<CppRegistryNode>(cpp_name, cookie, kReg);
+  cpp->start({}, kSync);
+  cpp->runner->run([&] {
+    cpp->node().add_peer(b1.name);
+    cpp->node().add_peer(b2.name);
+  }).get();
+  Driver d{cpp->runner.get()};
+
+  BOOST_TEST_REQUIRE(eventually([&] { return cpp->members() == 3u && d.members(b1) == 3u && d.members(b2) == 3u; }, 20s));
+
+  // Register on each side; look up from every node.
+  auto [rb, pb] = d.register_name(b1, binary("beam-name"), Term(1));
+  BOOST_TEST(rb.is_tuple(2));
+  auto [pc, rc] = cpp->register_echo(binary("cpp-name"), atom("cpp_value"));
+  BOOST_REQUIRE(rc.ok());
+  BOOST_TEST(eventually([&] {
+    return d.lookup(b2, binary("cpp-name")) == std::optional<Pid>(pc) &&
+           d.lookup(b1, binary("cpp-name")) == std::optional<Pid>(pc) &&
+           d.lookup(b2, binary("beam-name")) == std::optional<Pid>(pb) && cpp->lookup(binary("beam-name")).has_value();
+  }));
+  BOOST_TEST(cpp->lookup(binary("beam-name"))->pid == pb);
+  // via-tuple GenServer.call from BEAM to the C++ process, and back the other way.
+  BOOST_TEST(d.call(b2, tuple(atom("via_call"), kReg, binary("cpp-name"), atom("hello"))) ==
+             tuple(atom("ok"), atom("hello")));
+  auto via_beam = call(*cpp->runner, cnode::Dest(pb), atom("ping"));
+  BOOST_TEST((via_beam.ok() && via_beam.value() == Term(atom("ping"))));
+  BOOST_TEST(d.count(b1) == 2);
+  BOOST_TEST(d.count(b2) == 2);
+  BOOST_TEST(cpp->count() == 2u);
+  // select/2 with a match spec over {Key, Pid, Value}.
+  Term spec = list(tuple(tuple(atom("$1"), atom("$2"), atom("$3")), Term::nil(),
+                         list(tuple(tuple(atom("$1"), atom("$2"), atom("$3"))))));
+  Term sel = d.call(b2, tuple(atom("select"), kReg, spec));
+  BOOST_REQUIRE(sel.is_tuple(2));
+  BOOST_TEST(sel.element(1)->list_elements().size() == 2u);
+  // meta both ways.
+  cpp->with_api([](horde::RegistryApi& api) { return api.put_meta(atom("from_cpp"), Term(7)).ok(); });
+  BOOST_TEST(eventually([&] {
+    return d.call(b2, tuple(atom("meta"), kReg, atom("from_cpp"))) == tuple(atom("ok"), Term(7));
+  }));
+  d.call(b1, tuple(atom("put_meta"), kReg, atom("from_beam"), binary("v")));
+  BOOST_TEST(eventually([&] { return cpp->meta(atom("from_beam")) == std::optional<Term>(binary("v")); }));
+
+  // Unregister on the C++ side; exit of a C++ process; exit of a BEAM registrant.
+  cpp->with_api([&](horde::RegistryApi& api) { return api.unregister_pid(pc, binary("cpp-name")).ok(); });
+  BOOST_TEST(eventually([&] { return !d.lookup(b1, binary("cpp-name")) && d.count(b2) == 1; }));
+  auto [pc2, rc2] = cpp->register_echo(binary("cpp-exit"), atom("nil"));
+  BOOST_REQUIRE(rc2.ok());
+  BOOST_TEST(eventually([&] { return d.lookup(b1, binary("cpp-exit")).has_value(); }));
+  cpp->exit_process(pc2, atom("kill"));
+  BOOST_TEST(eventually([&] { return !d.lookup(b1, binary("cpp-exit")) && d.count(b1) == 1; }));
+  d.call(b1, tuple(atom("kill"), pb, atom("kill")));
+  BOOST_TEST(eventually([&] { return !cpp->lookup(binary("beam-name")) && cpp->count() == 0u; }));
+
+  // Concurrent registration of one key on b1 and on the C++ node (both skip
+  // the lookup, as via-tuple registration does): one winner everywhere, the
+  // loser gets the name_conflict exit.
+  Watcher watcher(*cpp->runner);
+  Pid cpp_contender = cpp->spawn_echo();
+  watcher.watch(cpp_contender);
+  auto beam_future = std::async(std::launch::async, [&] { return d.call(b1, tuple(atom("register_via"), kReg, binary("x"))); });
+  cpp->runner->run([&] {
+    auto* p = horde::RegistryProcess::find(cpp->node(), kReg);
+    p->local_call(horde::RegisterCall{binary("x"), atom("nil"), cpp_contender});
+  }).get();
+  const Pid beam_contender = *beam_future.get().element(1)->as_pid();
+  std::optional<Pid> winner;
+  BOOST_TEST(eventually([&] {
+    auto c = cpp->lookup(binary("x"));
+    auto w1 = d.lookup(b1, binary("x"));
+    auto w2 = d.lookup(b2, binary("x"));
+    if (!c || !w1 || !w2 || !(c->pid == *w1) || !(*w1 == *w2)) return false;
+    winner = c->pid;
+    return true;
+  }, 15s));
+  BOOST_REQUIRE(winner.has_value());
+  const Term conflict_beam_lost = tuple(atom("name_conflict"), tuple(binary("x"), atom("nil")), kReg, cpp_contender);
+  const Term conflict_cpp_lost = tuple(atom("name_conflict"), tuple(binary("x"), atom("nil")), kReg, beam_contender);
+  if (*winner == cpp_contender) {
+    BOOST_TEST_MESSAGE("conflict: the C++ process won");
+    BOOST_TEST(eventually([&] {
+      return d.call(b1, tuple(atom("down_reason"), beam_contender)) == tuple(atom("down"), conflict_beam_lost);
+    }));
+    BOOST_TEST(cpp->alive(cpp_contender));
+  } else {
+    BOOST_TEST_MESSAGE("conflict: the BEAM process won");
+    BOOST_TEST(*winner == beam_contender);
+    BOOST_TEST(eventually([&] { return watcher.reason(cpp_contender) == std::optional<Term>(conflict_cpp_lost); }));
+  }
+
+  // A member leaves (b2 goes down): its names vanish on b1 and on the C++ node.
+  auto [rb2, pb2] = d.register_name(b2, binary("on-b2"), Term(2));
+  BOOST_TEST(eventually([&] { return cpp->lookup(binary("on-b2")).has_value(); }));
+  b2.beam->kill();
+  BOOST_TEST(eventually([&] { return !cpp->lookup(binary("on-b2")) && !d.lookup(b1, binary("on-b2")); }, 15s));
+  BOOST_TEST(eventually([&] { return cpp->with_api([](horde::RegistryApi& api) {
+    for (const auto& m : api.select_if([](const Term&, const Pid&, const Term&) { return true; }))
+      if (m.key == binary("on-b2")) return false;
+    return true;
+  }); }, 15s));
+
+  // The C++ node is killed and restarted: it rejoins, catches up, and the
+  // names of its old incarnation are gone.
+  auto [pold, rold] = cpp->register_echo(binary("old-incarnation"), atom("nil"));
+  BOOST_REQUIRE(rold.ok());
+  BOOST_TEST(eventually([&] { return d.lookup(b1, binary("old-incarnation")).has_value(); }));
+  auto [rb3, pb3] = d.register_name(b1, binary("while-away"), Term(3));
+  cpp->stop();
+  cpp.reset();
+  cpp = std::make_unique<CppRegistryNode>(cpp_name, cookie, kReg);
+  cpp->start({}, kSync);
+  cpp->runner->run([&] { cpp->node().add_peer(b1.name); }).get();
+  d.via = cpp->runner.get();
+  BOOST_TEST(eventually([&] { return cpp->lookup(binary("while-away")) .has_value(); }, 20s));
+  BOOST_TEST(eventually([&] {
+    return !d.lookup(b1, binary("old-incarnation")) && !cpp->lookup(binary("old-incarnation")) &&
+           d.count(b1) == static_cast<std::int64_t>(cpp->count());
+  }, 20s));
+}
+
+// 1 BEAM node + 2 C++ nodes with explicit members on every side.
+BOOST_AUTO_TEST_CASE(one_beam_two_cpp_explicit_members) {
+  horde_erl_libs();
+  const std::string cookie = unique_name("ck");
+  BeamRegistryNode b(cookie);
+  const std::string n1 = unique_name("hc1"), n2 = unique_name("hc2");
+  const Atom a1(n1 + "@127.0.0.1"), a2(n2 + "@127.0.0.1");
+  b.start(erl_list({b.name, a1, a2}));
+  CppRegistryNode c1(n1, cookie, kReg), c2(n2, cookie, kReg);
+  c1.start({b.name, a2}, kSync);
+  c2.start({b.name, a1}, kSync);
+  Driver d{c1.runner.get()};
+  BOOST_TEST_REQUIRE(eventually([&] { return c1.members() == 3u && c2.members() == 3u && d.members(b) == 3u; }, 20s));
+
+  auto [rb, pb] = d.register_name(b, tuple(atom("user"), 1), atom("beam"));
+  auto [p1, r1] = c1.register_echo(tuple(atom("user"), 2), atom("c1"));
+  auto [p2, r2] = c2.register_echo(tuple(atom("user"), 3), atom("c2"));
+  BOOST_REQUIRE(r1.ok() && r2.ok());
+  BOOST_TEST(eventually([&] {
+    return d.lookup(b, tuple(atom("user"), 2)) == std::optional<Pid>(p1) &&
+           d.lookup(b, tuple(atom("user"), 3)) == std::optional<Pid>(p2) &&
+           c1.lookup(tuple(atom("user"), 3)).has_value() && c2.lookup(tuple(atom("user"), 1)).has_value() &&
+           c1.lookup(tuple(atom("user"), 1)).has_value() && c2.lookup(tuple(atom("user"), 2)).has_value();
+  }));
+  BOOST_TEST(d.call(b, tuple(atom("via_call"), kReg, tuple(atom("user"), 3), binary("hi"))) ==
+             tuple(atom("ok"), binary("hi")));
+  BOOST_TEST(d.count(b) == 3);
+  BOOST_TEST(c1.count() == 3u);
+  BOOST_TEST(c2.count() == 3u);
+  Term spec = list(tuple(tuple(tuple(atom("user"), atom("$1")), atom("_"), atom("_")), Term::nil(), list(atom("$1"))));
+  Term sel = d.call(b, tuple(atom("select"), kReg, spec));
+  BOOST_TEST(sel.element(1)->list_elements().size() == 3u);
+  c2.with_api([](horde::RegistryApi& api) { return api.put_meta(atom("m"), Term(1)).ok(); });
+  BOOST_TEST(eventually([&] { return d.call(b, tuple(atom("meta"), kReg, atom("m"))) == tuple(atom("ok"), Term(1)); }));
+
+  // Unregister and exits propagate to every node.
+  c1.with_api([&](horde::RegistryApi& api) { return api.unregister_pid(p1, tuple(atom("user"), 2)).ok(); });
+  c2.exit_process(p2, atom("shutdown"));
+  d.call(b, tuple(atom("kill"), pb, atom("kill")));
+  BOOST_TEST(eventually([&] { return d.count(b) == 0 && c1.count() == 0u && c2.count() == 0u; }));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

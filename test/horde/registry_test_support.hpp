@@ -1,0 +1,174 @@
+// Helpers shared by the registry cluster tests (C++-only tier and real
+// Horde tier): C++ nodes with a registry on NodeRunners, synchronous calls
+// from the test thread, polling, exit-reason watchers.
+#pragma once
+
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cnode/node.hpp"
+#include "interop/horde/control_process.hpp"
+#include "interop/horde/echo_process.hpp"
+#include "interop/horde/registry_api.hpp"
+#include "support/beam_node.hpp"
+
+namespace hc::test::reg {
+
+using namespace std::chrono_literals;
+
+template <class F>
+bool eventually(F f, std::chrono::milliseconds timeout = 10s) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    if (f()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return f();
+}
+
+inline cnode::NodeOptions node_options(const std::string& name, const std::string& cookie) {
+  cnode::NodeOptions o;
+  o.name = name + "@127.0.0.1";
+  o.cookie = cookie;
+  o.listen_address = "127.0.0.1";
+  o.discovery = false;
+  o.reconnect_min = 100ms;
+  o.reconnect_max = 500ms;
+  o.tick_interval = 1000ms;
+  o.peer_timeout = 4000ms;
+  return o;
+}
+
+// gen_server:call from a throw-away process on `runner`, waited on by the test thread.
+inline cnode::CallResult call(cnode::NodeRunner& runner, cnode::Dest dest, Term request,
+                              std::chrono::milliseconds timeout = 10s) {
+  auto promise = std::make_shared<std::promise<cnode::CallResult>>();
+  auto future = promise->get_future();
+  runner.post([&runner, dest, request, timeout, promise] {
+    runner.node().spawn_fn([](cnode::Process&, const Term&) {}, {},
+                           [dest, request, timeout, promise](cnode::Process& self) {
+                             self.call(dest, request, timeout, [promise, &self](cnode::CallResult r) {
+                               promise->set_value(std::move(r));
+                               self.exit(Term(atom("normal")));
+                             });
+                           });
+  });
+  if (future.wait_for(timeout + 5s) != std::future_status::ready)
+    return cnode::CallResult::failure(std::make_error_code(std::errc::timed_out), Term(atom("test_timeout")));
+  return future.get();
+}
+
+// Records the exit reasons of the processes it monitors (DOWN messages).
+class Watcher {
+ public:
+  explicit Watcher(cnode::NodeRunner& runner) : runner_(&runner) {
+    auto reasons = reasons_;
+    auto mutex = mutex_;
+    pid_ = runner.run([&runner, reasons, mutex] {
+                   return runner.node().spawn_fn([reasons, mutex](cnode::Process&, const Term& m) {
+                     if (m.is_tuple(5) && m.element(0)->is_atom("DOWN")) {
+                       std::lock_guard lock(*mutex);
+                       (*reasons)[*m.element(3)] = *m.element(4);
+                     }
+                   });
+                 }).get();
+  }
+  void watch(const Pid& pid) {
+    Pid me = pid_;
+    runner_->run([this, me, pid] {
+      if (auto* p = runner_->node().find(me)) p->monitor(pid);
+    }).get();
+  }
+  std::optional<Term> reason(const Pid& pid) const {
+    std::lock_guard lock(*mutex_);
+    auto it = reasons_->find(Term(pid));
+    if (it == reasons_->end()) return std::nullopt;
+    return it->second;
+  }
+
+ private:
+  cnode::NodeRunner* runner_;
+  Pid pid_;
+  std::shared_ptr<std::map<Term, Term>> reasons_ = std::make_shared<std::map<Term, Term>>();
+  std::shared_ptr<std::mutex> mutex_ = std::make_shared<std::mutex>();
+};
+
+// A C++ node running one registry.
+struct CppRegistryNode {
+  std::unique_ptr<cnode::NodeRunner> runner;
+  Atom registry;
+
+  CppRegistryNode(const std::string& name, const std::string& cookie, Atom registry_name)
+      : runner(std::make_unique<cnode::NodeRunner>(node_options(name, cookie))), registry(registry_name) {
+    BOOST_REQUIRE(!runner->start());
+    runner->run([this] {
+      auto* control = horde::ensure_control_process(runner->node());
+      if (control && !control->has_handler("lookup")) horde::install_registry_handlers(*control);
+    }).get();
+  }
+  Atom name() { return runner->node().name(); }
+  cnode::Node& node() { return runner->node(); }
+
+  void start(std::vector<Atom> member_nodes, std::chrono::milliseconds sync = 100ms) {
+    horde::RegistryOptions o;
+    o.name = registry;
+    o.sync_interval = sync;
+    for (const Atom& n : member_nodes) o.members.push_back(horde::MemberSpec{registry, n});
+    auto pid = runner->run([&] {
+                       for (const Atom& n : member_nodes)
+                         if (n != runner->node().name()) runner->node().add_peer(n);
+                       return horde::RegistryProcess::start(runner->node(), o);
+                     }).get();
+    BOOST_REQUIRE(pid.has_value());
+  }
+
+  // Runs f(RegistryApi&) on the io thread; `fallback` when the registry is not running.
+  template <class F, class R = std::invoke_result_t<F, horde::RegistryApi&>>
+  R with_api(F f, R fallback = R{}) {
+    return runner->run([&]() -> R {
+      auto api = horde::RegistryApi::find(runner->node(), registry);
+      return api ? f(*api) : fallback;
+    }).get();
+  }
+  Pid spawn_echo() {
+    return runner->run([this] { return runner->node().spawn(std::make_unique<horde::EchoProcess>()); }).get();
+  }
+  // Registers a fresh echo process: {pid, result}.
+  std::pair<Pid, horde::RegistryResult<Pid>> register_echo(const Term& key, const Term& value) {
+    Pid p = spawn_echo();
+    auto r = with_api([&](horde::RegistryApi& api) { return api.register_pid(p, key, value); },
+                      horde::RegistryResult<Pid>(horde::RegistryErrc::no_registry));
+    return {p, r};
+  }
+  std::optional<horde::RegistryMatch> lookup(const Term& key) {
+    return with_api([&](horde::RegistryApi& api) { return api.lookup(key); });
+  }
+  std::size_t count() {
+    return with_api([](horde::RegistryApi& api) { return api.count(); });
+  }
+  std::optional<Term> meta(const Term& key) {
+    return with_api([&](horde::RegistryApi& api) { return api.meta(key); });
+  }
+  std::size_t members() {
+    return with_api([](horde::RegistryApi& api) { return api.members().size(); });
+  }
+  bool alive(const Pid& p) {
+    return runner->run([&] { return runner->node().is_alive(p); }).get();
+  }
+  void exit_process(const Pid& p, Term reason) {
+    runner->run([&] {
+      if (auto* proc = runner->node().find(p)) proc->exit(reason);
+    }).get();
+  }
+  void stop() { runner->stop(); }
+};
+
+}  // namespace hc::test::reg
