@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <random>
 #include <set>
+#include <sstream>
 
 #include "interop/horde/control_process.hpp"
 #include "interop/horde/supervisor_control.hpp"
@@ -44,7 +45,7 @@ const std::string& horde_erl_libs() {
     const std::string elixir_lib = run_capture("elixir -e 'IO.puts(Path.dirname(:code.lib_dir(:elixir)))' 2>/dev/null");
     std::string all = base.empty() ? elixir_lib : base + ":" + elixir_lib;
     const std::string where = run_capture("ERL_LIBS='" + all +
-                                          "' erl -noshell -eval 'io:format(\"~p\", [code:which(\\'Elixir.Horde.DynamicSupervisor\\')]), halt().' 2>/dev/null");
+                                          "' erl -noshell -eval \"io:format(\\\"~p\\\", [code:which('Elixir.Horde.DynamicSupervisor')]), halt().\" 2>/dev/null");
     if (base.empty() || where.empty() || where.find("non_existing") != std::string::npos) {
       std::printf("SKIPPED supervisor_horde_test: Horde 0.10.0 not loadable (ERL_LIBS='%s'); set ERL_LIBS to a directory "
                   "holding horde, delta_crdt, merkle_map, libring, telemetry\n",
@@ -144,7 +145,10 @@ struct MixedCluster {
     std::optional<std::map<Term, Term>> ref;
     auto check = [&](std::map<Term, Term> v) {
       if (v.size() != count) return false;
-      if (!ref) ref = std::move(v);
+      if (!ref) {
+        ref = std::move(v);
+        return true;
+      }
       return *ref == v;
     };
     for (auto* b : bs)
@@ -152,6 +156,27 @@ struct MixedCluster {
     for (auto* c : cs)
       if (!check(as_values(c->processes()))) return false;
     return true;
+  }
+  // For failure messages: each view's size and the first differing entry.
+  std::string describe(const std::vector<BeamMember*>& bs, const std::vector<CppMember*>& cs) {
+    std::ostringstream os;
+    std::vector<std::pair<std::string, std::map<Term, Term>>> views;
+    for (auto* b : bs) views.emplace_back(std::string(b->name.text()), beam_processes(*b));
+    for (auto* c : cs) views.emplace_back(std::string(c->name().text()), as_values(c->processes()));
+    for (auto& [n, v] : views) os << n << ": " << v.size() << " entries; ";
+    for (auto* b : bs) {
+      auto r = harness(*b, tuple(atom("eval"), binary("s = :sys.get_state(:\"" + std::string(sup.text()) +
+                                                          ".Crdt\"); {s.neighbours, s.outstanding_syncs, s.neighbour_monitors}")));
+      os << "\n" << b->name << " crdt: " << (r.ok() ? r.value() : r.reason());
+    }
+    for (auto* c : cs) os << "\n" << c->name() << " stats: " << c->with_sup([](horde::SupervisorProcess& sp) { return sp.stats_term(); });
+    for (std::size_t i = 1; i < views.size(); ++i)
+      for (const auto& [id, val] : views[0].second) {
+        auto it = views[i].second.find(id);
+        if (it == views[i].second.end()) { os << "\n" << views[i].first << " lacks " << id << " = " << val; break; }
+        if (!(it->second == val)) { os << "\n" << views[i].first << " differs at " << id << ": " << it->second << " vs " << val; break; }
+      }
+    return os.str();
   }
   // The owner (node) the strategy picks among the given alive members.
   Atom expected_owner(const Term& spec, const std::vector<Atom>& beam_nodes, const std::vector<Atom>& cpp_nodes) {
@@ -213,7 +238,10 @@ BOOST_AUTO_TEST_CASE(beam_starts_cpp_and_elixir_workers_where_the_mixed_strategy
   BOOST_TEST(used.size() == 4u);  // both groups spread over both of their members
   std::vector<BeamMember*> bs{c.beams[0].get(), c.beams[1].get()};
   std::vector<CppMember*> cs{c.cpps[0].get(), c.cpps[1].get()};
-  BOOST_TEST(eventually([&] { return c.views_agree(bs, cs, specs.size()); }, 20s));
+  {
+    const bool agreed = eventually([&] { return c.views_agree(bs, cs, specs.size()); }, 20s);
+    BOOST_TEST(agreed, (agreed ? std::string() : c.describe(bs, cs)));
+  }
 
   // which_children / count_children from the BEAM include the C++ children and return promptly.
   auto w = c.harness(b1, tuple(atom("which_children"), c.sup));
@@ -361,7 +389,10 @@ BOOST_AUTO_TEST_CASE(killing_a_cpp_node_restarts_its_cpp_children_on_the_other_c
     auto r = c.harness(b1, tuple(atom("start_child"), c.sup, counter_spec(i)));
     BOOST_REQUIRE(r.ok() && ok_pid(r.value()));
   }
-  BOOST_REQUIRE(eventually([&] { return c.views_agree({&b1}, {c.cpps[0].get(), c.cpps[1].get()}, kChildren); }, 20s));
+  {
+    const bool agreed = eventually([&] { return c.views_agree({&b1}, {c.cpps[0].get(), c.cpps[1].get()}, kChildren); }, 20s);
+    BOOST_REQUIRE_MESSAGE(agreed, (agreed ? std::string() : c.describe({&b1}, {c.cpps[0].get(), c.cpps[1].get()})));
+  }
   const Atom victim = c.cpps[1]->name(), survivor = c.cpps[0]->name();
   std::size_t moved = 0;
   for (const auto& [id, e] : c.cpps[0]->processes()) moved += (*e.owner.element(1) == Term(victim));
@@ -396,7 +427,10 @@ BOOST_AUTO_TEST_CASE(killing_a_beam_node_restarts_its_elixir_children_on_the_oth
     BOOST_REQUIRE_MESSAGE(r.ok() && ok_pid(r.value()), r.value());
     BOOST_TEST(ok_pid(r.value())->node != c.cpps[0]->name());
   }
-  BOOST_REQUIRE(eventually([&] { return c.views_agree({&b1, &b2}, {c.cpps[0].get()}, kChildren); }, 20s));
+  {
+    const bool agreed = eventually([&] { return c.views_agree({&b1, &b2}, {c.cpps[0].get()}, kChildren); }, 20s);
+    BOOST_REQUIRE_MESSAGE(agreed, (agreed ? std::string() : c.describe({&b1, &b2}, {c.cpps[0].get()})));
+  }
   const auto t0 = std::chrono::steady_clock::now();
   b2.beam->kill();
   auto settled = [&] {
@@ -419,7 +453,10 @@ BOOST_AUTO_TEST_CASE(graceful_shutdown_of_a_cpp_member_hands_children_off) {
   constexpr int kChildren = 30;
   for (int i = 0; i < kChildren; ++i)
     BOOST_REQUIRE(c.harness(b1, tuple(atom("start_child"), c.sup, counter_spec(i))).ok());
-  BOOST_REQUIRE(eventually([&] { return c.views_agree({&b1}, {c.cpps[0].get(), c.cpps[1].get()}, kChildren); }, 20s));
+  {
+    const bool agreed = eventually([&] { return c.views_agree({&b1}, {c.cpps[0].get(), c.cpps[1].get()}, kChildren); }, 20s);
+    BOOST_REQUIRE_MESSAGE(agreed, (agreed ? std::string() : c.describe({&b1}, {c.cpps[0].get(), c.cpps[1].get()})));
+  }
   BOOST_REQUIRE_GT(c.cpps[1]->running_children(), 0u);
   auto stop = call(*c.cpps[1]->runner, cnode::Dest(Atom("horde_cnode")), tuple(atom("stop_supervisor"), c.sup), 20s);
   BOOST_REQUIRE(stop.ok());
