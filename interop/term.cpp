@@ -31,6 +31,7 @@
 #include <cstring>
 #include <functional>
 #include <mutex>
+#include <new>
 #include <shared_mutex>
 #include <unordered_map>
 #include <unordered_set>
@@ -160,34 +161,75 @@ void normalise_bits(Bitstring& b) {
 // Destroying a deeply nested term must not recurse once per level (the codec
 // accepts 10 000 levels, which overflows sanitizer-sized stacks). Compound
 // nodes are allocated with NodeAlloc, whose destroy() moves compound children
-// to a per-thread queue; only the outermost destruction drains that queue,
-// so the native stack depth stays constant.
+// into the Graveyard of the outermost destruction on this thread, which
+// destroys them one by one: the native stack depth stays constant.
 namespace {
-
-struct Graveyard {
-  std::vector<Term> pending;
-  bool draining = false;
-};
-thread_local Graveyard graveyard;
 
 inline bool is_compound(const Term& t) noexcept {
   auto ty = t.type();
   return ty == Term::Type::Tuple || ty == Term::Type::List || ty == Term::Type::Map;
 }
-inline void bury(Term& t) {
-  if (is_compound(t)) graveyard.pending.push_back(std::move(t));
+
+// Compound children waiting to be destroyed. It lives on the stack of the
+// outermost compound destruction (found through a trivially destructible
+// thread_local pointer, so nothing here depends on thread/static destruction
+// order) and keeps a few terms inline to avoid allocating in the common case.
+class Graveyard {
+ public:
+  Graveyard() noexcept = default;
+  Graveyard(const Graveyard&) = delete;
+  Graveyard& operator=(const Graveyard&) = delete;
+  ~Graveyard() { drain(); }
+
+  void bury(Term& t) noexcept {
+    if (!is_compound(t)) return;
+    if (inline_count_ < kInline) {
+      ::new (static_cast<void*>(slot(inline_count_))) Term(std::move(t));
+      ++inline_count_;
+      return;
+    }
+    try {
+      overflow_.push_back(std::move(t));
+    } catch (...) {
+      // Out of memory: leave t where it is; it is destroyed in place (recursively).
+    }
+  }
+  // Destroys everything buried, including what those destructions bury.
+  void drain() noexcept {
+    for (;;) {
+      if (!overflow_.empty()) {
+        Term t = std::move(overflow_.back());
+        overflow_.pop_back();
+        continue;  // t dies here and may bury more
+      }
+      if (inline_count_ == 0) return;
+      --inline_count_;
+      Term t = std::move(*slot(inline_count_));
+      slot(inline_count_)->~Term();
+    }
+  }
+
+ private:
+  static constexpr std::size_t kInline = 16;
+  Term* slot(std::size_t i) noexcept { return std::launder(reinterpret_cast<Term*>(storage_ + i * sizeof(Term))); }
+  alignas(Term) unsigned char storage_[kInline * sizeof(Term)];
+  std::size_t inline_count_ = 0;
+  std::vector<Term> overflow_;
+};
+
+thread_local Graveyard* current_graveyard = nullptr;
+
+void bury_children(Graveyard& g, TermVector& v) noexcept {
+  for (auto& t : v) g.bury(t);
 }
-void bury_children(TermVector& v) {
-  for (auto& t : v) bury(t);
+void bury_children(Graveyard& g, ListData& l) noexcept {
+  bury_children(g, l.elements);
+  g.bury(l.tail);
 }
-void bury_children(ListData& l) {
-  bury_children(l.elements);
-  bury(l.tail);
-}
-void bury_children(MapData& m) {
+void bury_children(Graveyard& g, MapData& m) noexcept {
   for (auto& [k, v] : m.entries) {
-    bury(k);
-    bury(v);
+    g.bury(k);
+    g.bury(v);
   }
 }
 
@@ -206,20 +248,17 @@ struct NodeAlloc {
   template <class U>
   void destroy(U* p) noexcept {
     if constexpr (std::is_same_v<U, TermVector> || std::is_same_v<U, ListData> || std::is_same_v<U, MapData>) {
-      Graveyard& g = graveyard;
-      try {
-        bury_children(*p);
-      } catch (...) {
-        // Out of memory for the queue: fall back to plain (recursive) destruction.
+      if (Graveyard* g = current_graveyard) {  // nested: hand the children to the outermost
+        bury_children(*g, *p);
+        p->~U();
+        return;
       }
+      Graveyard g;
+      current_graveyard = &g;
+      bury_children(g, *p);
       p->~U();
-      if (g.draining) return;
-      g.draining = true;
-      while (!g.pending.empty()) {
-        Term t = std::move(g.pending.back());
-        g.pending.pop_back();
-      }  // t's destruction may queue more
-      g.draining = false;
+      g.drain();
+      current_graveyard = nullptr;
     } else {
       p->~U();
     }
