@@ -56,7 +56,7 @@ constexpr std::uint32_t kTopLevelNil = 3468870702u;
 // The BEAM's NIL_DEF tag value, mixed in for a [] that is not first.
 constexpr std::uint32_t kNilTag = 2;
 
-inline void mix(std::uint32_t& a, std::uint32_t& b, std::uint32_t& c) noexcept {
+[[gnu::always_inline]] inline void mix(std::uint32_t& a, std::uint32_t& b, std::uint32_t& c) noexcept {
   a -= b; a -= c; a ^= (c >> 13);
   b -= c; b -= a; b ^= (a << 8);
   c -= a; c -= b; c ^= (b >> 13);
@@ -144,7 +144,7 @@ std::uint32_t block_hash(const std::uint8_t* k, std::size_t length, std::uint32_
   return slot.hash;
 }
 
-inline std::uint32_t hash_small(std::uint32_t hash, std::int64_t value) noexcept {
+[[gnu::always_inline]] inline std::uint32_t hash_small(std::uint32_t hash, std::int64_t value) noexcept {
   // Values that fit in 28 signed bits are hashed as a signed 32-bit word
   // (negative ones twice: first |x|, then x); larger ones exactly as a
   // one-digit bignum, because on a 64-bit BEAM they may be either.
@@ -176,7 +176,7 @@ std::uint32_t hash_bignum(std::uint32_t hash, const BigInt& big) noexcept {
   return hash;
 }
 
-inline std::uint32_t hash_float(std::uint32_t hash, double value) noexcept {
+[[gnu::always_inline]] inline std::uint32_t hash_float(std::uint32_t hash, double value) noexcept {
   if (value == 0.0) value = 0.0;  // OTP 25: -0.0 hashes as 0.0
   const auto bits = std::bit_cast<std::uint64_t>(value);
   return mix2(hash, static_cast<std::uint32_t>(bits >> 32), static_cast<std::uint32_t>(bits), kFloatConst);
@@ -195,12 +195,12 @@ std::uint32_t hash_bitstring(std::uint32_t hash, const Bitstring& bits) noexcept
 }
 
 // An atom or [] met while the running hash is exactly 0 sets the hash.
-inline std::uint32_t hash_atom(std::uint32_t hash, const Atom& atom) noexcept {
+[[gnu::always_inline]] inline std::uint32_t hash_atom(std::uint32_t hash, const Atom& atom) noexcept {
   const std::uint32_t h = cached_atom_hash(atom);
   return hash == 0 ? h : mix1(hash, h, kAtomConst);
 }
 
-inline std::uint32_t hash_nil(std::uint32_t hash) noexcept {
+[[gnu::always_inline]] inline std::uint32_t hash_nil(std::uint32_t hash) noexcept {
   return hash == 0 ? kTopLevelNil : mix1(hash, kNilTag, kNilConst);
 }
 
