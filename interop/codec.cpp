@@ -255,12 +255,25 @@ Result<Term> Decoder::big(std::uint8_t tag) {
 }
 
 Result<Term> Decoder::flt(std::uint8_t tag) {
-  if (!need(tag == TAG_NEW_FLOAT_EXT ? 9 : 32)) return TermError::truncated;
   double d = 0;
-  int index = ei_index();
-  if (ei_decode_double(cbuf(), &index, &d) < 0) return TermError::bad_float;
+  if (tag == TAG_NEW_FLOAT_EXT) {
+    if (!need(9)) return TermError::truncated;
+    int index = ei_index();
+    if (ei_decode_double(cbuf(), &index, &d) < 0 || static_cast<std::size_t>(index) != pos_ + 9)
+      return TermError::ei_failure;
+  } else {
+    // FLOAT_EXT: 31 bytes of "%.20e" text, NUL padded. ei runs sscanf on
+    // them in place, which reads past the 31 bytes when no NUL is among
+    // them: decode a NUL-terminated copy instead.
+    if (!need(32)) return TermError::truncated;
+    char copy[33];
+    std::memcpy(copy, buf_ + pos_, 32);
+    copy[32] = '\0';
+    int index = 0;
+    if (ei_decode_double(copy, &index, &d) < 0) return TermError::bad_float;
+  }
   if (!std::isfinite(d)) return TermError::bad_float;
-  pos_ = static_cast<std::size_t>(index);
+  pos_ += tag == TAG_NEW_FLOAT_EXT ? 9 : 32;
   return Term(d);
 }
 
@@ -435,8 +448,15 @@ Result<Term> Decoder::new_fun(std::size_t depth, std::size_t fun_depth) {
     parts.push_back(std::move(*v));
   }
   if (inner.pos_ != fun_end) return TermError::bad_length;
-  int index = static_cast<int>(start);
-  if (ei_skip_term(cbuf(), &index) < 0 || static_cast<std::size_t>(index) != fun_end) return TermError::ei_failure;
+  {
+    // Cross-check the extent with ei_skip_term, on a zero-padded copy: ei
+    // parses FLOAT_EXT with sscanf in place, which could run past the input.
+    std::vector<char> padded(buf_ + start, buf_ + fun_end);
+    padded.resize(padded.size() + 64, '\0');
+    int index = 0;
+    if (ei_skip_term(padded.data(), &index) < 0 || static_cast<std::size_t>(index) != fun_end - start)
+      return TermError::ei_failure;
+  }
   // Keep the fun in its canonical encoding (UTF-8 atoms, NEW_PID_EXT, ... as
   // the BEAM writes with minor_version 2), so that equal funs compare equal
   // whichever encoder sent them and re-encoding matches term_to_binary.

@@ -211,6 +211,20 @@ BOOST_AUTO_TEST_CASE(decodes_older_and_alternative_encodings) {
   fb.insert(fb.end(), f.begin(), f.end());
   fb.resize(2 + 31, 0);
   BOOST_TEST(*decode(fb) == Term(1.5));
+  // FLOAT_EXT text need not contain a NUL (ei would sscanf past it): a fun
+  // whose last free variable is such a float, at the very end of the input.
+  {
+    Bytes fun = kLocalFun;
+    fun[5] = static_cast<std::uint8_t>(fun[5] + 32);  // Size
+    fun[2 + 4 + 1 + 16 + 4 + 3] = 1;                  // NumFree (after 131, tag, Size, Arity, Uniq, Index)
+    fun.push_back(99);
+    for (char c : std::string("1.5")) fun.push_back(static_cast<std::uint8_t>(c));
+    fun.resize(fun.size() + 28, 'z');
+    auto d = decode(fun);
+    BOOST_REQUIRE_MESSAGE(d.ok(), d.message());
+    BOOST_TEST(d->as_fun()->encoded.size() == kLocalFun.size() - 1 + 9);  // canonical NEW_FLOAT_EXT
+    BOOST_TEST(encode(*decode(encode(*d))) == encode(*d));
+  }
   // Non-normalised bignums become small integers.
   BOOST_TEST(*decode(Bytes{131, 110, 2, 1, 5, 0}) == Term(-5));
   BOOST_TEST(*decode(Bytes{131, 111, 0, 0, 0, 1, 0, 7}) == Term(7));
@@ -387,8 +401,8 @@ BOOST_AUTO_TEST_CASE(absurd_lengths_fail_fast) {
              make_error_code(TermError::absurd_length));
   // Fun NumFree larger than the fun.
   Bytes fun = kLocalFun;
-  fun[1 + 4 + 1 + 16 + 4 + 3] = 0xFF;  // NumFree low byte
-  fun[1 + 4 + 1 + 16 + 4] = 0x7F;
+  fun[2 + 4 + 1 + 16 + 4 + 3] = 0xFF;  // NumFree (after 131, tag, Size, Arity, Uniq, Index)
+  fun[2 + 4 + 1 + 16 + 4] = 0x7F;
   BOOST_TEST(decode(fun).error() == make_error_code(TermError::absurd_length));
 }
 
