@@ -197,10 +197,34 @@ int run_node_command(std::span<const std::string_view> args, std::ostream& out, 
     auto t = std::make_shared<boost::asio::steady_timer>(io, std::chrono::milliseconds(200));
     t->async_wait([&io, t](boost::system::error_code) { io.stop(); });
   };
+  // On a signal: let the extensions' before_stop hooks finish (bounded by a
+  // deadline), then stop.
+  auto graceful_shutdown = [&] {
+    auto pending = std::make_shared<int>(1);
+    auto finished = std::make_shared<bool>(false);
+    auto finish = [&shutdown, pending, finished] {
+      if (--*pending == 0 && !*finished) {
+        *finished = true;
+        shutdown();
+      }
+    };
+    auto deadline = std::make_shared<boost::asio::steady_timer>(io, std::chrono::seconds(10));
+    deadline->async_wait([&shutdown, finished, deadline](boost::system::error_code ec) {
+      if (ec || *finished) return;
+      *finished = true;
+      shutdown();
+    });
+    for (const auto& e : extensions()) {
+      if (!e.before_stop) continue;
+      ++*pending;
+      e.before_stop(node, finish);
+    }
+    finish();
+  };
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (ec) return;
     HC_LOG(info) << "signal " << sig << ": shutting down";
-    shutdown();
+    graceful_shutdown();
   });
   node.start([&](std::error_code ec) {
     if (ec) {

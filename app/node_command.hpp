@@ -56,6 +56,11 @@ struct NodeExtension {
   std::vector<NodeFlag> flags;
   // Runs on the io thread after the node has started; an error aborts start-up.
   std::function<std::error_code(cnode::Node&, const NodeSettings&)> install;
+  // Optional: runs on the io thread when SIGINT/SIGTERM arrives, before the
+  // node stops (e.g. the supervisor role hands its children off); call
+  // `done` when finished. The node stops once every extension is done, or
+  // after 10 s.
+  std::function<void(cnode::Node&, std::function<void()> done)> before_stop;
 };
 
 // Returns true (for use in a static initializer).

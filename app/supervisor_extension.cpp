@@ -83,21 +83,17 @@ std::error_code install(cnode::Node& node, const NodeSettings& s) {
     }
     HC_LOG(info) << "supervisor " << o.name << " running (" << strategy << " distribution)";
   }
-  // After every extension installed: add our requests to `horde_cnode`
-  // (spawning it when no other role did).
-  node.post([&node] {
-    horde::ControlProcess* control = nullptr;
-    if (auto pid = node.whereis(horde::ControlProcess::registered_name()))
-      control = dynamic_cast<horde::ControlProcess*>(node.find(*pid));
-    if (control == nullptr) {
-      auto c = std::make_unique<horde::ControlProcess>();
-      control = c.get();
-      cnode::SpawnOptions so;
-      so.register_as = horde::ControlProcess::registered_name();
-      node.spawn(std::move(c), so);
-    }
-    horde::install_supervisor_handlers(*control);
-  });
+  // Our requests on `horde_cnode` (shared with the registry role).
+  horde::ControlProcess* control = horde::ensure_control_process(node);
+  if (control == nullptr) {
+    HC_LOG(error) << "horde_cnode is registered by another process";
+    return std::make_error_code(std::errc::address_in_use);
+  }
+  if (!control->has_handler("which_children")) horde::install_supervisor_handlers(*control);
+  // Keep the member nodes connected (so monitors and syncs reach them).
+  if (!base.members_auto)
+    for (const auto& m : members)
+      if (Atom(m) != node.name()) node.add_peer(Atom(m));
   return {};
 }
 
@@ -112,6 +108,21 @@ const bool registered = register_node_extension({
             {"--cpp-namespace", "NS", "module namespace of C++ worker kinds for the mixed strategy (default CppWorkers)"},
         },
     .install = install,
+    // SIGINT/SIGTERM: Horde's graceful stop (status shutting_down, children
+    // handed off to the members the ring picks) before the node goes away.
+    .before_stop =
+        [](cnode::Node& node, std::function<void()> done) {
+          auto names = horde::SupervisorProcess::running(node);
+          auto pending = std::make_shared<std::size_t>(names.size() + 1);
+          // graceful_stop's callback runs inside N's exit: stop the node later.
+          auto one_done = [&node, pending, done] {
+            if (--*pending == 0) node.post(done);
+          };
+          for (const Atom& name : names)
+            if (auto* sp = horde::SupervisorProcess::find(node, name)) sp->graceful_stop(one_done);
+            else one_done();
+          one_done();
+        },
 });
 
 }  // namespace
