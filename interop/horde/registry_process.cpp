@@ -224,9 +224,16 @@ void RegistryProcess::execute_one(const RegistryAction& action) {
           for (const auto& op : a.ops) {
             if (op.kind == CrdtOp::Kind::Add) {
               crdt->put(op.key, op.value);
-            } else {
-              crdt->remove(op.key);
+              continue;
             }
+            if (op.if_pid) {
+              // Leave a name that the CRDT already gave to another process.
+              auto current = crdt->get(op.key);
+              if (!current) continue;
+              auto kv = KeyValue::from_term(*current);
+              if (kv && !(kv->pid == *op.if_pid)) continue;
+            }
+            crdt->remove(op.key);
           }
         } else if constexpr (std::is_same_v<A, SetNeighboursAction>) {
           if (auto* crdt = dynamic_cast<CrdtProcess*>(node().find(crdt_pid_))) crdt->set_neighbours(a.neighbours);

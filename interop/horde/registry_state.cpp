@@ -223,7 +223,10 @@ RegistryActions RegistryState::on_exit(const Pid& pid) {
   names.reserve(idxs.size());
   for (std::uint32_t i : idxs) names.push_back(name_of(entries_[i]));
   CrdtOpsAction drop;
-  for (const auto& name : names) drop.ops.push_back(remove_op(CrdtKey::name_key(name)));
+  for (const auto& name : names) {
+    drop.ops.push_back(remove_op(CrdtKey::name_key(name)));
+    drop.ops.back().if_pid = pid;
+  }
   out.emplace_back(std::move(drop));
   for (std::size_t k = 0; k < idxs.size(); ++k) {
     erase_entry(idxs[k]);

@@ -32,6 +32,12 @@
 //   FunctionClauseError and be restarted by its supervisor) are reported as
 //   a `Problem` action and otherwise ignored; malformed calls get
 //   `{error, {bad_request, Request}}`.
+// - The names of an exited process are dropped from the CRDT only while the
+//   CRDT still maps them to that process. RegistryImpl drops them
+//   unconditionally, which loses both names of a conflict when the loser's
+//   EXIT (sent by another node that already resolved the conflict) is
+//   handled after the local CRDT has joined the winner's entry but before
+//   its diff was processed: the drop's context then covers the winner too.
 // - set_initial_members leaves our own CRDT out of the neighbour list
 //   (RegistryImpl's `List.delete(members, [self])` never matches, so the BEAM
 //   CRDT briefly syncs with itself; harmless there, pointless here).
@@ -61,11 +67,14 @@ namespace hc::horde {
 // ---- actions ---------------------------------------------------------------
 
 // One operation on the local CRDT. `value` is ignored for removes.
+// `if_pid`: remove only while the CRDT's current value of the {key, _} still
+// names that pid (see on_exit).
 struct CrdtOp {
   enum class Kind : std::uint8_t { Add, Remove };
   Kind kind = Kind::Add;
   Term key;
   Term value;
+  std::optional<Pid> if_pid;
   bool operator==(const CrdtOp&) const = default;
 };
 

@@ -10,6 +10,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <future>
+#include <iostream>
+
+#include "interop/horde/crdt_process.hpp"
 
 using namespace hc;
 using namespace hc::test::reg;
@@ -41,11 +44,11 @@ const std::string& horde_erl_libs() {
     const std::string elixir_lib =
         run_capture("elixir -e 'IO.puts(Path.dirname(:code.lib_dir(:elixir)))' 2>/dev/null");
     std::string all = base.empty() ? elixir_lib : base + ":" + elixir_lib;
-    const std::string where =
-        run_capture("ERL_LIBS='" + all +
-                    "' erl -noshell -eval 'io:format(\"~p\", [code:which(\\'Elixir.Horde.Registry\\')]), halt().' "
-                    "2>/dev/null");
-    if (base.empty() || where.empty() || where.find("non_existing") != std::string::npos) {
+    const int status = std::system(("ERL_LIBS='" + all +
+                                     "' erl -noshell -eval \"halt(case code:which('Elixir.Horde.Registry') of "
+                                     "non_existing -> 1; _ -> 0 end).\" >/dev/null 2>&1")
+                                        .c_str());
+    if (base.empty() || status != 0) {
       std::printf("skipped: Horde not in ERL_LIBS (ERL_LIBS='%s'; Horde.Registry cannot be loaded). Set ERL_LIBS "
                   "to a directory holding horde, delta_crdt, merkle_map, libring, telemetry.\n",
                   base.c_str());
@@ -205,6 +208,21 @@ BOOST_AUTO_TEST_CASE(two_beam_one_cpp_auto_members) {
     winner = c->pid;
     return true;
   }, 15s));
+  if (!winner) {  // diagnostics for a failed convergence
+    auto c = cpp->lookup(binary("x"));
+    std::cerr << "contenders: cpp " << Term(cpp_contender) << " beam " << Term(beam_contender) << "\ncpp sees "
+              << (c ? Term(c->pid) : Term(atom("none"))) << " alive " << cpp->alive(cpp_contender) << "\n";
+    const std::string q = "S = sys:get_state('Elixir.HordeCnodeTest.Registry.Crdt'), "
+                          "maps:get({key, <<\"x\">>}, maps:get(value, element(2, {x, maps:get(crdt_state, S)})), none).";
+    std::cerr << "b1 crdt " << b1.beam->try_eval(q) << "\nb2 crdt " << b2.beam->try_eval(q) << "\n";
+    std::cerr << "b1 ets " << b1.beam->try_eval("ets:lookup('keys_Elixir.HordeCnodeTest.Registry', <<\"x\">>).") << "\n";
+    std::cerr << "cpp crdt " << cpp->runner->run([&] {
+      auto* p = horde::RegistryProcess::find(cpp->node(), kReg);
+      auto* cp = dynamic_cast<horde::CrdtProcess*>(cpp->node().find(p->crdt_pid()));
+      auto v = cp->engine().state().value_term(horde::CrdtKey::name_key(binary("x")));
+      return v ? *v : Term(atom("none"));
+    }).get() << "\n";
+  }
   BOOST_REQUIRE(winner.has_value());
   const Term conflict_beam_lost = tuple(atom("name_conflict"), tuple(binary("x"), atom("nil")), kReg, cpp_contender);
   const Term conflict_cpp_lost = tuple(atom("name_conflict"), tuple(binary("x"), atom("nil")), kReg, beam_contender);

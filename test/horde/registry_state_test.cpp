@@ -36,6 +36,10 @@ struct FakeCrdt {
           map[op.key] = op.value;
           diffs.push_back(CrdtDiff::added(op.key, op.value));
         } else if (it != map.end()) {
+          if (op.if_pid) {
+            auto kv = KeyValue::from_term(it->second);
+            if (kv && !(kv->pid == *op.if_pid)) continue;
+          }
           map.erase(it);
           diffs.push_back(CrdtDiff::removed(op.key));
         }
@@ -233,6 +237,27 @@ BOOST_AUTO_TEST_CASE(exit_of_a_registered_process_drops_all_its_keys) {
   BOOST_TEST(f.crdt.map.size() == 2u);  // {member, self} and {key, other}
   BOOST_TEST(all_of<NotifyAction>(actions).size() == 1000u);
   BOOST_TEST(f.state.on_exit(p).empty());
+}
+
+// The loser's EXIT can be handled after the local CRDT already holds the
+// winner (its diff not yet processed): the drop must not take the winner's
+// name with it.
+BOOST_AUTO_TEST_CASE(exit_drop_spares_a_name_the_crdt_gave_to_another_pid) {
+  Fixture f;
+  f.join_other();
+  const Pid loser = local_pid(10);
+  const Pid winner = remote_pid(20);
+  f.call(tuple(atom("register"), binary("x"), Term(0), loser));
+  // The CRDT joins the winner's entry; the diff is still queued.
+  f.crdt.map[CrdtKey::name_key(binary("x"))] = KeyValue{other_member(), winner, Term(1)}.to_term();
+  auto actions = f.state.on_exit(loser);
+  const auto& drop = std::get<CrdtOpsAction>(actions.at(0));
+  BOOST_REQUIRE_EQUAL(drop.ops.size(), 1u);
+  BOOST_TEST(*drop.ops[0].if_pid == loser);
+  f.crdt.apply(actions);
+  BOOST_TEST(f.crdt.map.count(CrdtKey::name_key(binary("x"))) == 1u);
+  f.remote_add(binary("x"), winner, Term(1));
+  BOOST_TEST(f.state.lookup(binary("x"), always_alive)->pid == winner);
 }
 
 BOOST_AUTO_TEST_CASE(remove_member_drops_its_keys_and_updates_neighbours) {
