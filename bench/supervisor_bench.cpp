@@ -215,8 +215,9 @@ std::size_t alive_members(cnode::NodeRunner& r, Atom sup) {
 bool beam_sees_alive(cnode::NodeRunner& via, Atom beam, Atom sup, std::size_t n) {
   try {
     std::size_t k = 0;
-    for (const Term& m : harness(via, beam, tuple(atom("member_infos"), sup)).list_elements())
-      k += m.map_get("status")->is_atom("alive");
+    const Term infos = harness(via, beam, tuple(atom("member_infos"), sup));  // keep alive while iterating
+    for (const Term& m : infos.list_elements())
+      if (const Term* st = m.map_get("status")) k += st->is_atom("alive");
     return k == n;
   } catch (...) {
     return false;
@@ -433,28 +434,36 @@ double beam_memory_per_child(int n, cnode::NodeRunner& driver) {
 int main(int argc, char** argv) {
   (void)argc;
   (void)argv;
-  if (std::system("ERL_LIBS=\"$ERL_LIBS\" erl -noshell -eval 'halt(case code:which(\\'Elixir.Horde.DynamicSupervisor\\') of non_existing -> 1; _ -> 0 end).' >/dev/null 2>&1") != 0) {
+  if (std::system("erl -noshell -eval \"halt(case code:which('Elixir.Horde.DynamicSupervisor') of non_existing -> 1; _ -> 0 end).\" >/dev/null 2>&1") != 0) {
     std::printf("supervisor_bench: SKIPPED (Horde not in ERL_LIBS='%s')\n", std::getenv("ERL_LIBS") ? std::getenv("ERL_LIBS") : "");
     return 0;
   }
-  const int n_lat = std::getenv("HC_SUP_BENCH_N") ? std::atoi(std::getenv("HC_SUP_BENCH_N")) : 2000;
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  // HC_SUP_BENCH_N: starts per latency run (default 1000, throughput 2x);
+  // HC_SUP_BENCH_PARTS: which parts to run (default "123").
+  const int n_lat = std::getenv("HC_SUP_BENCH_N") ? std::atoi(std::getenv("HC_SUP_BENCH_N")) : 1000;
   try {
     std::printf("supervisor_bench: C++ member vs BEAM Horde 0.10.0 (sync_interval 100 ms, loopback)\n");
-    bench_start_child(n_lat, n_lat * 2, 16);
+    const std::string parts = std::getenv("HC_SUP_BENCH_PARTS") ? std::getenv("HC_SUP_BENCH_PARTS") : "123";
+    if (parts.find('1') != std::string::npos) bench_start_child(n_lat, n_lat * 2, 16);
 
     cnode::NodeRunner driver(node_options("benchdrv", rnd("cookie")));
     if (driver.start()) throw std::runtime_error("driver node");
+    if (parts.find('2') != std::string::npos) {
     std::printf("\n[2] failover: 3 members, 1 000 children, one member killed -> all running again\n");
     print_row("", "C++ members", "BEAM members");
     const double fc = cpp_failover(1000);
     const double fb = beam_failover(1000, driver);
     print_row("kill -> 1 000 children running", fmt(fc, "ms"), fmt(fb, "ms"));
+    }
 
+    if (parts.find('3') != std::string::npos) {
     std::printf("\n[3] memory per supervised child (10 000 children on one member)\n");
     print_row("", "C++ member (heap)", "BEAM member (VM total)");
     const double mc = cpp_memory_per_child(10000);
     const double mb = beam_memory_per_child(10000, driver);
     print_row("bytes per child", fmt(mc, "B"), fmt(mb, "B"));
+    }
     driver.stop();
   } catch (const std::exception& e) {
     std::printf("supervisor_bench: FAILED: %s\n", e.what());
