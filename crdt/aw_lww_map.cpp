@@ -121,11 +121,42 @@ int compare_ts(std::string_view a, std::string_view b) {
   return erlang_compare(unpack_term_all(a), unpack_term_all(b));
 }
 
+// Atoms of the MapSet struct, interned once (this runs per element).
+struct MapSetAtoms {
+  Term struct_key{Atom("__struct__")};
+  Term module{elixir_module("MapSet")};
+  Term map{Atom("map")};
+  Term version{Atom("version")};
+};
+const MapSetAtoms& mapset_atoms() {
+  static const MapSetAtoms a;
+  return a;
+}
+
+// Elixir 1.14+ MapSet of the dots: %{'__struct__' => 'Elixir.MapSet', map => #{D => []}, version => 2}.
 Term mapset_of(const std::vector<Dot>& dots) {
-  TermVector el;
-  el.reserve(dots.size());
-  for (const Dot& d : dots) el.push_back(d.to_term());
-  return make_mapset(std::move(el));
+  const auto& a = mapset_atoms();
+  TermPairs inner;
+  inner.reserve(dots.size());
+  for (const Dot& d : dots) inner.emplace_back(d.to_term(), Term());
+  return Term::map({{a.struct_key, a.module}, {a.map, Term::map(std::move(inner))}, {a.version, Term(2)}});
+}
+
+// The dots of a MapSet of that exact shape; false otherwise.
+bool parse_mapset_dots(const Term& set, std::vector<Dot>& out) {
+  const auto& a = mapset_atoms();
+  if (!set.is_map() || set.map_size() != 3) return false;
+  const Term* st = set.map_get(a.struct_key);
+  const Term* version = set.map_get(a.version);
+  const Term* map = set.map_get(a.map);
+  if (!st || !(*st == a.module) || !version || version->as_int() != 2 || !map || !map->is_map()) return false;
+  out.reserve(map->map_size());
+  for (const auto& [k, v] : map->map_entries()) {
+    auto dot = dot_from_term(k);
+    if (!v.is_nil() || !dot) return false;
+    out.push_back(*dot);
+  }
+  return true;
 }
 
 }  // namespace
@@ -249,7 +280,8 @@ void AWLWWMap::index_erase(std::uint64_t h, std::uint32_t slot) {
   }
 }
 
-void AWLWWMap::store(std::string_view key, std::uint64_t h, std::optional<std::uint32_t> slot, Record* record) {
+void AWLWWMap::store(std::string_view key, std::uint64_t h, std::optional<std::uint32_t> slot, Record* record,
+                     const Term* key_term) {
   if (slot) {
     Record* old = slots_[*slot];
     if (!record) {
@@ -282,7 +314,7 @@ void AWLWWMap::store(std::string_view key, std::uint64_t h, std::optional<std::u
     s = static_cast<std::uint32_t>(slots_.size() - 1);
   }
   if (merkle_ && !record->has_hash) {
-    record->key_hash = merkle_key_hash(unpack_term_all(key));
+    record->key_hash = merkle_key_hash(key_term ? *key_term : unpack_term_all(key));
     record->has_hash = 1;
   }
   slots_[s] = record;
@@ -292,8 +324,9 @@ void AWLWWMap::store(std::string_view key, std::uint64_t h, std::optional<std::u
 }
 
 // ---- reads ------------------------------------------------------------------------
-Term AWLWWMap::read_value(const Record& r) const {
-  Parsed p = Parsed::of(&r);
+Term AWLWWMap::read_value(const Record& r) const { return read_parsed(Parsed::of(&r)); }
+
+Term AWLWWMap::read_parsed(const Parsed& p) {
   std::size_t best = 0;
   for (std::size_t i = 1; i < p.elems.size(); ++i) {
     int c = compare_ts(p.elems[i].ts, p.elems[best].ts);
@@ -417,23 +450,17 @@ std::optional<AWLWWMap> AWLWWMap::from_term(const Term& t, std::string* error) {
     buffers.reserve(elems.map_size() * 2);
     for (const auto& [el, set] : elems.map_entries()) {
       if (!el.is_tuple(2)) return fail("AWLWWMap element is not {Value, Ts}");
-      auto dot_terms = mapset_elements(set);
-      if (!dot_terms) return fail("AWLWWMap dot set is not a MapSet");
       Parsed::El e;
+      if (!parse_mapset_dots(set, e.dots)) return fail("AWLWWMap dot set is not a MapSet of {int, int}");
       buffers.push_back(pack_term(el.tuple_elements()[0]));
       e.value = buffers.back();
       buffers.push_back(pack_term(el.tuple_elements()[1]));
       e.ts = buffers.back();
-      for (const Term& d : *dot_terms) {
-        auto dot = dot_from_term(d);
-        if (!dot) return fail("AWLWWMap dot is not {int, int}");
-        e.dots.push_back(*dot);
-      }
       p.elems.push_back(std::move(e));
     }
     std::string rec = p.encode();
     if (rec.empty()) continue;  // a key without elements carries nothing
-    m.store(kbytes, packed_hash(kbytes), std::nullopt, Record::make(rec));
+    m.store(kbytes, packed_hash(kbytes), std::nullopt, Record::make(rec), &key);
   }
   return m;
 }
@@ -463,7 +490,7 @@ UpdateResult AWLWWMap::add(const Term& key, const Term& value, std::int64_t node
   Parsed p;
   p.key = k;
   p.elems.push_back({v, t, {d}});
-  store(k, h, slot, Record::make(p.encode()));
+  store(k, h, slot, Record::make(p.encode()), &key);
   ctx_.add(d);
 
   UpdateResult r;
@@ -492,6 +519,8 @@ UpdateResult AWLWWMap::join(const AWLWWMap& delta, std::span<const Term> keys) {
     std::optional<Term> old_read;
     std::string record;  // new canonical bytes, empty = key vanishes
     bool changed = false;
+    std::optional<Term> new_read;
+    const Term* key_term = nullptr;
   };
   std::vector<Pending> pending;
   std::unordered_map<std::string, std::size_t> seen;
@@ -546,26 +575,20 @@ UpdateResult AWLWWMap::join(const AWLWWMap& delta, std::span<const Term> keys) {
     }
     pe.record = out.encode();
     pe.changed = r1 ? (pe.record != r1->bytes()) : !pe.record.empty();
-    if (pe.changed && r1) pe.old_read = read_value(*r1);
+    if (pe.changed && r1) pe.old_read = read_parsed(p1);
+    if (pe.changed && !out.elems.empty()) pe.new_read = read_parsed(out);
+    pe.key_term = &key;
     pe.key = std::move(k);
     order.push_back(pending.size());
     pending.push_back(std::move(pe));
   }
 
-  // Compute the read diffs before mutating (old reads were captured above).
   UpdateResult result;
-  std::vector<std::optional<Term>> new_reads(pending.size());
-  for (std::size_t i = 0; i < pending.size(); ++i) {
-    if (!pending[i].changed || pending[i].record.empty()) continue;
-    Record* tmp = Record::make(pending[i].record);
-    new_reads[i] = read_value(*tmp);
-    ::operator delete(tmp);
-  }
   for (std::size_t n = 0; n < order.size(); ++n) {
     const Pending& pe = pending[order[n]];
     if (!pe.changed) continue;
     ++result.keys_changed;
-    const auto& nr = new_reads[order[n]];
+    const auto& nr = pe.new_read;
     if (pe.old_read && nr && *pe.old_read == *nr) continue;
     if (!nr) {
       result.diffs.push_back({KeyChange::Kind::remove, keys[n], Term()});
@@ -575,7 +598,7 @@ UpdateResult AWLWWMap::join(const AWLWWMap& delta, std::span<const Term> keys) {
   }
   for (Pending& pe : pending) {
     if (!pe.changed) continue;
-    store(pe.key, pe.h, pe.slot, pe.record.empty() ? nullptr : Record::make(pe.record));
+    store(pe.key, pe.h, pe.slot, pe.record.empty() ? nullptr : Record::make(pe.record), pe.key_term);
   }
   ctx_.merge(c2);
   return result;

@@ -147,8 +147,11 @@ class AWLWWMap : private MerkleContent {
   void index_erase(std::uint64_t h, std::uint32_t slot);
   void grow_index();
   // Stores `record` (nullptr = delete) for a key, updating index and Merkle.
-  void store(std::string_view packed_key, std::uint64_t h, std::optional<std::uint32_t> slot, Record* record);
+  // `key_term`, when given, saves unpacking the key to hash it.
+  void store(std::string_view packed_key, std::uint64_t h, std::optional<std::uint32_t> slot, Record* record,
+             const Term* key_term = nullptr);
   Term read_value(const Record& r) const;
+  static Term read_parsed(const Parsed& p);
   static Term element_map(const Record* r);
 
   std::vector<Record*> slots_;

@@ -5,12 +5,24 @@
 namespace hc::crdt {
 namespace {
 
+// The message atoms, interned once.
+struct Atoms {
+  Term diff{Atom("diff")}, get_diff{Atom("get_diff")}, ack_diff{Atom("ack_diff")}, ok{Atom("ok")},
+      error{Atom("error")}, unsupported{Atom("unsupported")};
+};
+const Atoms& atoms() {
+  static const Atoms a;
+  return a;
+}
 const Term& atom_term(const char* text) {
-  // Small cache of the atoms used in messages.
-  static thread_local std::map<std::string, Term> cache;
-  auto it = cache.find(text);
-  if (it == cache.end()) it = cache.emplace(text, Term(Atom(text))).first;
-  return it->second;
+  const Atoms& a = atoms();
+  std::string_view t(text);
+  if (t == "diff") return a.diff;
+  if (t == "get_diff") return a.get_diff;
+  if (t == "ack_diff") return a.ack_diff;
+  if (t == "ok") return a.ok;
+  if (t == "error") return a.error;
+  return a.unsupported;
 }
 
 std::string describe(const Term& t) {
