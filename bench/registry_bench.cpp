@@ -152,8 +152,8 @@ Term key(const std::string& prefix, std::size_t i) { return binary(prefix + std:
 }  // namespace
 
 int main() {
-  if (std::system("ERL_LIBS=\"$ERL_LIBS\" erl -noshell -eval 'halt(case code:which(\\'Elixir.Horde.Registry\\') of "
-                  "non_existing -> 1; _ -> 0 end).' >/dev/null 2>&1") != 0) {
+  if (std::system("ERL_LIBS=\"$ERL_LIBS\" erl -noshell -eval \"halt(case code:which('Elixir.Horde.Registry') of "
+                  "non_existing -> 1; _ -> 0 end).\" >/dev/null 2>&1") != 0) {
     std::printf("registry_bench: SKIPPED (Horde not in ERL_LIBS='%s')\n",
                 std::getenv("ERL_LIBS") ? std::getenv("ERL_LIBS") : "");
     return 0;
@@ -177,6 +177,14 @@ int main() {
     return 1;
   }
   const Atom cn = c.node().name();
+  for (const ElixirPeer* p : {&b1, &b2}) {
+    std::promise<std::error_code> done;
+    c.post([&] { c.node().connect(p->name(), [&](std::error_code ec) { done.set_value(ec); }); });
+    if (auto ec = done.get_future().get()) {
+      std::printf("cannot connect to %s: %s\n", std::string(p->name().text()).c_str(), ec.message().c_str());
+      return 1;
+    }
+  }
   auto start_beam = [&](const ElixirPeer& p, Atom reg, std::vector<Atom> members) {
     TermVector v;
     for (auto& m : members) v.push_back(Term(m));
@@ -235,8 +243,14 @@ int main() {
   Term r2 = bench_call(c, b2, tuple(atom("register_many"), rc, binary("x"), Term(static_cast<std::uint64_t>(n))));
   const std::int64_t absorb_done = ok_us(r2, 2);
   std::int64_t absorbed_at = 0;
+  std::size_t last_count = 0;
+  std::string timeline;
   for (;;) {
     auto count = c.run([&] { return horde::RegistryApi::find(c.node(), rc)->count(); }).get();
+    if (count != last_count) {
+      timeline += " " + std::to_string((now_us() - absorb_done) / 1000) + "ms:" + std::to_string(count - n);
+      last_count = count;
+    }
     if (count >= 2 * n) {
       absorbed_at = now_us();
       break;
@@ -307,6 +321,7 @@ int main() {
   if (failures) std::printf("   (C++ registration failures: %zu)\n", failures);
   std::printf("%-58s %16s %16.3f\n", "2. C++ node has B2's N names, after B2 is done (s)", "-",
               absorbed_at ? (absorbed_at - absorb_done) / 1e6 : -1.0);
+  std::printf("   (C++ count over time, relative to B2's last registration:%s)\n", timeline.c_str());
   std::printf("%-58s %16.1f %16.1f\n", "3. one registration visible on the peer, median (ms)", median(beam_beam), median(cpp_beam));
   std::printf("%-58s %16s %16.1f\n", "   B2 -> C++ node, median (ms)", "-", median(beam_cpp));
   std::printf("%-58s %16.0f %16.0f\n", "4. memory per name (bytes; BEAM: peer B2, C++: node C)",
