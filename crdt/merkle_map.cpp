@@ -185,6 +185,7 @@ std::uint32_t MerkleMap::new_leaf(std::uint32_t key_hash, EntryId id) {
 }
 
 void MerkleMap::clear() {
+  pending_.clear();
   nodes_.clear();
   free_nodes_.clear();
   multi_.clear();
@@ -193,6 +194,29 @@ void MerkleMap::clear() {
 }
 
 void MerkleMap::put(std::uint32_t key_hash, EntryId id, std::optional<EntryId> replaces) {
+  pending_.push_back({key_hash, id, replaces.value_or(0), static_cast<std::uint8_t>(replaces ? 1 : 0)});
+}
+
+void MerkleMap::remove(std::uint32_t key_hash, EntryId id) { pending_.push_back({key_hash, id, 0, 2}); }
+
+void MerkleMap::flush() {
+  if (pending_.empty()) return;
+  // Changes of different keys commute (the shape is canonical); a stable
+  // sort keeps the order of the changes of one key.
+  std::stable_sort(pending_.begin(), pending_.end(),
+                   [](const PendingOp& a, const PendingOp& b) { return a.key_hash < b.key_hash; });
+  for (const PendingOp& op : pending_) {
+    if (op.kind == 2) {
+      apply_remove(op.key_hash, op.id);
+    } else {
+      apply_put(op.key_hash, op.id, op.kind == 1 ? std::optional<EntryId>(op.replaces) : std::nullopt);
+    }
+  }
+  pending_.clear();
+  if (pending_.capacity() > 4096) pending_.shrink_to_fit();
+}
+
+void MerkleMap::apply_put(std::uint32_t key_hash, EntryId id, std::optional<EntryId> replaces) {
   std::uint32_t parent = kNil;
   int side = 0;
   auto link = [&](std::uint32_t child) {
@@ -257,7 +281,7 @@ void MerkleMap::put(std::uint32_t key_hash, EntryId id, std::optional<EntryId> r
   }
 }
 
-void MerkleMap::remove(std::uint32_t key_hash, EntryId id) {
+void MerkleMap::apply_remove(std::uint32_t key_hash, EntryId id) {
   // Path of (node, side taken) from the root.
   std::uint32_t path[34];
   int sides[34];
@@ -356,10 +380,13 @@ std::uint32_t MerkleMap::compute_hash(std::uint32_t i, const MerkleContent& cont
 }
 
 void MerkleMap::update_hashes(const MerkleContent& content) {
+  flush();
   if (root_ != kNil) compute_hash(root_, content);
 }
 
-bool MerkleMap::hashes_valid() const noexcept { return root_ == kNil || (nodes_[root_].flags & kValid); }
+bool MerkleMap::hashes_valid() const noexcept {
+  return pending_.empty() && (root_ == kNil || (nodes_[root_].flags & kValid));
+}
 
 bool MerkleMap::empty() const noexcept { return root_ == kNil; }
 
@@ -369,7 +396,7 @@ std::optional<std::uint32_t> MerkleMap::root_hash() const noexcept {
 }
 
 std::size_t MerkleMap::memory_bytes() const noexcept {
-  std::size_t m = nodes_.capacity() * sizeof(Node) + free_nodes_.capacity() * 4 +
+  std::size_t m = nodes_.capacity() * sizeof(Node) + free_nodes_.capacity() * 4 + pending_.capacity() * sizeof(PendingOp) +
                   multi_.capacity() * sizeof(std::vector<EntryId>);
   for (const auto& v : multi_) m += v.capacity() * sizeof(EntryId);
   return m;

@@ -81,12 +81,17 @@ class MerkleMap {
 
   // Adds entry `id` under `key_hash`. `replaces` names the entry it replaces
   // (the same key with a new value) or nullopt for a new key.
+  // put/remove are queued and applied, sorted by key hash (so consecutive
+  // updates share their path through the trie), by the next update_hashes();
+  // every other accessor assumes update_hashes() ran after the last change,
+  // as MerkleMap requires before a diff.
   void put(std::uint32_t key_hash, EntryId id, std::optional<EntryId> replaces = std::nullopt);
   // Removes entry `id` (a no-op when absent).
   void remove(std::uint32_t key_hash, EntryId id);
   void clear();
 
-  // Recomputes the invalidated hashes (MerkleMap.update_hashes/1).
+  // Applies queued changes and recomputes the invalidated hashes
+  // (MerkleMap.update_hashes/1).
   void update_hashes(const MerkleContent& content);
   bool hashes_valid() const noexcept;
 
@@ -125,6 +130,15 @@ class MerkleMap {
     std::uint32_t flags = 0;
   };
 
+  struct PendingOp {
+    std::uint32_t key_hash;
+    EntryId id;
+    EntryId replaces;
+    std::uint8_t kind;  // 0 put new, 1 put replacing, 2 remove
+  };
+  void apply_put(std::uint32_t key_hash, EntryId id, std::optional<EntryId> replaces);
+  void apply_remove(std::uint32_t key_hash, EntryId id);
+  void flush();
   std::uint32_t new_node(const Node& n);
   void free_node(std::uint32_t i);
   std::uint32_t new_leaf(std::uint32_t key_hash, EntryId id);
@@ -139,6 +153,7 @@ class MerkleMap {
   std::vector<std::vector<EntryId>> multi_;  // entries of leaves with colliding key hashes
   std::vector<std::uint32_t> free_multi_;
   std::uint32_t root_ = kNil;
+  std::vector<PendingOp> pending_;
 };
 
 // Term helpers for the continuation structs.
