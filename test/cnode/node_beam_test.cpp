@@ -70,6 +70,8 @@ class Echo final : public GenServer {
       exit(*m.element(1));
     } else if (m.is_record("link_to", 2)) {
       link(*m.element(1)->as_pid());
+    } else if (m.is_record("unlink_from", 2)) {
+      unlink(*m.element(1)->as_pid());
     } else if (m.is_record("trap", 2)) {
       set_trap_exit(m.element(1)->is_atom("true"));
     } else if (inbox_) {
@@ -503,6 +505,31 @@ BOOST_AUTO_TEST_CASE(cli_runs_a_node_until_signalled) {
   BOOST_TEST(WEXITSTATUS(status) == 0);
   BOOST_TEST(beam.eval("W3 = fun W3(0) -> still_there; W3(K) -> case lists:member('" + n2 +
                        "', nodes()) of false -> gone; true -> timer:sleep(50), W3(K - 1) end end, W3(100).") == "gone");
+}
+
+// exit/2 from the BEAM (EXIT2) and unlink (UNLINK_ID) from C++.
+BOOST_FIXTURE_TEST_CASE(exit_signals_and_unlink, Fixture) {
+  const std::string N = q(cpp_name());
+  Pid x1 = spawn_echo(Atom("x1"));
+  beam.eval("X1 = gen_server:call({x1, " + N + "}, whoami), exit(X1, normal), timer:sleep(200).");
+  BOOST_TEST(cpp.run([&] { return cpp.node().is_alive(x1); }).get());  // normal: ignored
+  beam.eval("exit(X1, some_reason).");
+  BOOST_TEST(eventually([&] { return !cpp.run([&] { return cpp.node().is_alive(x1); }).get(); }));
+  Pid x2 = spawn_echo(Atom("x2"), true);
+  beam.eval("X2 = gen_server:call({x2, " + N + "}, whoami), exit(X2, kill).");
+  BOOST_TEST(eventually([&] { return !cpp.run([&] { return cpp.node().is_alive(x2); }).get(); }));  // untrappable
+  spawn_echo(Atom("x3"), true);
+  beam.eval("X3 = gen_server:call({x3, " + N + "}, whoami), exit(X3, trapped_reason).");
+  auto got = beam.eval("node_harness:take(3000).");
+  BOOST_TEST(got.find("{cpp_got,{'EXIT',") != std::string::npos, got);
+  BOOST_TEST(got.find("trapped_reason") != std::string::npos, got);
+  // link then unlink: the BEAM process's death no longer kills the C++ process
+  Pid x4 = spawn_echo(Atom("x4"));
+  beam.eval("B4 = spawn(fun() -> receive go -> exit(crash4) end end).");
+  beam.eval("{x4, " + N + "} ! {link_to, B4}, timer:sleep(100), {x4, " + N + "} ! {unlink_from, B4}, timer:sleep(100).");
+  BOOST_TEST(beam.eval("{links, L} = process_info(B4, links), L.") == "[]");
+  beam.eval("B4 ! go, timer:sleep(300).");
+  BOOST_TEST(cpp.run([&] { return cpp.node().is_alive(x4); }).get());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
