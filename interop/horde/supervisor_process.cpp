@@ -133,7 +133,8 @@ void SupervisorProcess::init() {
       if (!strong || *strong == nullptr) return;
       n->send(me, me, Term(atom(kNodesChanged)));
     });
-  } else if (!options_.members.empty()) {
+  } else {
+    // Horde.DynamicSupervisor always makes itself a member ([name | members]).
     members = options_.members;
     members->push_back(tuple(options_.name, node().name()));
   }

@@ -13,9 +13,10 @@
 //   'N.ProcessesSupervisor' with a per-call timeout (Horde uses infinity and
 //   catches exits; a member that does not answer in `children_call_timeout`
 //   counts as "no answer", so our caller is never left waiting).
-// - members: an explicit list (Horde's `members:`; self is added), or
-//   `members_auto` (Horde's :auto: self plus every connected node, updated
-//   on nodeup/nodedown), or neither (wait for set_members / the CRDT).
+// - members: an explicit list (Horde's `members:`; self is always added, so
+//   with no list the member is alone until set_members or the CRDT adds
+//   others), or `members_auto` (Horde's :auto: self plus every connected
+//   node, updated on nodeup/nodedown).
 // - graceful_stop: status shutting_down, children shut down and released
 //   ({nil, Spec}) so the member the ring picks restarts them, then a grace
 //   period for 'N.Crdt' to push those writes, then exit `shutdown`.
@@ -40,7 +41,7 @@ namespace hc::horde {
 
 struct SupervisorOptions {
   Atom name;                                      // N
-  std::vector<Term> members;                      // {N, Node} or N; self is added when non-empty
+  std::vector<Term> members;                      // {N, Node} or N; self is always added (as Horde does)
   bool members_auto = false;                      // Horde's members: :auto
   std::chrono::milliseconds sync_interval{300};   // Horde's delta_crdt_options default
   std::shared_ptr<const DistributionStrategy> strategy = std::make_shared<UniformDistribution>();
