@@ -512,6 +512,57 @@ UpdateResult AWLWWMap::remove(const Term& key) {
 }
 
 UpdateResult AWLWWMap::join(const AWLWWMap& delta, std::span<const Term> keys) {
+  auto r = join_with(delta.ctx_, keys, [&](const Term&, std::string_view k, std::uint64_t h, Parsed& p2,
+                                          std::vector<std::string>&) {
+    auto dslot = delta.find_slot(k, h);
+    p2 = Parsed::of(dslot ? delta.slots_[*dslot] : nullptr);
+    return true;
+  });
+  return std::move(*r);
+}
+
+std::optional<UpdateResult> AWLWWMap::join_slice(const Term& slice, std::span<const Term> keys, std::string* error) {
+  auto fail = [&](std::string why) -> std::optional<UpdateResult> {
+    if (error) *error = std::move(why);
+    return std::nullopt;
+  };
+  if (!slice.is_map()) return fail("AWLWWMap is not a map");
+  auto sn = struct_name(slice);
+  if (sn && !(*sn == awlww_module())) return fail("AWLWWMap has struct " + std::string(sn->text()));
+  static const Term dots_atom{Atom("dots")}, value_atom{Atom("value")};
+  const Term* dots = slice.map_get(dots_atom);
+  const Term* value = slice.map_get(value_atom);
+  if (!dots || !value) return fail("AWLWWMap without dots/value");
+  std::string why;
+  auto c2 = DotContext::from_term(*dots, &why);
+  if (!c2) return fail(why);
+  if (!value->is_map()) return fail("AWLWWMap value is not a map");
+  auto r = join_with(*c2, keys, [&](const Term& key, std::string_view, std::uint64_t, Parsed& p2,
+                                    std::vector<std::string>& buffers) {
+    p2 = Parsed();
+    const Term* elems = value->map_get(key);
+    if (!elems) return true;
+    if (!elems->is_map()) return false;
+    buffers.clear();
+    buffers.reserve(elems->map_size() * 2);
+    for (const auto& [el, set] : elems->map_entries()) {
+      if (!el.is_tuple(2)) return false;
+      Parsed::El e;
+      if (!parse_mapset_dots(set, e.dots)) return false;
+      buffers.push_back(pack_term(el.tuple_elements()[0]));
+      e.value = buffers.back();
+      buffers.push_back(pack_term(el.tuple_elements()[1]));
+      e.ts = buffers.back();
+      p2.elems.push_back(std::move(e));
+    }
+    return true;
+  });
+  if (!r) return fail("AWLWWMap element set of a key is malformed");
+  return r;
+}
+
+std::optional<UpdateResult> AWLWWMap::join_with(const DotContext& c2, std::span<const Term> keys,
+                                                const DeltaLookup& lookup) {
   struct Pending {
     std::string key;
     std::uint64_t h;
@@ -523,12 +574,13 @@ UpdateResult AWLWWMap::join(const AWLWWMap& delta, std::span<const Term> keys) {
     const Term* key_term = nullptr;
   };
   std::vector<Pending> pending;
+  pending.reserve(keys.size());
   std::unordered_map<std::string, std::size_t> seen;
   std::vector<std::size_t> order;  // index into pending per key given
   order.reserve(keys.size());
+  std::vector<std::string> buffers;
 
   const DotContext& c1 = ctx_;
-  const DotContext& c2 = delta.ctx_;
   for (const Term& key : keys) {
     std::string k = pack_term(key);
     if (auto dup = seen.find(k); dup != seen.end()) {
@@ -539,11 +591,10 @@ UpdateResult AWLWWMap::join(const AWLWWMap& delta, std::span<const Term> keys) {
     Pending pe;
     pe.h = packed_hash(k);
     pe.slot = find_slot(k, pe.h);
-    auto dslot = delta.find_slot(k, pe.h);
     const Record* r1 = pe.slot ? slots_[*pe.slot] : nullptr;
-    const Record* r2 = dslot ? delta.slots_[*dslot] : nullptr;
     Parsed p1 = Parsed::of(r1);
-    Parsed p2 = Parsed::of(r2);
+    Parsed p2;
+    if (!lookup(key, k, pe.h, p2, buffers)) return std::nullopt;  // nothing mutated yet
     Parsed out;
     out.key = k;
     std::vector<bool> matched(p2.elems.size(), false);

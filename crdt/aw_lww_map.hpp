@@ -33,6 +33,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -91,6 +92,10 @@ class AWLWWMap : private MerkleContent {
   UpdateResult remove(const Term& key);
   // join(State, Delta, Keys). `delta` is typically decoded from the wire.
   UpdateResult join(const AWLWWMap& delta, std::span<const Term> keys);
+  // The same join straight from a wire slice `%DeltaCrdt.AWLWWMap{}` term
+  // (no intermediate replica). nullopt + error, and no change, when the
+  // slice or the element set of one of `keys` is malformed.
+  std::optional<UpdateResult> join_slice(const Term& slice, std::span<const Term> keys, std::string* error = nullptr);
   // Join over every key of either side (state-based merge).
   UpdateResult join_all(const AWLWWMap& other);
 
@@ -138,6 +143,10 @@ class AWLWWMap : private MerkleContent {
   struct RecordDeleter {
     void operator()(Record* r) const noexcept;
   };
+
+  using DeltaLookup = std::function<bool(const Term& key, std::string_view packed_key, std::uint64_t h, Parsed& out,
+                                         std::vector<std::string>& buffers)>;
+  std::optional<UpdateResult> join_with(const DotContext& c2, std::span<const Term> keys, const DeltaLookup& lookup);
 
   Term merkle_key(EntryId id) const override;
   Term merkle_value(EntryId id) const override;

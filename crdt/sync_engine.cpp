@@ -200,12 +200,12 @@ void SyncEngine::handle_slice(const Term& slice, const Term& keys, SyncActions& 
     out.push_back(warn("dropped {diff, _, Keys}: Keys is not a list"));
     return;
   }
-  auto delta = AWLWWMap::from_term(slice, &why);
-  if (!delta) {
+  auto r = state_.join_slice(slice, keys.list_elements(), &why);
+  if (!r) {
     out.push_back(warn("dropped {diff, _, Keys}: " + why));
     return;
   }
-  notify(state_.join(*delta, keys.list_elements()), out);
+  notify(*r, out);
 }
 
 void SyncEngine::notify(const UpdateResult& r, SyncActions& out) {
