@@ -309,6 +309,47 @@ int main() {
           .as_float()
           .value_or(0);
 
+  // ---- 6. C++ -> C++ peer (both in this process): when does C2 have C's N names? ---------
+  const Atom rcc("Elixir.Bench.CppPair");
+  cnode::NodeOptions o2 = o;
+  o2.name = rnd("rbc2") + "@127.0.0.1";
+  cnode::NodeRunner c2(o2);
+  double pair_lag = -1, pair_rate = 0;
+  if (!c2.start()) {
+    auto start_pair = [&](cnode::NodeRunner& r, Atom other) {
+      return r.run([&] {
+                r.node().add_peer(other);
+                horde::RegistryOptions ro;
+                ro.name = rcc;
+                ro.sync_interval = std::chrono::milliseconds(sync_ms);
+                ro.members.push_back(horde::MemberSpec{rcc, other});
+                return horde::RegistryProcess::start(r.node(), ro).has_value();
+              }).get();
+    };
+    start_pair(c, c2.node().name());
+    start_pair(c2, cn);
+    for (int i = 0; i < 200; ++i) {
+      if (c2.run([&] { return horde::RegistryApi::find(c2.node(), rcc)->members().size(); }).get() == 2) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    std::int64_t p0 = 0, p1 = 0;
+    c.run([&] {
+       auto api = horde::RegistryApi::find(c.node(), rcc);
+       p0 = now_us();
+       for (std::size_t i = 0; i < n; ++i) api->register_pid(pids[i], key("p", i), atom("nil"));
+       p1 = now_us();
+     }).get();
+    pair_rate = n * 1e6 / std::max<std::int64_t>(p1 - p0, 1);
+    while (now_us() - p1 < 600'000'000) {
+      if (c2.run([&] { return horde::RegistryApi::find(c2.node(), rcc)->count(); }).get() >= n) {
+        pair_lag = (now_us() - p1) / 1e6;
+        break;
+      }
+      std::this_thread::sleep_for(1ms);
+    }
+    c2.stop();
+  }
+
   // ---- report ----------------------------------------------------------------------------
   auto rate = [&](std::int64_t t0, std::int64_t t1) { return n * 1e6 / std::max<std::int64_t>(t1 - t0, 1); };
   std::printf("\n%-58s %16s %16s\n", "", "BEAM (Horde)", "C++ member");
@@ -327,6 +368,8 @@ int main() {
   std::printf("%-58s %16.0f %16.0f\n", "4. memory per name (bytes; BEAM: peer B2, C++: node C)",
               static_cast<double>(b2_mem1 - b2_mem0) / n, static_cast<double>(heap1 - heap0) / n);
   std::printf("%-58s %16.0f %16.0f\n", "5. local lookups/s", beam_lookups, cpp_lookups);
+  std::printf("%-58s %16s %16.3f\n", "6. C++ -> C++ peer has all N, after the last registration (s)", "-", pair_lag);
+  std::printf("%-58s %16s %16.0f\n", "   (registration rate in that run, names/s)", "-", pair_rate);
   std::printf("\nC++ registry stats after scenario 1: %s\n", to_string(cpp_stats).c_str());
   c.stop();
   return 0;
