@@ -61,23 +61,18 @@ void append_control(std::vector<std::uint8_t>& out, const ControlMessage& contro
 }
 
 void append_dist_frame(std::vector<std::uint8_t>& out, const ControlMessage& control, const Term* payload) {
-  // Encode into a small scratch buffer, then append: the codec's encoder
-  // resizes its output vector ahead of the write position (relative to the
-  // vector's whole size), which made appending to a connection's large
-  // pending buffer quadratic during message bursts.
-  thread_local std::vector<std::uint8_t> scratch;
-  scratch.clear();
-  scratch.resize(4);
-  scratch.push_back(112);
-  append_control(scratch, control);
-  if (payload) append_external(scratch, *payload);
-  const std::size_t n = scratch.size() - 4;
-  scratch[0] = std::uint8_t(n >> 24);
-  scratch[1] = std::uint8_t(n >> 16);
-  scratch[2] = std::uint8_t(n >> 8);
-  scratch[3] = std::uint8_t(n);
-  out.insert(out.end(), scratch.begin(), scratch.end());
-  if (scratch.capacity() > (1u << 20)) std::vector<std::uint8_t>().swap(scratch);  // don't pin big buffers
+  // Written in place (the codec appends in amortised O(term size)), then the
+  // 4-byte length is patched in.
+  const std::size_t start = out.size();
+  out.resize(start + 4);
+  out.push_back(112);
+  append_control(out, control);
+  if (payload) append_external(out, *payload);
+  const std::size_t n = out.size() - start - 4;
+  out[start] = std::uint8_t(n >> 24);
+  out[start + 1] = std::uint8_t(n >> 16);
+  out[start + 2] = std::uint8_t(n >> 8);
+  out[start + 3] = std::uint8_t(n);
 }
 
 std::vector<std::uint8_t> encode_dist_frame(const ControlMessage& control, const Term* payload) {

@@ -757,16 +757,25 @@ Result<Term> Decoder::term(std::size_t depth, std::size_t fun_depth) {
 // ---------------------------------------------------------------------------
 class Encoder {
  public:
-  // Appends to `out`. The vector is grown geometrically ahead of the
-  // write position `len_` (so ei can write in place without a resize per
-  // call) and trimmed to the bytes written when term() returns.
-  explicit Encoder(std::vector<std::uint8_t>& out) : out_(out), len_(out.size()) {}
+  // Appends to `out`, writing in place at `len_`. ei writes through a raw
+  // pointer, so the vector's size is extended ahead of the write position;
+  // term() trims it to the bytes written, which never reallocates. The size
+  // runs ahead by at most max(64, bytes written by this call so far) beyond
+  // the current write, and the capacity grows geometrically, so appending a
+  // term costs amortised O(its encoded size) however large `out` already is.
+  // (Sizing ahead relative to the whole vector would copy and zero-fill
+  // O(out.size()) bytes per appended term: quadratic for a caller appending
+  // many small terms to one buffer.)
+  explicit Encoder(std::vector<std::uint8_t>& out) : out_(out), start_(out.size()), len_(start_) {}
 
   void term(const Term& root);
 
  private:
   void reserve(std::size_t n) {
-    if (out_.size() - len_ < n) out_.resize(std::max(len_ + n, 2 * out_.size() + 64));
+    if (out_.size() - len_ >= n) return;
+    const std::size_t want = len_ + std::max(n, std::max<std::size_t>(64, len_ - start_));
+    if (want > out_.capacity()) out_.reserve(std::max(want, 2 * out_.capacity()));
+    out_.resize(want);  // within capacity now: only zero-fills the new bytes
   }
   // Run an ei_encode_* call that writes at most `max` bytes at the end.
   template <typename F>
@@ -816,7 +825,8 @@ class Encoder {
   void list(const Term& t, std::vector<const Term*>& todo);
 
   std::vector<std::uint8_t>& out_;
-  std::size_t len_;
+  std::size_t start_;  // out_.size() on entry
+  std::size_t len_;    // bytes of out_ in use (the write position)
 };
 
 void Encoder::integer(std::int64_t v) {

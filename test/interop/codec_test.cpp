@@ -441,4 +441,39 @@ BOOST_AUTO_TEST_CASE(encode_to_appends_without_version) {
   ei_x_free(&x);
 }
 
+// Appending many small terms to one large buffer is amortised O(appended
+// bytes): the encoder must not reallocate (or refill) the whole vector per
+// call. Counted as reallocations, so the check is deterministic; it stops at
+// the first excess instead of running a quadratic loop to the end.
+BOOST_AUTO_TEST_CASE(appending_many_terms_grows_geometrically) {
+  constexpr int kTerms = 200'000;
+  const std::vector<Term> samples{tuple(atom("ok"), 1), Term(7), atom("lab_a@127.0.0.1"), binary("payload"),
+                                  list(1, 2, 300), Term::map({{atom("k"), 1.5}})};
+  Bytes out;
+  Bytes expected;
+  std::size_t reallocations = 0;
+  std::size_t capacity = out.capacity();
+  for (int i = 0; i < kTerms; ++i) {
+    const Term& t = samples[static_cast<std::size_t>(i) % samples.size()];
+    encode_to(out, t);
+    if (out.capacity() != capacity) {
+      capacity = out.capacity();
+      if (++reallocations > 40) break;  // 2x growth to a few MB needs ~20
+    }
+  }
+  BOOST_TEST(reallocations <= 40u);
+  for (int i = 0; i < kTerms; ++i) {
+    Bytes one = encode(samples[static_cast<std::size_t>(i) % samples.size()]);
+    expected.insert(expected.end(), one.begin() + 1, one.end());
+  }
+  BOOST_TEST(out.size() == expected.size());
+  BOOST_TEST((out == expected));
+  // The size is trimmed to the bytes written and spare capacity is reused.
+  out.reserve(out.size() + 1024);
+  const auto* data = out.data();
+  encode_to(out, tuple(atom("ok"), binary(std::string(900, 'x'))));
+  BOOST_TEST(out.data() == data);
+  BOOST_TEST(out.size() == expected.size() + encode(tuple(atom("ok"), binary(std::string(900, 'x')))).size() - 1);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
