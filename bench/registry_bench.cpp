@@ -133,6 +133,10 @@ Term bench_call(cnode::NodeRunner& r, const ElixirPeer& p, Term request) {
 }
 
 std::int64_t ok_us(const Term& t, std::size_t i = 1) {
+  if (t.is_atom("timeout")) {
+    std::printf("  (a BEAM-side wait timed out)\n");
+    return -1;
+  }
   if (!t.is_tuple() || !t.element(0)->is_atom("ok")) throw std::runtime_error("unexpected reply " + to_string(t));
   return t.element(i)->as_int().value();
 }
@@ -158,6 +162,7 @@ int main() {
                 std::getenv("ERL_LIBS") ? std::getenv("ERL_LIBS") : "");
     return 0;
   }
+  std::setvbuf(stdout, nullptr, _IONBF, 0);
   hc::log::set_level(hc::log::Level::warn);
   const std::size_t n = std::getenv("HC_REGISTRY_BENCH_N") ? std::stoul(std::getenv("HC_REGISTRY_BENCH_N")) : 100000;
   const std::int64_t sync_ms = 300;

@@ -107,9 +107,11 @@ void RegistryProcess::set_auto_members() {
 }
 
 void RegistryProcess::terminate(const Term& reason) {
-  (void)reason;
   *self_ref_ = nullptr;
   if (node_monitor_ != 0) node().remove_node_monitor(node_monitor_);
+  // one_for_all: the CRDT goes with us, also when we stop with `normal`
+  // (which a link does not propagate).
+  if (auto* crdt = node().find(crdt_pid_)) crdt->exit(reason);
   std::lock_guard lock(g_running_mutex);
   auto it = running_map().find(&node());
   if (it != running_map().end()) {
