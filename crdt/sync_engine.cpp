@@ -46,21 +46,30 @@ SyncActions SyncEngine::start() { return {action::ScheduleSync{0}}; }
 
 SyncActions SyncEngine::on_sync_timer() {
   SyncActions out;
-  sync_to_all(out);
+  sync_to_all(out, true);
   out.push_back(action::ScheduleSync{config_.sync_interval_ms});
   return out;
 }
 
-void SyncEngine::sync_to_all(SyncActions& out) {
+void SyncEngine::sync_to_all(SyncActions& out, bool from_timer) {
   // monitor_neighbours/1
   for (const Term& n : neighbours_) {
     if (monitors_.insert(n).second) out.push_back(action::Monitor{n});
   }
-  // Every monitored neighbour gets a fresh round (see header).
+  // Every monitored neighbour gets a fresh round (see header), unless flow
+  // control holds back a tick while its previous round is unacknowledged.
   Term continuation = state_.prepare_partial_diff(config_.depth);
   Term dots = state_.context().to_term();
   for (const Term& n : monitors_) {
     if (n == config_.self) continue;
+    if (from_timer && config_.max_skipped_rounds > 0 && awaiting_ack_.count(n)) {
+      unsigned& skipped = skipped_rounds_[n];
+      if (skipped < config_.max_skipped_rounds) {
+        ++skipped;
+        continue;
+      }
+    }
+    skipped_rounds_.erase(n);
     CausalDiff d{continuation, dots, config_.self, config_.self, n, {}};
     out.push_back(action::Send{n, tuple(atom_term("diff"), d.to_term())});
     awaiting_ack_.insert(n);
@@ -80,6 +89,7 @@ SyncActions SyncEngine::handle_message(const Term& m) {
   }
   if (m.is_record("ack_diff", 2)) {
     awaiting_ack_.erase(m.tuple_elements()[1]);
+    skipped_rounds_.erase(m.tuple_elements()[1]);
     return out;
   }
   if (m.is_record("diff", 2)) {
@@ -118,6 +128,7 @@ SyncActions SyncEngine::handle_down(const Term& neighbour) {
     out.push_back(warn("DOWN for an unmonitored process " + describe(neighbour)));
   }
   awaiting_ack_.erase(neighbour);
+  skipped_rounds_.erase(neighbour);
   return out;
 }
 
@@ -130,6 +141,8 @@ SyncActions SyncEngine::set_neighbours(std::vector<Term> list) {
   for (auto it = monitors_.begin(); it != monitors_.end();) it = fresh.count(*it) ? std::next(it) : monitors_.erase(it);
   for (auto it = awaiting_ack_.begin(); it != awaiting_ack_.end();)
     it = fresh.count(*it) ? std::next(it) : awaiting_ack_.erase(it);
+  for (auto it = skipped_rounds_.begin(); it != skipped_rounds_.end();)
+    it = fresh.count(it->first) ? std::next(it) : skipped_rounds_.erase(it);
   neighbours_ = std::move(fresh);
   sync_to_all(out);
   return out;

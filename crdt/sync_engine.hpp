@@ -15,9 +15,11 @@
 // - DeltaCrdt 0.6.4 does NOT hold back a sync while an earlier one is
 //   unacknowledged: its outstanding_syncs map only keeps neighbours whose
 //   send raised (a local name that is not registered), so every interval
-//   starts a new round with each monitored neighbour. We do the same (so a
-//   lost message never stalls a peer); `awaiting_ack()` is kept for
-//   observability only.
+//   starts a new round with each monitored neighbour. We do the same by
+//   default (so a lost message never stalls a peer); with
+//   SyncConfig::max_skipped_rounds (CrdtProcess sets it) a tick skips a
+//   neighbour whose previous round is unacknowledged, a bounded number of
+//   times, so expensive rounds do not pile up.
 // - `{diff, Diff}`: swap from/to, continue the partial diff; either send the
 //   next continuation to `to`, or, when it is complete, send the keys (as
 //   get_diff to the originator, or as the slice when we are the originator)
@@ -61,6 +63,15 @@ struct SyncConfig {
   std::uint32_t sync_interval_ms = 200;  // DeltaCrdt default; Horde uses 300
   std::optional<std::size_t> max_sync_size;  // nullopt = :infinite
   int depth = MerkleMap::kSyncDepth;
+  // Flow control (not in DeltaCrdt; 0 = DeltaCrdt's behaviour): a sync
+  // tick skips a neighbour whose previous round we started is not yet
+  // acknowledged, at most this many ticks in a row. Without it, a round
+  // that costs more than one interval (tens of thousands of fresh keys)
+  // gets another full round queued behind it every tick; the rounds share
+  // both processes and all finish together, later and later (30 000 fresh
+  // keys: 44 s). Only timing changes: every message is still one DeltaCrdt
+  // sends, and a lost ack delays the next round by at most this many ticks.
+  unsigned max_skipped_rounds = 0;
 };
 
 namespace action {
@@ -125,7 +136,7 @@ class SyncEngine {
   const std::set<Term>& awaiting_ack() const noexcept { return awaiting_ack_; }
 
  private:
-  void sync_to_all(SyncActions& out);
+  void sync_to_all(SyncActions& out, bool from_timer = false);
   void handle_diff(const Term& diff_term, SyncActions& out);
   void handle_get_diff(const Term& diff_term, const Term& keys, SyncActions& out);
   void handle_slice(const Term& slice, const Term& keys, SyncActions& out);
@@ -140,6 +151,7 @@ class SyncEngine {
   std::set<Term> neighbours_;
   std::set<Term> monitors_;
   std::set<Term> awaiting_ack_;
+  std::map<Term, unsigned> skipped_rounds_;  // consecutive ticks held back per neighbour
 };
 
 }  // namespace hc::crdt

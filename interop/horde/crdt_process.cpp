@@ -34,6 +34,10 @@ void CrdtProcess::init() {
   cfg.self = Term(self());
   cfg.sync_interval_ms = static_cast<std::uint32_t>(options_.sync_interval.count());
   cfg.max_sync_size = options_.max_sync_size;
+  // Hold back a neighbour's next round while its previous one is
+  // unacknowledged, for at most 10 intervals (see SyncConfig): keeps a
+  // round that costs more than one interval from being buried under more.
+  cfg.max_skipped_rounds = 10;
   engine_ = std::make_unique<crdt::SyncEngine>(cfg, options_.clock);
   execute(engine_->start());
 }

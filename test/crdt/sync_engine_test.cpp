@@ -71,6 +71,31 @@ BOOST_AUTO_TEST_CASE(set_neighbours_monitors_and_starts_a_sync) {
   BOOST_CHECK_EQUAL(only<action::Send>(s).size(), 1u);
 }
 
+BOOST_AUTO_TEST_CASE(flow_control_holds_back_ticks_while_a_round_is_unacknowledged) {
+  // Default (DeltaCrdt 0.6.4): every tick starts a round, acked or not.
+  auto plain = make_engine();
+  plain.set_neighbours({neighbour("b@h")});
+  for (int i = 0; i < 3; ++i) BOOST_CHECK_EQUAL(only<action::Send>(plain.on_sync_timer()).size(), 1u);
+
+  SyncConfig cfg = make_engine().config();
+  cfg.max_skipped_rounds = 2;
+  SyncEngine e(cfg, [] { return std::int64_t{1}; });
+  BOOST_CHECK_EQUAL(only<action::Send>(e.set_neighbours({neighbour("b@h")})).size(), 1u);
+  // Unacked: two ticks are held back (and still reschedule), the third goes out.
+  for (int i = 0; i < 2; ++i) {
+    auto s = e.on_sync_timer();
+    BOOST_CHECK(only<action::Send>(s).empty());
+    BOOST_CHECK_EQUAL(only<action::ScheduleSync>(s).size(), 1u);
+  }
+  BOOST_CHECK_EQUAL(only<action::Send>(e.on_sync_timer()).size(), 1u);
+  // Acked: the next tick starts a round at once.
+  e.handle_message(tuple(Atom("ack_diff"), neighbour("b@h")));
+  BOOST_CHECK(e.awaiting_ack().empty());
+  BOOST_CHECK_EQUAL(only<action::Send>(e.on_sync_timer()).size(), 1u);
+  // set_neighbours always starts a round (as DeltaCrdt does).
+  BOOST_CHECK_EQUAL(only<action::Send>(e.set_neighbours({neighbour("b@h")})).size(), 1u);
+}
+
 BOOST_AUTO_TEST_CASE(gen_server_calls_behave_like_deltacrdt) {
   auto e = make_engine();
   auto r = e.handle_message(gen_call(tuple(Atom("operation"), tuple(Atom("add"), list(binary("k"), Term(1))))));
