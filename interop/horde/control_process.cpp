@@ -1,5 +1,7 @@
 #include "interop/horde/control_process.hpp"
 
+#include <chrono>
+
 #include "cnode/log.hpp"
 #include "cnode/node.hpp"
 #include "interop/horde/echo_process.hpp"
@@ -112,6 +114,26 @@ void install_registry_handlers(ControlProcess& control) {
     auto api = registry_at(self, req, 1, err);
     if (!api) return err;
     return Term(static_cast<std::uint64_t>(api->count()));
+  });
+
+  // {call, Registry, Key, Request} -> {ok, Reply} | {error, Reason}: the C++
+  // node looks Key up in its replica and gen_server-calls whoever holds it
+  // (an Elixir process on another node as readily as a local one). The reply
+  // is sent when the call completes, so the io thread never waits.
+  control.add_handler("call", [registry_at](ControlProcess& self, const Term& req,
+                                            const Term& from) -> std::optional<Term> {
+    if (!req.is_tuple(4)) return error(tuple(atom("bad_request"), req));
+    Term err;
+    auto api = registry_at(self, req, 1, err);
+    if (!api) return err;
+    auto hit = api->lookup(*req.element(2));
+    if (!hit) return error(tuple(atom("not_registered"), *req.element(2)));
+    // Shorter than GenServer.call's default 5 s, so our error reaches the caller first.
+    constexpr std::chrono::milliseconds kCallTimeout{4000};
+    self.call(hit->pid, *req.element(3), kCallTimeout, [&self, from](cnode::CallResult result) {
+      self.reply(from, result.ok() ? tuple(atom("ok"), result.value()) : error(result.reason()));
+    });
+    return std::nullopt;
   });
 
   control.add_handler("exit", [](ControlProcess& self, const Term& req, const Term&) -> std::optional<Term> {

@@ -17,6 +17,8 @@
 //   {lookup, Registry, Key}                  -> [{Pid, Value}] | []
 //   {count, Registry}                        -> integer
 //   {exit, Pid, Reason}                      -> ok
+//   {call, Registry, Key, Request}           -> {ok, Reply} | {error, Reason} (looks Key up
+//                                               and gen_server-calls its process; demo/tests)
 //   stats                                    -> #{...} (every stats provider's entries)
 // Errors that Horde has no shape for: {error, {no_registry, Registry}},
 // {error, {noproc, Pid}}, {error, {unknown_request, Request}}.

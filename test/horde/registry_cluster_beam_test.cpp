@@ -181,6 +181,11 @@ BOOST_AUTO_TEST_CASE(erl_drives_the_control_process_and_bad_input_is_dropped) {
                 "{error, {already_registered, H}} = gen_server:call(" + target + ", {register, " + reg +
                 ", <<\"k\">>, v2, Echo2}), H =:= Echo.") == "true");
   BOOST_TEST(ev("gen_server:call(" + target + ", {count, " + reg + "}).") == "1");
+  // {call, ...}: the C++ node looks the name up and gen_server-calls it.
+  BOOST_TEST(ev("gen_server:call(" + target + ", {call, " + reg + ", <<\"k\">>, {hello, 1}}).") ==
+             "{ok,{hello,1}}");
+  BOOST_TEST(ev("gen_server:call(" + target + ", {call, " + reg + ", <<\"none\">>, x}).") ==
+             "{error,{not_registered,<<\"none\">>}}");
   // The registry itself answers Horde's calls.
   BOOST_TEST(ev("gen_server:call({" + reg + ", '" + std::string(cpp.name().text()) + "'}, members).") ==
              "[{'" + std::string(kReg.text()) + "','" + std::string(cpp.name().text()) + "'}]");
