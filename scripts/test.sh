@@ -35,6 +35,6 @@ skipped=$(grep -c '(Skipped)$' "$log" || true)
 total=${total:-0}; failed=${failed:-0}
 passed=$(( total - failed - skipped ))
 echo
-echo "==> tiers: unit ran; beam ran; horde ${horde_tier%% *}"
+echo "==> horde tier: ${horde_tier}"
 echo "tests: ${passed} passed, ${failed} failed, ${skipped} skipped"
 exit "$status"
