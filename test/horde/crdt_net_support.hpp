@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cnode/node.hpp"
+#include "support/cluster_support.hpp"
 #include "interop/horde/crdt_process.hpp"
 #include "interop/phash2.hpp"
 
@@ -22,25 +23,11 @@ using namespace std::chrono_literals;
 // timers has no single event to wait for).
 template <class F>
 bool eventually(F f, std::chrono::milliseconds timeout = 15s) {
-  auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return f();
+  return hc::test::eventually(std::move(f), timeout);
 }
 
 inline cnode::NodeOptions node_options(const std::string& name, const std::string& cookie) {
-  cnode::NodeOptions o;
-  o.name = name + "@127.0.0.1";
-  o.cookie = cookie;
-  o.listen_address = "127.0.0.1";
-  o.discovery = false;
-  o.reconnect_min = 100ms;
-  o.reconnect_max = 500ms;
-  o.tick_interval = 1000ms;
-  o.peer_timeout = 4000ms;
-  return o;
+  return loopback_node_options(name, cookie);
 }
 
 struct CppCrdtNode {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cnode/node.hpp"
+#include "support/cluster_support.hpp"
 #include "interop/horde/control_process.hpp"
 #include "interop/horde/echo_process.hpp"
 #include "interop/horde/registry_api.hpp"
@@ -24,27 +25,10 @@ namespace hc::test::reg {
 
 using namespace std::chrono_literals;
 
-template <class F>
-bool eventually(F f, std::chrono::milliseconds timeout = 10s) {
-  auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return f();
-}
+using hc::test::eventually;
 
 inline cnode::NodeOptions node_options(const std::string& name, const std::string& cookie) {
-  cnode::NodeOptions o;
-  o.name = name + "@127.0.0.1";
-  o.cookie = cookie;
-  o.listen_address = "127.0.0.1";
-  o.discovery = false;
-  o.reconnect_min = 100ms;
-  o.reconnect_max = 500ms;
-  o.tick_interval = 1000ms;
-  o.peer_timeout = 4000ms;
-  return o;
+  return loopback_node_options(name, cookie);
 }
 
 // gen_server:call from a throw-away process on `runner`, waited on by the test thread.

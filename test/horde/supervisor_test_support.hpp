@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cnode/node.hpp"
+#include "support/cluster_support.hpp"
 #include "interop/horde/mixed_distribution.hpp"
 #include "interop/horde/supervisor_process.hpp"
 #include "support/beam_node.hpp"
@@ -20,15 +21,7 @@ namespace hc::test::sup {
 
 using namespace std::chrono_literals;
 
-template <class F>
-bool eventually(F f, std::chrono::milliseconds timeout = 10s) {
-  auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return f();
-}
+using hc::test::eventually;
 
 inline cnode::NodeOptions member_options(const std::string& prefix, const std::string& cookie) {
   cnode::NodeOptions o;

@@ -1,0 +1,43 @@
+// Helpers shared by the tests that run C++ nodes over real sockets (CRDT
+// network, registry and supervisor clusters): polling and node options for
+// a loopback-only test node.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "cnode/node.hpp"
+
+namespace hc::test {
+
+// Polls `f` every 20 ms until it returns true or `timeout` passes
+// (convergence over real sockets and timers has no single event to wait for).
+template <class F>
+bool eventually(F f, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  using namespace std::chrono_literals;
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    if (f()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return f();
+}
+
+// A node on 127.0.0.1 only, without discovery, with fast reconnects and
+// ticks so that tests notice dead peers within seconds.
+inline cnode::NodeOptions loopback_node_options(const std::string& name, const std::string& cookie) {
+  using namespace std::chrono_literals;
+  cnode::NodeOptions o;
+  o.name = name + "@127.0.0.1";
+  o.cookie = cookie;
+  o.listen_address = "127.0.0.1";
+  o.discovery = false;
+  o.reconnect_min = 100ms;
+  o.reconnect_max = 500ms;
+  o.tick_interval = 1000ms;
+  o.peer_timeout = 4000ms;
+  return o;
+}
+
+}  // namespace hc::test
