@@ -25,16 +25,7 @@ namespace {
 
 constexpr auto kSync = 100ms;
 
-std::string run_capture(const std::string& cmd) {
-  std::string out;
-  if (FILE* f = popen(cmd.c_str(), "r")) {
-    char buf[512];
-    while (fgets(buf, sizeof buf, f)) out += buf;
-    pclose(f);
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
+using hc::test::run_capture;
 
 // ERL_LIBS for the BEAM nodes: the caller's (Horde and its deps) plus
 // Elixir's own lib dir (elixir, logger). Exits 77 when Horde is missing.

@@ -36,24 +36,7 @@ inline cnode::NodeOptions member_options(const std::string& prefix, const std::s
   return o;
 }
 
-// gen_server:call from a throw-away process on `runner`, waited on by the test thread.
-inline cnode::CallResult call(cnode::NodeRunner& runner, cnode::Dest dest, Term request,
-                              std::chrono::milliseconds timeout = 10s) {
-  auto promise = std::make_shared<std::promise<cnode::CallResult>>();
-  auto future = promise->get_future();
-  runner.post([&runner, dest, request, timeout, promise] {
-    runner.node().spawn_fn([](cnode::Process&, const Term&) {}, {},
-                           [dest, request, timeout, promise](cnode::Process& self) {
-                             self.call(dest, request, timeout, [promise, &self](cnode::CallResult r) {
-                               promise->set_value(std::move(r));
-                               self.exit(Term(atom("normal")));
-                             });
-                           });
-  });
-  if (future.wait_for(timeout + 5s) != std::future_status::ready)
-    return cnode::CallResult::failure(std::make_error_code(std::errc::timed_out), Term(atom("test_timeout")));
-  return future.get();
-}
+using hc::test::call;
 
 // A C++ member: a node plus its supervisor N.
 struct CppMember {

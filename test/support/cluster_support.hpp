@@ -4,6 +4,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstdio>
+#include <future>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -38,6 +41,39 @@ inline cnode::NodeOptions loopback_node_options(const std::string& name, const s
   o.tick_interval = 1000ms;
   o.peer_timeout = 4000ms;
   return o;
+}
+
+
+// Runs a shell command and returns its standard output without the trailing
+// newline ("" when it cannot be started).
+inline std::string run_capture(const std::string& cmd) {
+  std::string out;
+  if (FILE* f = popen(cmd.c_str(), "r")) {
+    char buf[512];
+    while (fgets(buf, sizeof buf, f)) out += buf;
+    pclose(f);
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+// gen_server:call from a throw-away process on `runner`, waited on by the test thread.
+inline cnode::CallResult call(cnode::NodeRunner& runner, cnode::Dest dest, Term request,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  auto promise = std::make_shared<std::promise<cnode::CallResult>>();
+  auto future = promise->get_future();
+  runner.post([&runner, dest, request, timeout, promise] {
+    runner.node().spawn_fn([](cnode::Process&, const Term&) {}, {},
+                           [dest, request, timeout, promise](cnode::Process& self) {
+                             self.call(dest, request, timeout, [promise, &self](cnode::CallResult r) {
+                               promise->set_value(std::move(r));
+                               self.exit(Term(atom("normal")));
+                             });
+                           });
+  });
+  if (future.wait_for(timeout + std::chrono::seconds(5)) != std::future_status::ready)
+    return cnode::CallResult::failure(std::make_error_code(std::errc::timed_out), Term(atom("test_timeout")));
+  return future.get();
 }
 
 }  // namespace hc::test
