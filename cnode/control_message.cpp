@@ -1,16 +1,11 @@
 #include "cnode/control_message.hpp"
 
 #include "cnode/error.hpp"
+#include "cnode/overloaded.hpp"
 
 namespace hc::cnode {
 namespace {
 
-template <class... F>
-struct overloaded : F... {
-  using F::operator()...;
-};
-template <class... F>
-overloaded(F...) -> overloaded<F...>;
 
 Term I(ControlOp op) { return Term(static_cast<std::int64_t>(op)); }
 Term mfa(Atom m, Atom f, std::int64_t a) { return tuple(m, f, a); }

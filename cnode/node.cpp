@@ -1,4 +1,5 @@
 #include "cnode/node.hpp"
+#include "cnode/overloaded.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -22,12 +23,6 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 namespace {
-template <class... F>
-struct overloaded : F... {
-  using F::operator()...;
-};
-template <class... F>
-overloaded(F...) -> overloaded<F...>;
 
 const Atom& a_normal() { static const Atom a("normal"); return a; }
 const Atom& a_kill() { static const Atom a("kill"); return a; }

@@ -24,16 +24,7 @@ using namespace std::chrono_literals;
 using hc::test::eventually;
 
 inline cnode::NodeOptions member_options(const std::string& prefix, const std::string& cookie) {
-  cnode::NodeOptions o;
-  o.name = unique_name(prefix) + "@127.0.0.1";
-  o.cookie = cookie;
-  o.listen_address = "127.0.0.1";
-  o.discovery = false;
-  o.reconnect_min = 100ms;
-  o.reconnect_max = 500ms;
-  o.tick_interval = 1000ms;
-  o.peer_timeout = 4000ms;
-  return o;
+  return loopback_node_options(unique_name(prefix), cookie);
 }
 
 using hc::test::call;
