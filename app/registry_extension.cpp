@@ -22,8 +22,8 @@
 
 #include "app/node_command.hpp"
 #include "cnode/log.hpp"
-#include "interop/horde/control_process.hpp"
-#include "interop/horde/registry_process.hpp"
+#include "horde/control_process.hpp"
+#include "horde/registry_process.hpp"
 
 namespace hc::app {
 namespace {

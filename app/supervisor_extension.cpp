@@ -14,10 +14,10 @@
 
 #include "app/node_command.hpp"
 #include "cnode/log.hpp"
-#include "interop/horde/control_process.hpp"
-#include "interop/horde/mixed_distribution.hpp"
-#include "interop/horde/supervisor_control.hpp"
-#include "interop/horde/supervisor_process.hpp"
+#include "horde/control_process.hpp"
+#include "horde/mixed_distribution.hpp"
+#include "horde/supervisor_control.hpp"
+#include "horde/supervisor_process.hpp"
 
 namespace hc::app {
 namespace {

@@ -37,8 +37,8 @@
 
 #include "cnode/log.hpp"
 #include "cnode/node.hpp"
-#include "interop/horde/echo_process.hpp"
-#include "interop/horde/registry_api.hpp"
+#include "horde/echo_process.hpp"
+#include "horde/registry_api.hpp"
 
 extern char** environ;
 

@@ -33,8 +33,8 @@
 #include <vector>
 
 #include "cnode/node.hpp"
-#include "interop/horde/mixed_distribution.hpp"
-#include "interop/horde/supervisor_process.hpp"
+#include "horde/mixed_distribution.hpp"
+#include "horde/supervisor_process.hpp"
 
 extern char** environ;
 

@@ -6,7 +6,7 @@
 // Builds N (default 100 000) Horde-shaped CRDT terms (registry keys, values
 // `{{{'Elixir.LabRegistry', Node}, Pid, Value}, Ts} => MapSet of dots`,
 // `{Value, Ts}` pairs, dot sets, Merkle leaf contents; shapes as in
-// /work/shared/fixtures/registry_final_state.etf), encodes them, then times
+// test/fixtures/registry_final_state.etf), encodes them, then times
 // phash2(T, 2^32), decode and encode over all of them (K passes per round,
 // best of R rounds, rates from process CPU time),
 // plus phash2 over the first 1000 terms repeated (cache-resident: the

@@ -3,7 +3,7 @@
 //
 // Inputs are messages (exactly the terms a DeltaCrdt process receives),
 // timer ticks and local calls; outputs are actions for the process adapter
-// (interop/horde/crdt_process.hpp), which owns sockets, timers and monitors.
+// (horde/crdt_process.hpp), which owns sockets, timers and monitors.
 // No clock, randomness or I/O inside: the node id, our own pid and the clock
 // (erlang:monotonic_time(nanosecond) semantics) are injected.
 //

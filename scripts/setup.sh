@@ -18,7 +18,7 @@ for arg in "$@"; do
   esac
 done
 
-packages=(erlang-nox erlang-dev elixir libboost-dev libboost-test-dev cmake g++ make)
+packages=(erlang-nox erlang-dev elixir libboost-dev libboost-test-dev libboost-program-options-dev libssl-dev openssl cmake g++ make)
 # clang and its fuzzer runtime are optional: the fuzz smoke test uses them.
 optional_packages=(clang libclang-rt-14-dev)
 

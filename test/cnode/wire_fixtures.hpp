@@ -1,4 +1,4 @@
-// Loads the recorded wire fixtures (/work/shared/fixtures/*_wire.frames.etf):
+// Loads the recorded wire fixtures (test/fixtures/*_wire.frames.etf):
 // a list of maps, one per epmd exchange, handshake message or dist frame.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Golden replay of the recorded Horde runs (../shared/fixtures/registry.etf,
+// Golden replay of the recorded Horde runs (test/fixtures/registry.etf,
 // supervisor.etf; see fixtures/README.md) through SyncEngine.
 //
 // For each node, the CRDT process is rebuilt and fed every message its real

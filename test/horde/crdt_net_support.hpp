@@ -12,7 +12,7 @@
 
 #include "cnode/node.hpp"
 #include "support/cluster_support.hpp"
-#include "interop/horde/crdt_process.hpp"
+#include "horde/crdt_process.hpp"
 #include "interop/phash2.hpp"
 
 namespace hc::test::crdtnet {

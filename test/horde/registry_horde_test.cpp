@@ -12,7 +12,7 @@
 #include <future>
 #include <iostream>
 
-#include "interop/horde/crdt_process.hpp"
+#include "horde/crdt_process.hpp"
 
 using namespace hc;
 using namespace hc::test::reg;

@@ -1,6 +1,6 @@
 // The pure Horde.Registry state machine: event in, actions out, checked
 // against what Horde.RegistryImpl (0.10.0) does for the same event.
-#include "interop/horde/registry_state.hpp"
+#include "horde/registry_state.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -16,9 +16,9 @@
 
 #include "cnode/node.hpp"
 #include "support/cluster_support.hpp"
-#include "interop/horde/control_process.hpp"
-#include "interop/horde/echo_process.hpp"
-#include "interop/horde/registry_api.hpp"
+#include "horde/control_process.hpp"
+#include "horde/echo_process.hpp"
+#include "horde/registry_api.hpp"
 #include "support/beam_node.hpp"
 
 namespace hc::test::reg {

@@ -1,10 +1,10 @@
 // Horde.ProcessesSupervisor's exit handling and restart intensity, with an
 // injected clock; plus child spec validation and Horde's id randomisation.
-#include "interop/horde/restart_policy.hpp"
+#include "horde/restart_policy.hpp"
 
 #include <boost/test/unit_test.hpp>
 
-#include "interop/horde/child_spec.hpp"
+#include "horde/child_spec.hpp"
 
 using namespace hc;
 using namespace hc::horde;

@@ -13,8 +13,8 @@
 #include <set>
 #include <sstream>
 
-#include "interop/horde/control_process.hpp"
-#include "interop/horde/supervisor_control.hpp"
+#include "horde/control_process.hpp"
+#include "horde/supervisor_control.hpp"
 
 using namespace hc;
 using namespace hc::test::sup;

@@ -1,10 +1,10 @@
 // The DynamicSupervisorImpl state machine: events in, actions out, with a
 // fake local ProcessesSupervisor.
-#include "interop/horde/supervisor_state.hpp"
+#include "horde/supervisor_state.hpp"
 
 #include <boost/test/unit_test.hpp>
 
-#include "interop/horde/mixed_distribution.hpp"
+#include "horde/mixed_distribution.hpp"
 
 using namespace hc;
 using namespace hc::horde;

@@ -13,8 +13,8 @@
 
 #include "cnode/node.hpp"
 #include "support/cluster_support.hpp"
-#include "interop/horde/mixed_distribution.hpp"
-#include "interop/horde/supervisor_process.hpp"
+#include "horde/mixed_distribution.hpp"
+#include "horde/supervisor_process.hpp"
 #include "support/beam_node.hpp"
 
 namespace hc::test::sup {
