@@ -1,12 +1,20 @@
 #include "app/node_command.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
+#include <thread>
+#include <utility>
+#include <cstring>
+
+#include <cerrno>
+#include <unistd.h>
 
 #include "cnode/handshake.hpp"
 #include "cnode/log.hpp"
@@ -24,7 +32,8 @@ struct BuiltinFlag {
 };
 constexpr BuiltinFlag kBuiltin[] = {
     {"--name", "NAME@HOST", "node name (HOST: an IP address or a resolvable host name); required"},
-    {"--cookie", "COOKIE", "distribution cookie (default: the contents of ~/.erlang.cookie)"},
+    {"--cookie", "COOKIE", "distribution cookie (default: $HORDE_CNODE_COOKIE, else ~/.erlang.cookie)"},
+    {"--cookie-file", "FILE", "read the cookie from the first line of FILE (keeps it off the command line)"},
     {"--connect", "NODE", "keep NODE connected, reconnecting with backoff (repeatable)"},
     {"--port", "N", "distribution listen port (default: any free port, published via epmd)"},
     {"--listen", "ADDRESS", "listen address (default 0.0.0.0)"},
@@ -33,6 +42,8 @@ constexpr BuiltinFlag kBuiltin[] = {
     {"--tick", "MS", "interval of our own ticks in milliseconds (default 5000)"},
     {"--no-discovery", "", "do not connect to the nodes our peers know"},
     {"--no-epmd-start", "", "do not start `epmd -daemon` when no epmd runs"},
+    {"--epmd-port", "N", "epmd port (default: $ERL_EPMD_PORT, else 4369)"},
+    {"--exit-on-stdin-close", "", "stop gracefully when standard input reaches end of file (for nodes run from a BEAM Port)"},
     {"--help", "", "show this help"},
 };
 
@@ -70,6 +81,7 @@ void print_node_usage(std::ostream& os) {
 bool parse_node_args(std::span<const std::string_view> args, NodeSettings& s, bool& help, std::ostream& err) {
   help = false;
   bool have_cookie = false;
+  bool have_epmd_port = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string_view a = args[i];
     std::string_view flag = a, value;
@@ -114,6 +126,22 @@ bool parse_node_args(std::span<const std::string_view> args, NodeSettings& s, bo
     } else if (flag == "--cookie") {
       s.node.cookie = value;
       have_cookie = true;
+    } else if (flag == "--cookie-file") {
+      std::ifstream f{std::string(value)};
+      std::getline(f, s.node.cookie);
+      if (!f && s.node.cookie.empty()) {
+        err << "horde-cnode: cannot read a cookie from --cookie-file '" << value << "'\n";
+        return false;
+      }
+      have_cookie = true;
+    } else if (flag == "--epmd-port") {
+      if (!parse_number(value, s.node.epmd_port) || s.node.epmd_port == 0) {
+        err << "horde-cnode: invalid --epmd-port '" << value << "' (1..65535)\n";
+        return false;
+      }
+      have_epmd_port = true;
+    } else if (flag == "--exit-on-stdin-close") {
+      s.exit_on_stdin_close = true;
     } else if (flag == "--connect") {
       if (!cnode::valid_node_name(value)) {
         err << "horde-cnode: invalid node name '" << value << "' for --connect (expected NAME@HOST)\n";
@@ -160,7 +188,20 @@ bool parse_node_args(std::span<const std::string_view> args, NodeSettings& s, bo
     err << "horde-cnode: invalid node name '" << s.node.name << "' (expected NAME@HOST)\n";
     return false;
   }
+  if (!have_epmd_port) {
+    // As erl and ei do: ERL_EPMD_PORT names the epmd port when no flag does.
+    if (const char* env = std::getenv("ERL_EPMD_PORT"); env && *env) {
+      if (!parse_number(std::string_view(env), s.node.epmd_port) || s.node.epmd_port == 0) {
+        err << "horde-cnode: invalid ERL_EPMD_PORT '" << env << "' (1..65535)\n";
+        return false;
+      }
+    }
+  }
   if (!have_cookie) {
+    if (const char* env = std::getenv("HORDE_CNODE_COOKIE"); env && *env) {
+      s.node.cookie = env;
+      return true;
+    }
     const char* home = std::getenv("HOME");
     std::ifstream f(std::string(home ? home : "") + "/.erlang.cookie");
     std::getline(f, s.node.cookie);
@@ -190,8 +231,12 @@ int run_node_command(std::span<const std::string_view> args, std::ostream& out, 
   cnode::Node node(io, settings.node);
   int status = 0;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  boost::asio::signal_set hangups(io, SIGHUP);
+  std::optional<boost::asio::posix::stream_descriptor> stdin_watch;  // --exit-on-stdin-close
   auto shutdown = [&] {
     signals.cancel();
+    hangups.cancel();
+    if (stdin_watch) stdin_watch->cancel();
     node.stop();
     // Let the closing connections flush, then leave the loop.
     auto t = std::make_shared<boost::asio::steady_timer>(io, std::chrono::milliseconds(200));
@@ -199,7 +244,9 @@ int run_node_command(std::span<const std::string_view> args, std::ostream& out, 
   };
   // On a signal: let the extensions' before_stop hooks finish (bounded by a
   // deadline), then stop.
+  bool stopping = false;  // a signal and stdin EOF may both ask
   auto graceful_shutdown = [&] {
+    if (std::exchange(stopping, true)) return;
     auto pending = std::make_shared<int>(1);
     auto finished = std::make_shared<bool>(false);
     auto finish = [&shutdown, pending, finished] {
@@ -226,6 +273,43 @@ int run_node_command(std::span<const std::string_view> args, std::ostream& out, 
     HC_LOG(info) << "signal " << sig << ": shutting down";
     graceful_shutdown();
   });
+  // SIGHUP (a closed terminal, a `kill -HUP` meant for log rotation) must not
+  // kill the node silently: it is logged and otherwise ignored.
+  std::function<void(boost::system::error_code, int)> on_hangup = [&](boost::system::error_code ec, int) {
+    if (ec) return;
+    HC_LOG(info) << "SIGHUP received and ignored (stop the node with SIGTERM or SIGINT)";
+    hangups.async_wait(on_hangup);
+  };
+  hangups.async_wait(on_hangup);
+  // The Port convention: a node started from a BEAM Port has the Port's pipe
+  // as stdin, which reaches EOF when that BEAM exits (even by kill -9). stdin
+  // may be a pipe, a tty or a regular file, which epoll cannot watch, so a
+  // detached thread does the blocking read and then closes the write end of
+  // a self-pipe; the io thread sees EOF on the read end. The thread shares no
+  // object with the node, so it is harmless if it outlives this function.
+  if (settings.exit_on_stdin_close) {
+    int fds[2];
+    if (::pipe(fds) != 0) {
+      err << "horde-cnode: --exit-on-stdin-close: pipe: " << std::strerror(errno) << '\n';
+      return 1;
+    }
+    stdin_watch.emplace(io, fds[0]);
+    std::thread([write_end = fds[1]] {
+      char buf[4096];
+      for (;;) {
+        ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+        if (n > 0 || (n < 0 && errno == EINTR)) continue;
+        break;
+      }
+      ::close(write_end);
+    }).detach();
+    static char sink;
+    stdin_watch->async_read_some(boost::asio::buffer(&sink, 1), [&](boost::system::error_code ec, std::size_t) {
+      if (ec == boost::asio::error::operation_aborted) return;
+      HC_LOG(info) << "standard input closed (--exit-on-stdin-close): shutting down";
+      graceful_shutdown();
+    });
+  }
   node.start([&](std::error_code ec) {
     if (ec) {
       err << "horde-cnode: cannot start node " << settings.node.name << ": " << ec.message() << '\n';

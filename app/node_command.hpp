@@ -45,6 +45,7 @@ struct NodeFlag {
 struct NodeSettings {
   cnode::NodeOptions node;
   std::string log_level = "info";
+  bool exit_on_stdin_close = false;  // --exit-on-stdin-close
   std::map<std::string, std::vector<std::string>> extension_values;  // flag -> values in order
   // Values given for an extension flag (empty when absent).
   const std::vector<std::string>& values(const std::string& flag) const;
