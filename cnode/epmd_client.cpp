@@ -86,8 +86,13 @@ asio::awaitable<std::error_code> register_node(tcp::socket& socket, tcp::endpoin
                               asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return make_error_code(Errc::epmd_failure);
   }
+  // A well-formed ALIVE2 answer with a non-zero result means epmd refused
+  // the name (it is taken); anything else malformed is a protocol failure.
   auto c = decode_alive2_resp(resp);
-  if (!c) co_return make_error_code(Errc::epmd_failure);  // e.g. name taken (result 1)
+  if (!c) {
+    const bool refused = resp.size() >= 2 && (resp[0] == 121 || resp[0] == 118) && resp[1] != 0;
+    co_return make_error_code(refused ? Errc::name_in_use : Errc::epmd_failure);
+  }
   creation = *c;
   co_return std::error_code{};
 }

@@ -24,7 +24,9 @@ enum class Errc {
   bad_control_message,
   unknown_control_op,
   // epmd
-  epmd_failure,
+  epmd_failure,         // the connection to epmd broke or epmd answered garbage
+  name_in_use,          // epmd refused ALIVE2: another node has our name
+  epmd_unreachable,     // no epmd answers on the epmd port (and none could be started)
   // processes
   noproc,
   timeout,

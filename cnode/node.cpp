@@ -117,7 +117,7 @@ void NodeImpl::start(std::function<void(std::error_code)> done) {
           e = co_await epmd::register_node(epmd_socket_, epmd_ep, alive_, port_, creation_);
           if (!*alive) co_return;
           if (!e) break;
-          if (e == Errc::epmd_failure) break;  // epmd answered: name taken
+          if (e == Errc::name_in_use || e == Errc::epmd_failure) break;  // epmd answered
           if (attempt == 0 && opts_.start_epmd) {
             HC_LOG(info) << "no epmd on port " << opts_.epmd_port << "; starting epmd -daemon";
             epmd::start_daemon();
@@ -127,7 +127,12 @@ void NodeImpl::start(std::function<void(std::error_code)> done) {
           co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
           if (!*alive) co_return;
         }
-        if (e) {
+        if (e && e.category() == std::system_category()) {
+          HC_LOG(error) << "epmd on 127.0.0.1:" << opts_.epmd_port << " is unreachable: " << e.message();
+          e = make_error_code(Errc::epmd_unreachable);
+        } else if (e == Errc::name_in_use) {
+          HC_LOG(error) << "name " << alive_ << " is in use: epmd already has a node called " << alive_;
+        } else if (e) {
           HC_LOG(error) << "epmd registration of '" << alive_ << "' failed: " << e.message();
         }
         finish(e);

@@ -24,6 +24,8 @@ echo "==> tier unit: runs"
 echo "==> tier beam: runs ($(erl -noshell -eval 'io:format("OTP ~s", [erlang:system_info(otp_release)]), halt().'))"
 echo "==> tier horde: ${horde_tier}"
 
+# Every epmd a test starts listens on loopback only.
+export ERL_EPMD_ADDRESS=127.0.0.1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 ctest --test-dir build --output-on-failure --timeout 900 -j2 "$@" 2>&1 | tee "$log"
