@@ -78,6 +78,7 @@ defmodule HordeCnode.Node do
   @default_child_shutdown 15_000
   @kept_lines 100
   @line_length 16_384
+  @nodedown_grace 500
 
   @type option ::
           {:name, node()}
@@ -136,6 +137,10 @@ defmodule HordeCnode.Node do
   @spec info(GenServer.server()) :: map()
   def info(server), do: GenServer.call(server, :info)
 
+  @doc "The last lines (at most 100) the program wrote, oldest first."
+  @spec recent_log(GenServer.server()) :: [String.t()]
+  def recent_log(server), do: GenServer.call(server, :recent_log)
+
   # ---- GenServer ---------------------------------------------------------------
 
   @impl true
@@ -157,6 +162,7 @@ defmodule HordeCnode.Node do
         port: nil,
         os_pid: nil,
         exited: false,
+        exit_status: nil,
         lines: [],
         line_count: 0,
         partial: "",
@@ -203,6 +209,8 @@ defmodule HordeCnode.Node do
   end
 
   @impl true
+  def handle_call(:recent_log, _from, state), do: {:reply, Enum.reverse(state.lines), state}
+
   def handle_call(:info, _from, state) do
     {:reply, %{node: state.name, os_pid: state.os_pid, executable: state.executable, args: state.args}, state}
   end
@@ -220,8 +228,16 @@ defmodule HordeCnode.Node do
   end
 
   def handle_info({:nodedown, name}, %{name: name} = state) do
-    Logger.error("HordeCnode.Node: lost the connection to #{name}", horde_cnode: name)
-    {:stop, {:nodedown, name}, state}
+    # A dying process also drops its connection: when its exit status follows
+    # at once, that is the reason to report.
+    case await_exit(state, System.monotonic_time(:millisecond) + @nodedown_grace) do
+      %{exited: true, exit_status: status} = state ->
+        handle_info({state.port, {:exit_status, status}}, %{state | exited: false})
+
+      state ->
+        Logger.error("HordeCnode.Node: lost the connection to #{name}", horde_cnode: name)
+        {:stop, {:nodedown, name}, state}
+    end
   end
 
   def handle_info({:EXIT, port, _reason}, %{port: port} = state), do: {:noreply, state}
@@ -349,7 +365,7 @@ defmodule HordeCnode.Node do
 
     receive do
       {^port, {:data, data}} -> await_exit(take_output(state, data), deadline)
-      {^port, {:exit_status, _status}} -> %{state | exited: true}
+      {^port, {:exit_status, status}} -> %{state | exited: true, exit_status: status}
     after
       remaining -> state
     end
