@@ -45,7 +45,7 @@ defmodule HordeCnode.NodeTest do
   defp remember(os_pid), do: Agent.update(Process.get(:tracker), &[os_pid | &1])
 
   test "start_link returns once the C++ node is connected; the cookie is not on its command line" do
-    {name, sup, pid, os_pid} = start_cnode()
+    {name, _sup, pid, os_pid} = start_cnode()
     assert name in Node.list()
     assert os_alive?(os_pid)
     assert %{node: ^name, os_pid: ^os_pid, args: args} = CNode.info(pid)
