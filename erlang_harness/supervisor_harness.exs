@@ -7,7 +7,7 @@
 # CppWorkers.*). Needs Horde in ERL_LIBS.
 root = Path.expand("..", __DIR__)
 # In dependency order (a Mix project would compile them as one app).
-for f <- ~w(lib/horde_cnode/hash_ring.ex lib/horde_cnode/cpp_worker.ex lib/horde_cnode/mixed_distribution.ex lib/cpp_workers.ex),
+for f <- ~w(lib/horde_cnode/hash_ring.ex lib/horde_cnode/mixed_distribution.ex lib/horde_cnode/cpp_worker.ex lib/cpp_workers.ex),
     do: Code.require_file(Path.join([root, "elixir", f]))
 
 defmodule HordeCnodeTest.ElixirWorker do
