@@ -150,6 +150,14 @@ defmodule HordeCnode.Node do
 
     with :ok <- check_distributed(),
          {:ok, executable} <- find_executable(opts) do
+      if Enum.any?(Keyword.get(opts, :args, []), &(to_string(&1) in ["--cookie", "--name"])) do
+        Logger.warning(
+          "HordeCnode.Node: pass the node name and the cookie as the :name and :cookie options, " <>
+            "not as --name/--cookie in :args (a cookie on the command line is visible to ps)",
+          horde_cnode: name
+        )
+      end
+
       namespaces = Keyword.get(opts, :cpp_namespaces, HordeCnode.MixedDistribution.cpp_namespaces())
       connect? = Keyword.get(opts, :connect, true)
       args = program_args(name, namespaces, connect?, Keyword.get(opts, :args, []))

@@ -211,6 +211,18 @@ defmodule HordeCnode.NodeTest do
     end
   end
 
+  test "connect: false: this node connects to the C++ node (which is not told about us)" do
+    {name, _sup, pid, os_pid} = start_cnode(connect: false)
+    assert name in Node.list()
+    refute "--connect" in CNode.info(pid).args
+    refute File.read!("/proc/#{os_pid}/cmdline") =~ "--connect"
+  end
+
+  test "--cookie in :args is warned about" do
+    log = capture_log(fn -> start_cnode(args: ["--cookie", Atom.to_string(Node.get_cookie())]) end)
+    assert log =~ "pass the node name and the cookie as the :name and :cookie options"
+  end
+
   test "child_spec: id per node name, worker, shutdown above the graceful stop time" do
     spec = CNode.child_spec(name: :"x@127.0.0.1")
     assert %{id: {CNode, :"x@127.0.0.1"}, restart: :permanent, shutdown: 15_000, type: :worker} = spec
