@@ -121,6 +121,18 @@ defmodule HordeCnode.NodeTest do
     assert log =~ "#{name} stopped"
   end
 
+  test "a brutally killed GenServer (no terminate/2) still takes its C++ process along: the Port closes stdin" do
+    name = unique_node("cpp_brutal")
+    {:ok, pid} = GenServer.start(CNode, node_opts(name))
+    os_pid = CNode.os_pid(pid)
+    remember(os_pid)
+
+    capture_log(fn ->
+      Process.exit(pid, :kill)
+      assert eventually(fn -> not os_alive?(os_pid) end, 15_000)
+    end)
+  end
+
   test "crash: when the C++ process dies, the GenServer exits and its supervisor restarts it" do
     {name, sup, pid, os_pid} = start_cnode()
     ref = Process.monitor(pid)
