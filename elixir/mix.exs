@@ -24,8 +24,9 @@ defmodule HordeCnode.MixProject do
       xref: [exclude: [DeltaCrdt]],
       elixirc_paths: elixirc_paths(Mix.env()),
       docs: [main: "readme", extras: ["README.md"]],
-      description: "Run horde-cnode (C++ Horde peers) from Elixir apps: HordeCnode.Node, " <>
-        "HordeCnode.MixedDistribution, C++ worker front-ends"
+      description:
+        "Run horde-cnode (C++ Horde peers) from Elixir apps: HordeCnode.Node, " <>
+          "HordeCnode.MixedDistribution, C++ worker front-ends"
     ]
   end
 

@@ -161,7 +161,9 @@ defmodule HordeCnode.MixedDistribution do
   # disagree: we would place that kind on BEAM members. Logged once per kind
   # and member.
   defp warn_on_foreign_kinds(members, namespaces) do
-    for %{cpp_worker_kinds: kinds, name: name} <- members, is_list(kinds), kind <- kinds,
+    for %{cpp_worker_kinds: kinds, name: name} <- members,
+        is_list(kinds),
+        kind <- kinds,
         not cpp_kind?(kind, namespaces) do
       key = {__MODULE__, :foreign_kind, name, kind}
 

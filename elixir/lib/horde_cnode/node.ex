@@ -396,7 +396,12 @@ defmodule HordeCnode.Node do
     {level, text} = parse_log_line(line)
     Logger.log(level, fn -> "horde-cnode #{state.name}: #{text}" end, horde_cnode: state.name)
     lines = [line | state.lines]
-    {lines, count} = if state.line_count >= @kept_lines, do: {Enum.take(lines, @kept_lines), @kept_lines}, else: {lines, state.line_count + 1}
+
+    {lines, count} =
+      if state.line_count >= @kept_lines,
+        do: {Enum.take(lines, @kept_lines), @kept_lines},
+        else: {lines, state.line_count + 1}
+
     %{state | partial: "", lines: lines, line_count: count}
   end
 

@@ -28,11 +28,16 @@ defmodule HordeCnode.AppTest do
          name: cpp,
          executable: executable,
          args: [
-           "--listen", "127.0.0.1",
-           "--registry", "HordeCnode.AppTest.Registry",
-           "--supervisor", "HordeCnode.AppTest.Sup",
-           "--distribution", "mixed",
-           "--members", "auto"
+           "--listen",
+           "127.0.0.1",
+           "--registry",
+           "HordeCnode.AppTest.Registry",
+           "--supervisor",
+           "HordeCnode.AppTest.Sup",
+           "--distribution",
+           "mixed",
+           "--members",
+           "auto"
          ]}
       ]
     end
@@ -43,6 +48,7 @@ defmodule HordeCnode.AppTest do
 
   setup do
     cpp = unique_node("cpp_app")
+
     app =
       start_supervised!(%{
         id: :app,
@@ -56,7 +62,11 @@ defmodule HordeCnode.AppTest do
     on_exit(fn -> if os_alive?(os_pid), do: kill(os_pid) end)
 
     # Both sides see each other as members of both roles.
-    assert eventually(fn -> length(Horde.Cluster.members(@sup)) == 2 and length(Horde.Cluster.members(@reg)) == 2 end, 10_000)
+    assert eventually(
+             fn -> length(Horde.Cluster.members(@sup)) == 2 and length(Horde.Cluster.members(@reg)) == 2 end,
+             10_000
+           )
+
     assert eventually(fn -> HordeCnode.nodes(@sup) == [cpp] end, 10_000)
 
     %{app: app, cpp: cpp, node_pid: node_pid, os_pid: os_pid}
@@ -74,7 +84,9 @@ defmodule HordeCnode.AppTest do
     assert {:ok, echo} = Horde.DynamicSupervisor.start_child(@sup, {CppWorkers.Echo, :hi})
     assert CppWorkers.Echo.echo(echo, {:hello, node()}) == {:hello, node()}
 
-    assert {:ok, agent} = Horde.DynamicSupervisor.start_child(@sup, %{id: :a, start: {Agent, :start_link, [fn -> 1 end]}})
+    assert {:ok, agent} =
+             Horde.DynamicSupervisor.start_child(@sup, %{id: :a, start: {Agent, :start_link, [fn -> 1 end]}})
+
     assert node(agent) == node()
 
     assert {:error, {:no_alive_nodes_providing, CppWorkers.Nope}} =
@@ -84,7 +96,10 @@ defmodule HordeCnode.AppTest do
     assert eventually(fn -> match?(%{active: 7}, Horde.DynamicSupervisor.count_children(@sup)) end, 5_000)
     assert {:ok, %{supervisors: %{@sup => %{local_children: 6, cpp_namespaces: [CppWorkers]}}}} = HordeCnode.stats(cpp)
     assert HordeCnode.nodes() == [cpp]
-    assert [{^cpp, %{cpp_worker_kinds: [CppWorkers.Counter, CppWorkers.Echo], status: :alive}}] = HordeCnode.cpp_members(@sup)
+
+    assert [{^cpp, %{cpp_worker_kinds: [CppWorkers.Counter, CppWorkers.Echo], status: :alive}}] =
+             HordeCnode.cpp_members(@sup)
+
     assert Enum.all?(counters, &(node(&1) == cpp))
 
     capture_log(fn -> assert :ok = stop_supervised(:app) end)
@@ -109,30 +124,48 @@ defmodule HordeCnode.AppTest do
       end)
 
     assert_receive :registered, 5_000
-    assert eventually(fn -> GenServer.call({:horde_cnode, cpp}, {:lookup, @reg, "elixir-test"}) == [{elixir_pid, :v}] end, 5_000)
+
+    assert eventually(
+             fn -> GenServer.call({:horde_cnode, cpp}, {:lookup, @reg, "elixir-test"}) == [{elixir_pid, :v}] end,
+             5_000
+           )
 
     capture_log(fn -> assert :ok = stop_supervised(:app) end)
   end
 
-  test "a killed C++ node is restarted by the app's supervisor and rejoins", %{app: app, cpp: cpp, node_pid: node_pid, os_pid: os_pid} do
+  test "a killed C++ node is restarted by the app's supervisor and rejoins", %{
+    app: app,
+    cpp: cpp,
+    node_pid: node_pid,
+    os_pid: os_pid
+  } do
     capture_log(fn ->
       kill(os_pid)
 
       new_pid =
-        eventually(fn ->
-          Enum.find_value(Supervisor.which_children(app), fn
-            {{HordeCnode.Node, ^cpp}, pid, _, _} when is_pid(pid) and pid != node_pid -> pid
-            _ -> nil
-          end)
-        end, 10_000)
+        eventually(
+          fn ->
+            Enum.find_value(Supervisor.which_children(app), fn
+              {{HordeCnode.Node, ^cpp}, pid, _, _} when is_pid(pid) and pid != node_pid -> pid
+              _ -> nil
+            end)
+          end,
+          10_000
+        )
 
       assert is_pid(new_pid)
       new_os = HordeCnode.Node.os_pid(new_pid)
       on_exit(fn -> if os_alive?(new_os), do: kill(new_os) end)
 
-      assert eventually(fn ->
-               match?({:ok, pid} when node(pid) == cpp, Horde.DynamicSupervisor.start_child(@sup, {CppWorkers.Counter, 1}))
-             end, 10_000)
+      assert eventually(
+               fn ->
+                 match?(
+                   {:ok, pid} when node(pid) == cpp,
+                   Horde.DynamicSupervisor.start_child(@sup, {CppWorkers.Counter, 1})
+                 )
+               end,
+               10_000
+             )
 
       assert :ok = stop_supervised(:app)
       refute os_alive?(new_os)

@@ -10,7 +10,12 @@ defmodule HordeCnode.CppWorkerTest do
 
   test "the built-in front-ends build the default child spec every node builds" do
     assert CppWorkers.Counter.child_spec(5) == %{id: CppWorkers.Counter, start: {CppWorkers.Counter, :start_link, [5]}}
-    assert Supervisor.child_spec({CppWorkers.Echo, :hi}, []) == %{id: CppWorkers.Echo, start: {CppWorkers.Echo, :start_link, [:hi]}}
+
+    assert Supervisor.child_spec({CppWorkers.Echo, :hi}, []) == %{
+             id: CppWorkers.Echo,
+             start: {CppWorkers.Echo, :start_link, [:hi]}
+           }
+
     assert HordeCnode.CppWorker.cpp_worker?(CppWorkers.Counter)
     refute HordeCnode.CppWorker.cpp_worker?(Agent)
   end
@@ -42,7 +47,9 @@ defmodule HordeCnode.CppWorkerTest do
                }
       end)
 
-    assert log =~ "HordeCnode.CppWorkerTest.Cache uses HordeCnode.CppWorker but is outside the configured cpp_namespaces [CppWorkers]"
+    assert log =~
+             "HordeCnode.CppWorkerTest.Cache uses HordeCnode.CppWorker but is outside the configured cpp_namespaces [CppWorkers]"
+
     assert capture_log(fn -> Cache.child_spec(:y) end) == ""
   end
 

@@ -78,7 +78,7 @@ defmodule HordeCnode.MixedDistributionTest do
     Application.put_env(:horde_cnode, :cpp_namespaces, [MyCpp])
 
     try do
-      cpp = %{name: {S, :"c@h"}, status: :alive, cpp_worker_kinds: [MyCpp.Thing]}
+      cpp = %{name: {S, :c@h}, status: :alive, cpp_worker_kinds: [MyCpp.Thing]}
       spec = %{id: 1, start: {MyCpp.Thing, :start_link, [1]}}
       capture_log(fn -> assert {:ok, ^cpp} = MixedDistribution.choose_node(spec, [cpp]) end)
     after
@@ -87,8 +87,13 @@ defmodule HordeCnode.MixedDistributionTest do
   end
 
   test "a C++ member advertising a kind outside the configured namespaces is logged once" do
-    member = %{name: {S, :"foreign_#{System.unique_integer([:positive])}@h"}, status: :alive, cpp_worker_kinds: [Other.Kind]}
-    beam = %{name: {S, :"b@h"}, status: :alive}
+    member = %{
+      name: {S, :"foreign_#{System.unique_integer([:positive])}@h"},
+      status: :alive,
+      cpp_worker_kinds: [Other.Kind]
+    }
+
+    beam = %{name: {S, :b@h}, status: :alive}
     spec = %{id: 1, start: {Other.Kind, :start_link, [1]}}
 
     log = capture_log(fn -> assert {:ok, ^beam} = MixedDistribution.choose_node(spec, [member, beam]) end)
@@ -110,7 +115,9 @@ defmodule HordeCnode.MixedDistributionTest do
             }
 
       spec = %{id: i, start: {MyApp.Worker, :start_link, [:rand.uniform(100_000)]}, restart: :transient}
-      assert MixedDistribution.choose_node(spec, members, [CppWorkers]) == Horde.UniformDistribution.choose_node(spec, members)
+
+      assert MixedDistribution.choose_node(spec, members, [CppWorkers]) ==
+               Horde.UniformDistribution.choose_node(spec, members)
 
       ring = HashRing.new() |> HashRing.add_nodes(Enum.map(members, & &1.name))
       mine = HordeCnode.HashRing.new(Enum.map(members, & &1.name))

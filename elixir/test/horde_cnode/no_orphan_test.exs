@@ -29,11 +29,16 @@ defmodule HordeCnode.NoOrphanTest do
         :stderr_to_stdout,
         {:line, 8192},
         args: [
-          "--name", Atom.to_string(outer),
-          "--cookie", "orphan_#{System.unique_integer([:positive])}",
-          "--erl", "-kernel inet_dist_use_interface {127,0,0,1}",
-          "-pa", ebin,
-          "-e", @outer_script
+          "--name",
+          Atom.to_string(outer),
+          "--cookie",
+          "orphan_#{System.unique_integer([:positive])}",
+          "--erl",
+          "-kernel inet_dist_use_interface {127,0,0,1}",
+          "-pa",
+          ebin,
+          "-e",
+          @outer_script
         ],
         env: [
           {~c"HC_CPP_NAME", String.to_charlist(Atom.to_string(cpp))},

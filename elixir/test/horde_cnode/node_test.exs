@@ -28,7 +28,14 @@ defmodule HordeCnode.NodeTest do
   defp start_cnode(extra \\ []) do
     name = unique_node("cpp")
     children = [{CNode, node_opts(name, extra)}]
-    sup = start_supervised!(%{id: :sup, type: :supervisor, start: {Supervisor, :start_link, [children, [strategy: :one_for_one]]}})
+
+    sup =
+      start_supervised!(%{
+        id: :sup,
+        type: :supervisor,
+        start: {Supervisor, :start_link, [children, [strategy: :one_for_one]]}
+      })
+
     pid = child_pid(sup, name)
     os_pid = CNode.os_pid(pid)
     remember(os_pid)
@@ -195,6 +202,7 @@ defmodule HordeCnode.NodeTest do
   test "executable: option, then app config, then PATH; missing gives a clear error" do
     Process.flag(:trap_exit, true)
     name = unique_node("cpp")
+
     assert {:error, {:executable_not_found, "/nonexistent/horde-cnode"}} =
              CNode.start_link(name: name, executable: "/nonexistent/horde-cnode")
 
@@ -238,6 +246,6 @@ defmodule HordeCnode.NodeTest do
   test "child_spec: id per node name, worker, shutdown above the graceful stop time" do
     spec = CNode.child_spec(name: :"x@127.0.0.1")
     assert %{id: {CNode, :"x@127.0.0.1"}, restart: :permanent, shutdown: 15_000, type: :worker} = spec
-    assert %{id: :mine, restart: :transient} = CNode.child_spec(name: :"x@h", id: :mine, restart: :transient)
+    assert %{id: :mine, restart: :transient} = CNode.child_spec(name: :x@h, id: :mine, restart: :transient)
   end
 end
