@@ -42,7 +42,8 @@ Demo.show("net_adm:ping", :net_adm.ping(cpp))
 
 if horde? do
   {:ok, _} = Application.ensure_all_started(:horde)
-  Code.require_file(Path.join([__DIR__, "..", "elixir", "lib", "horde_cnode", "mixed_distribution.ex"]))
+  for f <- ["hash_ring.ex", "mixed_distribution.ex"],
+      do: Code.require_file(Path.join([__DIR__, "..", "elixir", "lib", "horde_cnode", f]))
   Demo.step("starting Horde.Registry #{inspect(registry)} and Horde.DynamicSupervisor #{inspect(supervisor)} (members: :auto)")
   {:ok, _} = Horde.Registry.start_link(name: registry, keys: :unique, members: :auto)
   {:ok, _} =

@@ -6,7 +6,9 @@
 # It also loads this repo's Elixir side (elixir/lib: HordeCnode.MixedDistribution,
 # CppWorkers.*). Needs Horde in ERL_LIBS.
 root = Path.expand("..", __DIR__)
-for f <- ["lib/horde_cnode/mixed_distribution.ex", "lib/cpp_workers.ex"], do: Code.require_file(Path.join([root, "elixir", f]))
+# In dependency order (a Mix project would compile them as one app).
+for f <- ~w(lib/horde_cnode/hash_ring.ex lib/horde_cnode/mixed_distribution.ex lib/horde_cnode/cpp_worker.ex lib/cpp_workers.ex),
+    do: Code.require_file(Path.join([root, "elixir", f]))
 
 defmodule HordeCnodeTest.ElixirWorker do
   @moduledoc "An Elixir child for placement tests: answers :whoami with its node."

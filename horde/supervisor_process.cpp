@@ -8,6 +8,7 @@
 #include "cnode/log.hpp"
 #include "cnode/node.hpp"
 #include "horde/crdt_process.hpp"
+#include "horde/mixed_distribution.hpp"
 
 namespace hc::horde {
 namespace {
@@ -373,6 +374,14 @@ Term SupervisorProcess::stats_term() const {
   s.emplace_back(atom("diffs_processed"), u(counters_.diffs));
   s.emplace_back(atom("member_downs"), u(counters_.member_downs));
   s.emplace_back(atom("shutting_down"), Term(atom(state_->shutting_down() ? "true" : "false")));
+  // The placement configuration, so BEAM nodes can check that they agree
+  // (elixir/lib/horde_cnode/mixed_distribution.ex logs a mismatch).
+  s.emplace_back(atom("distribution"), Term(options_.strategy->elixir_module()));
+  if (const auto* mixed = dynamic_cast<const MixedDistribution*>(options_.strategy.get())) {
+    TermVector namespaces;
+    for (const Atom& ns : mixed->config().cpp_namespaces) namespaces.emplace_back(ns);
+    s.emplace_back(atom("cpp_namespaces"), Term::list(std::move(namespaces)));
+  }
   if (auto* crdt = dynamic_cast<CrdtProcess*>(node().find(crdt_pid_))) {
     s.emplace_back(atom("crdt_bytes"), u(crdt->memory_bytes()));
     s.emplace_back(atom("crdt"), crdt->stats_term());

@@ -6,6 +6,10 @@
 #   fuzz  - a short libFuzzer run of the term decoder (when clang is installed)
 #   horde - tests against real Horde 0.10.0; they run when ERL_LIBS provides
 #           Horde and report "Skipped" otherwise.
+#   elixir - the ExUnit suite of the Elixir library (elixir/, scripts/mix-test.sh):
+#           placement, HordeCnode.Node, no orphan after kill -9 (always); the
+#           app-shaped test elixir/horde_app and the :horde-tagged tests only
+#           with Horde in ERL_LIBS (skipped, and said so, otherwise).
 # Extra arguments go to ctest (e.g. -L unit, -R registry).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -20,9 +24,17 @@ if ERL_LIBS="${ERL_LIBS:-}" timeout 60 elixir -e 'System.halt(if Code.ensure_loa
 else
   horde_tier="SKIPPED (no Horde in ERL_LIBS; set ERL_LIBS to a directory holding horde, delta_crdt, merkle_map, libring, telemetry)"
 fi
+if ! command -v mix >/dev/null 2>&1; then
+  elixir_tier="SKIPPED (mix not installed)"
+elif [[ "$horde_tier" == runs* ]]; then
+  elixir_tier="runs: placement, HordeCnode.Node, no-orphan, and with Horde: the app-shaped test (elixir/horde_app) and the live strategy comparison"
+else
+  elixir_tier="runs: placement, HordeCnode.Node, no-orphan; SKIPPED without Horde: the app-shaped test (elixir/horde_app) and the :horde-tagged ExUnit tests"
+fi
 echo "==> tier unit: runs"
 echo "==> tier beam: runs ($(erl -noshell -eval 'io:format("OTP ~s", [erlang:system_info(otp_release)]), halt().'))"
 echo "==> tier horde: ${horde_tier}"
+echo "==> tier elixir: ${elixir_tier}"
 
 # Every epmd a test starts listens on loopback only.
 export ERL_EPMD_ADDRESS=127.0.0.1
@@ -38,5 +50,6 @@ total=${total:-0}; failed=${failed:-0}
 passed=$(( total - failed - skipped ))
 echo
 echo "==> horde tier: ${horde_tier}"
+echo "==> elixir tier: ${elixir_tier}"
 echo "tests: ${passed} passed, ${failed} failed, ${skipped} skipped"
 exit "$status"

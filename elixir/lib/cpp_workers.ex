@@ -1,39 +1,52 @@
 defmodule CppWorkers do
   @moduledoc """
-  Elixir front-ends of the C++ worker kinds that horde-cnode nodes run.
-
-  The processes themselves run on C++ nodes; these modules only give BEAM code
-  the usual child-spec and client API, so that
+  The Elixir front-ends of the C++ worker kinds built into every horde-cnode
+  node: `CppWorkers.Echo` and `CppWorkers.Counter`. `CppWorkers` is the
+  default C++ namespace (`config :horde_cnode, cpp_namespaces: [CppWorkers]`,
+  `--cpp-namespace CppWorkers` on C++ nodes).
 
       Horde.DynamicSupervisor.start_child(MyApp.Sup, {CppWorkers.Counter, 5})
 
   builds the same child spec on every node
-  (`%{id: CppWorkers.Counter, start: {CppWorkers.Counter, :start_link, [5]}}`).
-  `start_link/1` refuses to run on a BEAM node: use
-  `HordeCnode.MixedDistribution` so these children are only placed on C++
-  members.
+  (`%{id: CppWorkers.Counter, start: {CppWorkers.Counter, :start_link, [5]}}`);
+  with `HordeCnode.MixedDistribution` it is placed only on C++ members. To
+  write front-ends for your own C++ kinds, see `HordeCnode.CppWorker`.
   """
 
   @doc false
-  defmacro __using__(_opts) do
-    quote do
-      def child_spec(arg), do: %{id: __MODULE__, start: {__MODULE__, :start_link, [arg]}}
-
-      def start_link(_arg),
-        do: {:error, {:cpp_worker_kind, __MODULE__, :runs_only_on_horde_cnode_members}}
-    end
-  end
+  # Kept for code written against the earlier, undocumented helper.
+  defmacro __using__(opts), do: quote(do: use(HordeCnode.CppWorker, unquote(opts)))
 end
 
 defmodule CppWorkers.Echo do
-  @moduledoc "C++ kind `CppWorkers.Echo`: answers every call with the request."
-  use CppWorkers
-  def echo(pid, term), do: GenServer.call(pid, term)
+  @moduledoc """
+  C++ kind `CppWorkers.Echo`: answers every call with the request itself.
+
+      {:ok, pid} = Horde.DynamicSupervisor.start_child(MyApp.Sup, {CppWorkers.Echo, :any})
+      CppWorkers.Echo.echo(pid, {:hello, 1})   #=> {:hello, 1}
+  """
+  use HordeCnode.CppWorker
+
+  @doc "Calls the C++ process with `term`; it answers `term`."
+  def echo(pid, term), do: call(pid, term)
 end
 
 defmodule CppWorkers.Counter do
-  @moduledoc "C++ kind `CppWorkers.Counter`: `start_link(initial)`; `get` and `{:add, n}`."
-  use CppWorkers
-  def get(pid), do: GenServer.call(pid, :get)
-  def add(pid, n) when is_integer(n), do: GenServer.call(pid, {:add, n})
+  @moduledoc """
+  C++ kind `CppWorkers.Counter`: `start_link(initial)` with an integer.
+
+      {:ok, pid} = Horde.DynamicSupervisor.start_child(MyApp.Sup, {CppWorkers.Counter, 5})
+      CppWorkers.Counter.add(pid, 10)   #=> 15
+      CppWorkers.Counter.get(pid)       #=> 15
+  """
+  use HordeCnode.CppWorker
+
+  @doc "The current value."
+  def get(pid), do: call(pid, :get)
+
+  @doc "Adds `n`; returns the new value."
+  def add(pid, n) when is_integer(n), do: call(pid, {:add, n})
+
+  @doc "Replies `:ok` and exits with `reason` (for restart tests)."
+  def stop(pid, reason), do: call(pid, {:stop, reason})
 end

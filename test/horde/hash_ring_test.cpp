@@ -330,4 +330,34 @@ BOOST_AUTO_TEST_CASE(mixed_distribution_separates_cpp_and_beam_children) {
   BOOST_TEST(!in_cpp_namespace(Atom("Elixir.CppWorkers"), {Atom("Elixir.CppWorkers")}));
 }
 
+BOOST_AUTO_TEST_CASE(mixed_distribution_golden_matches_real_horde_per_group) {
+  // {Namespaces, Spec, [Member], Expected}: Expected computed with the real
+  // Horde.UniformDistribution inside the candidate group
+  // (erlang_harness/mixed_distribution_golden.exs). The Elixir strategy is
+  // checked against the same file (elixir/test/horde_cnode/mixed_distribution_test.exs).
+  const Term golden = read_etf(std::string(HC_SOURCE_DIR) + "/test/horde/data/mixed_distribution_golden.etf");
+  std::size_t n = 0, errors = 0;
+  for (const Term& row : golden.list_elements()) {
+    MixedDistributionConfig config;
+    config.cpp_namespaces.clear();
+    for (const Term& ns : row.element(0)->list_elements()) config.cpp_namespaces.push_back(*ns.as_atom());
+    const MixedDistribution mixed(config);
+    std::vector<Member> members;
+    for (const Term& m : row.element(2)->list_elements()) members.push_back(*Member::from_term(m));
+    auto r = mixed.choose_node(*row.element(1), members);
+    const Term& expected = *row.element(3);
+    if (expected.element(0)->is_atom("ok")) {
+      BOOST_REQUIRE_MESSAGE(r.ok(), "case " << n << ": " << r.error);
+      BOOST_TEST(r.member->to_term() == *expected.element(1), "case " << n);
+    } else {
+      BOOST_TEST(!r.ok(), "case " << n);
+      BOOST_TEST(r.error == *expected.element(1), "case " << n);
+      ++errors;
+    }
+    ++n;
+  }
+  BOOST_TEST(n == 800u);
+  BOOST_TEST_MESSAGE("mixed golden: " << n << " specs, " << errors << " without candidates");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
