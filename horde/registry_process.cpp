@@ -229,11 +229,8 @@ void RegistryProcess::execute_one(const RegistryAction& action) {
               continue;
             }
             if (op.if_pid) {
-              // Leave a name that the CRDT already gave to another process.
               auto current = crdt->get(op.key);
-              if (!current) continue;
-              auto kv = KeyValue::from_term(*current);
-              if (kv && !(kv->pid == *op.if_pid)) continue;
+              if (!op.removes(current ? &*current : nullptr)) continue;
             }
             crdt->remove(op.key);
           }

@@ -5,6 +5,14 @@
 #include "crdt/packed_term.hpp"
 
 namespace hc::horde {
+
+bool CrdtOp::removes(const Term* current) const {
+  if (kind != Kind::Remove || current == nullptr) return false;
+  if (!if_pid) return true;
+  auto kv = KeyValue::from_term(*current);
+  return !kv || kv->pid == *if_pid;
+}
+
 namespace {
 
 const Atom& a_ok() { static const Atom a("ok"); return a; }

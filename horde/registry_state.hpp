@@ -76,6 +76,10 @@ struct CrdtOp {
   Term value;
   std::optional<Pid> if_pid;
   bool operator==(const CrdtOp&) const = default;
+  // Whether a Remove op takes effect given the key's current CRDT value
+  // (nullptr: absent): with if_pid, a name the CRDT already gave to another
+  // process is left alone. The CRDT host and the tests' stand-in share it.
+  bool removes(const Term* current) const;
 };
 
 // DeltaCrdt.put/merge/delete/drop on 'N.Crdt' (one call; several ops are one

@@ -1,6 +1,7 @@
 #include "cnode/md5.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <cctype>
 #include <cstdio>
 #include <string>
 
@@ -44,11 +45,20 @@ BOOST_AUTO_TEST_CASE(incremental_equals_one_shot) {
   }
 }
 
-// The distribution digest is md5(Cookie ++ integer_to_list(Challenge)).
-BOOST_AUTO_TEST_CASE(handshake_digest_is_cookie_then_decimal_challenge) {
-  BOOST_TEST(hex(handshake_digest(310461033, "secret")) == hex(md5("secret310461033")));
-  BOOST_TEST(hex(handshake_digest(0, "c")) == hex(md5("c0")));
-  BOOST_TEST(hex(handshake_digest(4294967295u, "c")) == hex(md5("c4294967295")));
+// The distribution digest, against values recorded from OTP 25.2's
+// dist_util:gen_digest/2 (erlang:md5([Cookie | integer_to_list(Challenge)])):
+//   erl -noshell -eval '[io:format("~s~n", [binary:encode_hex(erlang:md5([C|integer_to_list(N)]))])
+//                        || {C, N} <- [{"secret", 310461033}, ...]], halt().'
+BOOST_AUTO_TEST_CASE(handshake_digest_matches_otp) {
+  auto upper = [](std::string s) {
+    for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return s;
+  };
+  BOOST_TEST(upper(hex(handshake_digest(310461033, "secret"))) == "CDF58D79BE72FC6B0CEE18373B5C27F2");
+  BOOST_TEST(upper(hex(handshake_digest(0, "c"))) == "B0FCE403C178FA57404C1CC4176547A8");
+  BOOST_TEST(upper(hex(handshake_digest(4294967295u, "c"))) == "B6B9428EF079FC89EA04BB26BBF1A0DA");
+  BOOST_TEST(upper(hex(handshake_digest(1234, "ck"))) == "8110622F874A023C01C65CF754CD3ECF");
+  BOOST_TEST(upper(hex(handshake_digest(0x0A0B0C0D, "ck"))) == "0A67DE28E9622DA7629FE0631DDF4FAC");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -19,6 +19,7 @@
 #include "cnode/gen_server.hpp"
 #include "cnode/log.hpp"
 #include "support/beam_node.hpp"
+#include "support/cluster_support.hpp"  // eventually
 
 using namespace hc;
 using namespace hc::cnode;
@@ -42,12 +43,7 @@ NodeOptions cpp_options(const std::string& cookie) {
 // Poll `f` (on the test thread) until true or timeout.
 template <class F>
 bool eventually(F f, std::chrono::milliseconds timeout = 5s) {
-  auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return f();
+  return hc::test::eventually(std::move(f), timeout);
 }
 
 // A C++ gen_server: echoes {echo, X} -> X; 'stop' -> exits with {shutdown, asked}.
@@ -223,10 +219,18 @@ BOOST_FIXTURE_TEST_CASE(links_both_ways, Fixture) {
   BOOST_TEST(exit1.find("bad_thing") != std::string::npos);
 
   // C++ process (not trapping) links to a BEAM process; the BEAM process dies -> the C++ process dies.
+  // A BEAM monitor on it witnesses the exit reason it dies with.
   Pid l2 = spawn_echo(Atom("l2"));
+  beam.eval("spawn(fun() -> erlang:monitor(process, {l2, " + N +
+            "}), hc_inbox ! monitoring2, receive D -> hc_inbox ! D end end).");
+  BOOST_TEST(beam.eval("node_harness:take(3000).") == "{ok,monitoring2}");
   beam.eval("B = spawn(fun() -> receive go -> exit(crashed) end end).");
-  beam.eval("{l2, " + N + "} ! {link_to, B}, timer:sleep(200), B ! go.");
-  BOOST_TEST(eventually([&] { return !cpp.run([&] { return cpp.node().is_alive(l2); }).get(); }));
+  // gen_server:call after the link message: the link is in place before B dies.
+  beam.eval("{l2, " + N + "} ! {link_to, B}, gen_server:call({l2, " + N + "}, whoami), B ! go.");
+  auto down2 = beam.eval("node_harness:take(3000).");
+  BOOST_TEST(down2.find("'DOWN'") != std::string::npos, down2);
+  BOOST_TEST(down2.find(",crashed}") != std::string::npos, down2);
+  BOOST_TEST(!cpp.run([&] { return cpp.node().is_alive(l2); }).get());
 
   // C++ process trapping exits gets {'EXIT', Pid, Reason} as a message.
   spawn_echo(Atom("l3"), true);
@@ -241,9 +245,14 @@ BOOST_FIXTURE_TEST_CASE(links_both_ways, Fixture) {
   beam.eval("spawn(fun() -> P = gen_server:call({l4, " + N + "}, whoami), link(P), timer:sleep(100), exit(boom4) end).");
   BOOST_TEST(eventually([&] { return !cpp.run([&] { return cpp.node().is_alive(l4); }).get(); }));
   // exit(P, normal) from a linked BEAM process does not kill it
+  // Witness: the linker is known dead (its DOWN seen), then a call to l5
+  // travels the same connection after the exit signal, so l5 has handled
+  // the signal by the time it answers.
   Pid l5 = spawn_echo(Atom("l5"));
-  beam.eval("spawn(fun() -> P = gen_server:call({l5, " + N + "}, whoami), link(P), timer:sleep(100), exit(normal) end).");
-  beam.eval("timer:sleep(300).");
+  BOOST_TEST(beam.eval("{L5, R5} = spawn_monitor(fun() -> P = gen_server:call({l5, " + N +
+                       "}, whoami), link(P), exit(normal) end), receive {'DOWN', R5, process, L5, Why5} -> Why5 end.") ==
+             "normal");
+  BOOST_TEST(beam.eval("is_pid(gen_server:call({l5, " + N + "}, whoami)).") == "true");
   BOOST_TEST(cpp.run([&] { return cpp.node().is_alive(l5); }).get());
 }
 

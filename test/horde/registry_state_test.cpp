@@ -35,11 +35,7 @@ struct FakeCrdt {
           if (it != map.end() && it->second == op.value) continue;
           map[op.key] = op.value;
           diffs.push_back(CrdtDiff::added(op.key, op.value));
-        } else if (it != map.end()) {
-          if (op.if_pid) {
-            auto kv = KeyValue::from_term(it->second);
-            if (kv && !(kv->pid == *op.if_pid)) continue;
-          }
+        } else if (op.removes(it == map.end() ? nullptr : &it->second)) {
           map.erase(it);
           diffs.push_back(CrdtDiff::removed(op.key));
         }

@@ -1,5 +1,7 @@
 #include "support/beam_node.hpp"
 
+#include "support/child_process.hpp"  // run_capture
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -20,17 +22,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string run_capture(const std::string& cmd) {
-  std::string out;
-  FILE* f = popen(cmd.c_str(), "r");
-  if (!f) return out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, f)) out += buf;
-  pclose(f);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
-
 // Compile erlang_harness/node_*.erl once per test binary; returns the ebin directory.
 const std::string& harness_ebin() {
   static std::once_flag once;
@@ -38,6 +29,11 @@ const std::string& harness_ebin() {
   std::call_once(once, [] {
     dir = (fs::temp_directory_path() / ("hc_harness_" + std::to_string(getpid()))).string();
     fs::create_directories(dir);
+    // Removed when the test binary exits (a static path: no destruction-order issue).
+    std::atexit([] {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    });
     // Every erlang_harness/node_*.erl (the harness plus small test servers).
     std::string cmd = "erlc -o '" + dir + "' '" + std::string(HC_SOURCE_DIR) + "'/erlang_harness/node_*.erl 2>&1";
     std::string out = run_capture(cmd);

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
@@ -111,6 +112,17 @@ std::optional<int> ChildProcess::wait_for(std::chrono::milliseconds timeout) {
 bool ChildProcess::running() { return !wait_for(std::chrono::milliseconds(0)).has_value(); }
 std::string ChildProcess::out() const { return read_text(out_); }
 std::string ChildProcess::err() const { return read_text(err_); }
+
+std::string run_capture(const std::string& cmd) {
+  std::string out;
+  if (FILE* f = ::popen(cmd.c_str(), "r")) {
+    char buf[512];
+    while (fgets(buf, sizeof buf, f)) out += buf;
+    ::pclose(f);
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
 
 Run run_program(const std::vector<std::string>& argv, const TempDir& dir, std::chrono::milliseconds timeout,
                 ChildOptions options) {

@@ -70,6 +70,10 @@ class ChildProcess {
   std::filesystem::path out_, err_;
 };
 
+// Runs a shell command and returns its standard output without the trailing
+// newline ("" when it cannot be started).
+std::string run_capture(const std::string& cmd);
+
 struct Run {
   int status = -1;
   std::string out;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cnode/node.hpp"
+#include "support/child_process.hpp"  // run_capture, ChildProcess, TempDir
 
 namespace hc::test {
 
@@ -43,19 +44,6 @@ inline cnode::NodeOptions loopback_node_options(const std::string& name, const s
   return o;
 }
 
-
-// Runs a shell command and returns its standard output without the trailing
-// newline ("" when it cannot be started).
-inline std::string run_capture(const std::string& cmd) {
-  std::string out;
-  if (FILE* f = popen(cmd.c_str(), "r")) {
-    char buf[512];
-    while (fgets(buf, sizeof buf, f)) out += buf;
-    pclose(f);
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
 
 // gen_server:call from a throw-away process on `runner`, waited on by the test thread.
 inline cnode::CallResult call(cnode::NodeRunner& runner, cnode::Dest dest, Term request,
