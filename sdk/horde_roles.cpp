@@ -45,7 +45,7 @@ class HordeRoles final : public Extension {
         ("supervisor", po::value<std::vector<std::string>>()->value_name("NAME")->composing(),
          "run a Horde.DynamicSupervisor named NAME (repeatable; default HordeCnode.Supervisor)")
         ("no-default-roles", po::bool_switch(),
-         "without --registry/--supervisor, run no role (default: HordeCnode.Registry and HordeCnode.Supervisor)")
+         "no default role: without --registry no registry, without --supervisor no supervisor")
         ("members", po::value<std::vector<std::string>>()->value_name("NODE[,NODE]")->composing(),
          "member nodes of the Horde roles (repeatable); `auto`: every connected visible node")
         ("sync-interval", po::value<std::string>()->value_name("MS"),
@@ -88,9 +88,10 @@ class HordeRoles final : public Extension {
     }
     for (const auto& n : strings(vm, "registry")) registries_.push_back(module_atom(n));
     for (const auto& n : strings(vm, "supervisor")) supervisors_.push_back(module_atom(n));
-    if (registries_.empty() && supervisors_.empty() && !vm["no-default-roles"].as<bool>()) {
-      registries_.emplace_back("Elixir.HordeCnode.Registry");
-      supervisors_.emplace_back("Elixir.HordeCnode.Supervisor");
+    // Each role has its default when its own flag is absent (as before 0.2).
+    if (!vm["no-default-roles"].as<bool>()) {
+      if (registries_.empty()) registries_.emplace_back("Elixir.HordeCnode.Registry");
+      if (supervisors_.empty()) supervisors_.emplace_back("Elixir.HordeCnode.Supervisor");
     }
     return {};
   }

@@ -2,7 +2,7 @@
 //
 //   --registry NAME          run a Horde.Registry named NAME (repeatable)
 //   --supervisor NAME        run a Horde.DynamicSupervisor named NAME (repeatable)
-//   --no-default-roles       start neither default when no --registry/--supervisor is given
+//   --no-default-roles       no default role (below)
 //   --members NODE[,NODE]    member nodes of every role (repeatable); `auto`: every
 //                            connected visible node, like Horde's members: :auto
 //   --sync-interval MS       CRDT sync interval (Horde's default 300)
@@ -11,8 +11,8 @@
 //   --cpp-namespace NS       module namespace of the C++ worker kinds for the mixed
 //                            strategy (repeatable; default CppWorkers)
 //
-// With neither --registry nor --supervisor, HordeCnode.Registry and
-// HordeCnode.Supervisor run. A NAME starting with an upper-case letter is an
+// Without --registry, HordeCnode.Registry runs; without --supervisor,
+// HordeCnode.Supervisor runs (unless --no-default-roles). A NAME starting with an upper-case letter is an
 // Elixir alias ('Elixir.' is prepended); any other NAME is the atom's text.
 // Configured members also become connection peers (like --connect). Every
 // role's requests are installed on the `horde_cnode` control process.

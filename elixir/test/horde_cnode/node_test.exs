@@ -124,7 +124,7 @@ defmodule HordeCnode.NodeTest do
     refute Process.alive?(pid)
     refute os_alive?(os_pid)
     assert eventually(fn -> name not in Node.list() end)
-    assert log =~ "signal 15: shutting down"
+    assert log =~ "signal 15 (Terminated): shutting down"
     assert log =~ "#{name} stopped"
   end
 
@@ -195,7 +195,7 @@ defmodule HordeCnode.NodeTest do
 
     capture_log(fn ->
       assert {:error, {:exited, 2, lines}} = CNode.start_link(node_opts(unique_node("cpp"), args: ["--no-such-flag"]))
-      assert Enum.any?(lines, &(&1 =~ "unknown option '--no-such-flag'"))
+      assert Enum.any?(lines, &(&1 =~ "unrecognised option '--no-such-flag'"))
     end)
   end
 
