@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "interop/codec.hpp"
+#include "support/child_process.hpp"
 #include "interop/term.hpp"
 
 extern char** environ;
@@ -27,37 +28,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// A fresh temporary directory, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = (fs::temp_directory_path() / "hc_cli_XXXXXX").string();
-    BOOST_REQUIRE(::mkdtemp(templ.data()) != nullptr);
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using test::Run;
+using test::TempDir;
 
 fs::path executable() {
-  const fs::path exe = fs::path(HC_BINARY_DIR) / "app" / "horde-cnode";
+  const fs::path exe = test::horde_cnode_executable();
   BOOST_REQUIRE_MESSAGE(fs::exists(exe), exe << " is not built (cmake --build ... --target horde-cnode)");
   return exe;
 }
@@ -66,37 +41,8 @@ fs::path executable() {
 Run run_cli(const std::vector<std::string>& args, const TempDir& dir) {
   std::vector<std::string> argv{executable().string()};
   argv.insert(argv.end(), args.begin(), args.end());
-  const fs::path out = dir.path() / "cli.out";
-  const fs::path err = dir.path() / "cli.err";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::vector<char*> cargs;
-  for (const std::string& a : argv) cargs.push_back(const_cast<char*>(a.c_str()));
-  cargs.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, cargs[0], &actions, nullptr, cargs.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  BOOST_REQUIRE_MESSAGE(rc == 0, "cannot start " << argv[0]);
-  Run run;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  for (;;) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      break;
-    }
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-      BOOST_FAIL("horde-cnode did not exit within 60 s");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // polling a child, not synchronising
-  }
-  run.out = slurp(out);
-  run.err = slurp(err);
+  Run run = test::run_program(argv, dir, std::chrono::seconds(60), {.name = "cli"});
+  BOOST_REQUIRE_MESSAGE(run.status != -1, "horde-cnode did not exit within 60 s");
   return run;
 }
 

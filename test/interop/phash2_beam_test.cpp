@@ -10,6 +10,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "support/child_process.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -54,82 +56,10 @@ std::optional<fs::path> find_program(const std::string& name) {
   return std::nullopt;
 }
 
-// A child process in its own process group, stdout/stderr to files. The guard
-// kills the whole group (erl starts helper processes) and reaps it when the
-// test ends early, so no BEAM outlives a failing test.
-class ChildProcess {
- public:
-  ChildProcess(const std::vector<std::string>& argv, const fs::path& out, const fs::path& err) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-    posix_spawnattr_setpgroup(&attr, 0);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, args[0], &actions, &attr, args.data(), environ);
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) pid_ = -1;
-  }
-  ChildProcess(const ChildProcess&) = delete;
-  ChildProcess& operator=(const ChildProcess&) = delete;
-  ~ChildProcess() {
-    if (pid_ > 0) {
-      ::kill(-pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
+using test::ChildProcess;
+using test::TempDir;
 
-  bool started() const { return pid_ > 0; }
-
-  // Exit status, or nullopt when it did not exit in time (it is then killed).
-  std::optional<int> wait_for(std::chrono::seconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (pid_ > 0) {
-      int status = 0;
-      const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-      if (r == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      if (std::chrono::steady_clock::now() > deadline) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling a child, not synchronising
-    }
-    return std::nullopt;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
-
-// A fresh temporary directory, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = (fs::temp_directory_path() / "hc_phash2_XXXXXX").string();
-    BOOST_REQUIRE(::mkdtemp(templ.data()) != nullptr);
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+std::string slurp(const fs::path& p) { return test::read_text(p); }
 
 std::vector<std::uint8_t> read_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -138,17 +68,13 @@ std::vector<std::uint8_t> read_bytes(const fs::path& p) {
 }
 
 // Runs a program to completion; fails the test with its stderr otherwise.
-void run_ok(const std::vector<std::string>& argv, const fs::path& dir, std::chrono::seconds timeout,
+void run_ok(const std::vector<std::string>& argv, const TempDir& dir, std::chrono::seconds timeout,
             std::string* out = nullptr) {
-  const fs::path out_file = dir / "child.out";
-  const fs::path err_file = dir / "child.err";
-  ChildProcess child(argv, out_file, err_file);
-  BOOST_REQUIRE_MESSAGE(child.started(), "cannot start " << argv[0]);
+  ChildProcess child(argv, dir);
   const std::optional<int> status = child.wait_for(timeout);
   BOOST_REQUIRE_MESSAGE(status.has_value(), argv[0] << " did not finish within " << timeout.count() << " s");
-  BOOST_REQUIRE_MESSAGE(*status == 0, argv[0] << " exited with " << *status << ": " << slurp(err_file)
-                                               << slurp(out_file));
-  if (out) *out = slurp(out_file);
+  BOOST_REQUIRE_MESSAGE(*status == 0, argv[0] << " exited with " << *status << ": " << child.err() << child.out());
+  if (out) *out = child.out();
 }
 
 std::uint64_t choose_seed() {
@@ -175,11 +101,11 @@ struct BeamTerms {
     BOOST_TEST_MESSAGE("phash2_beam_test: seed " << seed << " (replay with HC_SEED=" << seed << ")");
     run_ok({erlc->string(), "-o", dir.path().string(),
             std::string(HC_SOURCE_DIR) + "/erlang_harness/random_terms.erl"},
-           dir.path(), std::chrono::seconds(120));
+           dir, std::chrono::seconds(120));
     std::string out;
     run_ok({erl->string(), "-noshell", "-noinput", "-pa", dir.path().string(), "-run", "random_terms", "main",
             dir.path().string(), std::to_string(seed), std::to_string(kRandomTerms)},
-           dir.path(), std::chrono::seconds(240), &out);
+           dir, std::chrono::seconds(240), &out);
     BOOST_TEST_MESSAGE(out);
     terms_file = dir.path() / "terms.etf";
     Result<Term> t = decode(read_bytes(terms_file));
@@ -271,7 +197,7 @@ BOOST_AUTO_TEST_CASE(cli_prints_the_beams_hashes) {
   const fs::path exe = fs::path(HC_BINARY_DIR) / "app" / "horde-cnode";
   BOOST_REQUIRE_MESSAGE(fs::exists(exe), exe << " is not built (cmake --build ... --target horde-cnode)");
   std::string out;
-  run_ok({exe.string(), "phash2", beam.terms_file.string()}, beam.dir.path(), std::chrono::seconds(60), &out);
+  run_ok({exe.string(), "phash2", beam.terms_file.string()}, beam.dir, std::chrono::seconds(60), &out);
   std::istringstream lines(out);
   std::size_t mismatches = 0;
   std::size_t count = 0;
