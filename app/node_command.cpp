@@ -63,6 +63,7 @@ void print_node_usage(std::ostream& os) {
     os << left << std::string(left.size() < 28 ? 28 - left.size() : 1, ' ') << help << '\n';
   };
   for (const auto& f : kBuiltin) line(f.name, f.value_name, f.help);
+  print_tls_usage(os);
   for (const auto& e : extensions())
     for (const auto& f : e.flags) line(f.name, f.value_name, f.help);
 }
@@ -71,6 +72,10 @@ bool parse_node_args(std::span<const std::string_view> args, NodeSettings& s, bo
   help = false;
   bool have_cookie = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
+    if (auto r = parse_tls_flag(args, i, s.tls, err); r != TlsFlagResult::not_mine) {
+      if (r == TlsFlagResult::error) return false;
+      continue;
+    }
     std::string_view a = args[i];
     std::string_view flag = a, value;
     bool inline_value = false;
@@ -160,6 +165,7 @@ bool parse_node_args(std::span<const std::string_view> args, NodeSettings& s, bo
     err << "horde-cnode: invalid node name '" << s.node.name << "' (expected NAME@HOST)\n";
     return false;
   }
+  if (!apply_tls_flags(s.tls, s.node, err)) return false;
   if (!have_cookie) {
     const char* home = std::getenv("HOME");
     std::ifstream f(std::string(home ? home : "") + "/.erlang.cookie");

@@ -30,6 +30,7 @@
 
 #include "cnode/handshake.hpp"  // valid_node_name
 #include "cnode/node.hpp"
+#include "app/tls_flags.hpp"
 
 namespace hc::app {
 
@@ -45,6 +46,7 @@ struct NodeFlag {
 struct NodeSettings {
   cnode::NodeOptions node;
   std::string log_level = "info";
+  TlsFlags tls;  // --proto-dist, --ssl-dist-optfile, --ssl-dist-opt (tls_flags.hpp)
   std::map<std::string, std::vector<std::string>> extension_values;  // flag -> values in order
   // Values given for an extension flag (empty when absent).
   const std::vector<std::string>& values(const std::string& flag) const;

@@ -4,8 +4,10 @@
 //                            MyApp.Sup; repeatable). Default: HordeCnode.Supervisor
 //   --members NODE[,NODE]    member nodes (repeatable; `auto`: every connected node)
 //   --sync-interval MS       CRDT sync interval (Horde's default 300)
-//   --distribution STRATEGY  uniform (Horde.UniformDistribution, default) or mixed
-//                            (HordeCnode.MixedDistribution)
+//   --distribution STRATEGY  uniform (Horde.UniformDistribution, default), uniform_quorum
+//                            (Horde.UniformQuorumDistribution), uniform_random
+//                            (Horde.UniformRandomDistribution), mixed (HordeCnode.MixedDistribution),
+//                            mixed_quorum, mixed_random (HordeCnode.Mixed{Quorum,Random}Distribution)
 //   --cpp-namespace NS       module namespace of C++ kinds for the mixed strategy
 //                            (repeatable; default CppWorkers)
 // and the supervisor requests of the `horde_cnode` control process.
@@ -18,6 +20,8 @@
 #include "horde/mixed_distribution.hpp"
 #include "horde/supervisor_control.hpp"
 #include "horde/supervisor_process.hpp"
+#include "horde/uniform_quorum_distribution.hpp"
+#include "horde/uniform_random_distribution.hpp"
 
 namespace hc::app {
 namespace {
@@ -56,8 +60,11 @@ std::error_code install(cnode::Node& node, const NodeSettings& s) {
     base.sync_interval = std::chrono::milliseconds(ms);
   }
   const std::string strategy = s.values("--distribution").empty() ? "uniform" : s.values("--distribution").back();
-  if (strategy == "mixed") {
+  if (strategy == "mixed" || strategy == "mixed_quorum" || strategy == "mixed_random") {
     horde::MixedDistributionConfig config;
+    config.base = strategy == "mixed_quorum"   ? horde::MixedBase::quorum
+                  : strategy == "mixed_random" ? horde::MixedBase::random
+                                               : horde::MixedBase::uniform;
     if (s.has("--cpp-namespace")) {
       config.cpp_namespaces.clear();
       for (const auto& ns : s.values("--cpp-namespace")) config.cpp_namespaces.push_back(module_atom(ns));
@@ -65,8 +72,14 @@ std::error_code install(cnode::Node& node, const NodeSettings& s) {
     base.strategy = std::make_shared<horde::MixedDistribution>(config);
   } else if (strategy == "uniform") {
     base.strategy = std::make_shared<horde::UniformDistribution>();
+  } else if (strategy == "uniform_quorum") {
+    base.strategy = std::make_shared<horde::UniformQuorumDistribution>();
+  } else if (strategy == "uniform_random") {
+    base.strategy = std::make_shared<horde::UniformRandomDistribution>();
   } else {
-    HC_LOG(error) << "--distribution must be uniform or mixed, not " << strategy;
+    HC_LOG(error) << "--distribution must be uniform, uniform_quorum, uniform_random, mixed, mixed_quorum or "
+                     "mixed_random, not "
+                  << strategy;
     return std::make_error_code(std::errc::invalid_argument);
   }
 
@@ -104,7 +117,7 @@ const bool registered = register_node_extension({
             {"--supervisor", "NAME", "run a Horde.DynamicSupervisor named NAME (repeatable; default HordeCnode.Supervisor)"},
             {"--members", "NODE[,NODE]", "member nodes of the Horde roles (repeatable; `auto`: all connected nodes)"},
             {"--sync-interval", "MS", "CRDT sync interval in milliseconds (Horde default 300)"},
-            {"--distribution", "STRATEGY", "supervisor placement: uniform (default) or mixed (HordeCnode.MixedDistribution)"},
+            {"--distribution", "STRATEGY", "supervisor placement: uniform (default), uniform_quorum, uniform_random, mixed, mixed_quorum, mixed_random"},
             {"--cpp-namespace", "NS", "module namespace of C++ worker kinds for the mixed strategy (default CppWorkers)"},
         },
     .install = install,

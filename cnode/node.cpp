@@ -49,6 +49,15 @@ NodeImpl::NodeImpl(Node& facade, asio::io_context& io, NodeOptions options, std:
   }
   name_ = Atom(opts_.name);
   ref_salt_ = std::random_device{}();
+  // What Horde asks every member with erpc: is a (local) pid alive?
+  auto alive = [this](std::span<const Term> args) -> Term {
+    const Pid* p = args[0].as_pid();
+    if (p == nullptr) throw RpcException::error(Term(Atom("badarg")));
+    Entry* e = entry(*p);
+    return Term(Atom(e && e->proc->alive() ? "true" : "false"));
+  };
+  rpc_exports_.add_sync(Atom("erlang"), Atom("is_process_alive"), 1, alive);
+  rpc_exports_.add_sync(Atom("Elixir.Process"), Atom("alive?"), 1, alive);
 }
 
 NodeImpl::~NodeImpl() { *alive_flag_ = false; }
@@ -79,6 +88,16 @@ void NodeImpl::start(std::function<void(std::error_code)> done) {
     done(std::error_code(ec.value(), std::system_category()));
     return;
   }
+  if (opts_.tls) {
+    TlsOptionProblem problem;
+    auto contexts = make_tls_contexts(*opts_.tls, &problem);
+    if (!contexts) {
+      HC_LOG(error) << "TLS distribution: " << problem.detail;
+      done(contexts.error());
+      return;
+    }
+    tls_ = *contexts;
+  }
   tcp::endpoint ep(addr, opts_.port);
   acceptor_.open(ep.protocol(), ec);
   if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
@@ -96,7 +115,8 @@ void NodeImpl::start(std::function<void(std::error_code)> done) {
       return;
     }
     started_ = true;
-    HC_LOG(info) << "node " << opts_.name << " listening on port " << port_ << ", creation " << creation_;
+    HC_LOG(info) << "node " << opts_.name << " listening on port " << port_ << (tls_ ? " (TLS)" : "")
+                 << ", creation " << creation_;
     accept();
     start_system_services();
     for (const auto& peer : opts_.connect) add_peer(Atom(peer));
@@ -159,7 +179,8 @@ void NodeImpl::accept() {
   acceptor_.async_accept([this, alive = alive_flag_](boost::system::error_code ec, tcp::socket s) {
     if (!*alive || stopping_) return;
     if (!ec) {
-      auto c = std::make_shared<Connection>(std::move(s), connection_config(), Handshake::Role::acceptor,
+      auto c = std::make_shared<Connection>(make_dist_stream(std::move(s), tls_, true, {}), connection_config(),
+                                            Handshake::Role::acceptor,
                                             std::string(), *this);
       all_conns_.insert(c);
       c->start();
@@ -229,8 +250,8 @@ void NodeImpl::dial(Atom node) {
         }
         auto it = pending_.find(node);
         if (stopping_ || it == pending_.end() || conns_.count(node)) co_return;  // superseded
-        auto c = std::make_shared<Connection>(std::move(s), connection_config(), Handshake::Role::initiator, n,
-                                              *this);
+        auto c = std::make_shared<Connection>(make_dist_stream(std::move(s), tls_, false, n), connection_config(),
+                                              Handshake::Role::initiator, n, *this);
         it->second.conn = c;
         all_conns_.insert(c);
         c->start();
@@ -503,15 +524,39 @@ void NodeImpl::incoming_down(const Reference& ref, const Pid& to, const Term& re
 }
 
 void NodeImpl::handle_spawn_request(Connection& c, const ctrl::SpawnRequest& req, const Term& args) {
-  auto answer = answer_spawn_request(req, args, allocate_pid(), [this](const Pid& p) {
-    Entry* e = entry(p);
-    return e && e->proc->alive();
-  });
+  const Pid fresh = allocate_pid();
+  auto answer = answer_spawn_request(req, args, fresh, rpc_exports_);
   if (!answer.handled) {
-    HC_LOG(info) << "refused spawn request " << req.module << ":" << req.function << "/" << req.arity << " from "
-                 << c.peer() << " (notsup)";
+    std::string what = std::string(req.module.text()) + ":" + std::string(req.function.text()) + "/" +
+                       std::to_string(req.arity);
+    if (auto erpc = parse_erpc_request(req, args))
+      what = std::string(erpc->module.text()) + ":" + std::string(erpc->function.text()) + "/" +
+             std::to_string(erpc->args.size()) + " (erpc)";
+    HC_LOG(info) << "refused spawn request " << what << " from " << c.peer()
+                 << ": notsup (no C++ function exported under that module)";
   }
-  for (auto& m : answer.messages) send_ctrl(c.peer(), m, nullptr, false);
+  const Atom peer = c.peer();
+  for (auto& m : answer.messages) send_ctrl(peer, m, nullptr, false);
+  if (!answer.function) return;
+  // Run the exported function now; its answer (now or later, on this
+  // thread) becomes the exit of the "spawned" erpc process.
+  auto erpc = std::make_shared<ErpcRequest>(std::move(*answer.erpc));
+  auto replied = std::make_shared<bool>(false);
+  RpcReply reply = [this, alive = alive_flag_, peer, req, fresh, flags = answer.flags, erpc,
+                    replied](RpcOutcome outcome) {
+    if (!*alive || *replied) return;
+    *replied = true;
+    if (erpc->kind == ErpcRequest::Kind::cast) {
+      if (outcome.kind != RpcOutcome::Kind::value) {
+        HC_LOG(warn) << "erpc cast " << erpc->module << ":" << erpc->function << "/" << erpc->args.size()
+                     << " from " << peer << " failed: " << outcome.value;
+      }
+      return;
+    }
+    for (auto& m : spawn_exit_messages(req, fresh, flags, erpc_exit_reason(erpc->res_ref, outcome)))
+      send_ctrl(peer, m, nullptr, false);
+  };
+  (*answer.function)(std::span<const Term>(erpc->args), reply);
 }
 
 // ===========================================================================
@@ -934,6 +979,15 @@ std::future<Pid> Node::spawn_async(std::function<std::unique_ptr<Process>()> fac
   return run([this, factory = std::move(factory), options]() { return spawn(factory(), options); });
 }
 std::optional<Pid> Node::whereis(Atom name) const { return impl_->whereis(name); }
+void Node::export_function(Atom module, Atom function, unsigned arity, RpcFunction fn) {
+  impl_->rpc_exports_.add_sync(module, function, arity, std::move(fn));
+}
+void Node::export_async_function(Atom module, Atom function, unsigned arity, RpcAsyncFunction fn) {
+  impl_->rpc_exports_.add(module, function, arity, std::move(fn));
+}
+bool Node::unexport_function(Atom module, Atom function, unsigned arity) {
+  return impl_->rpc_exports_.remove(module, function, arity);
+}
 bool Node::is_alive(const Pid& pid) const {
   auto* e = impl_->entry(pid);
   return e && e->proc->alive();

@@ -15,6 +15,7 @@
 #include "cnode/control_message.hpp"
 #include "cnode/links_monitors.hpp"
 #include "cnode/node.hpp"
+#include "cnode/rpc_exports.hpp"
 
 namespace hc::cnode {
 
@@ -96,6 +97,7 @@ class NodeImpl final : public ConnectionHandler {
   NodeStats stats_;
   bool started_ = false;
   bool stopping_ = false;
+  RpcExports rpc_exports_;  // functions erpc/rpc may call (rpc_exports.hpp)
 
  private:
   void accept();
@@ -116,6 +118,7 @@ class NodeImpl final : public ConnectionHandler {
 
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::ip::tcp::socket epmd_socket_;
+  std::shared_ptr<const TlsContexts> tls_;  // null: plain TCP distribution
   std::uint64_t next_pid_ = 1;
   std::uint64_t next_ref_ = 1;
   std::uint32_t ref_salt_ = 0;
