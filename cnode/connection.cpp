@@ -104,7 +104,7 @@ void Connection::on_read(std::size_t n) {
 bool Connection::process_input() {
   std::size_t off = 0;
   while (!closed_) {
-    auto prefix = established_ ? LengthPrefix::four : LengthPrefix::two;
+    auto prefix = established_ ? LengthPrefix::four : handshake_prefix();
     const std::size_t limit = established_ ? config_.max_frame : kMaxHandshakeMessage;
     auto r = next_frame(std::span<const std::uint8_t>(in_.data() + off, in_len_ - off), prefix, limit);
     if (r.need_more()) break;
@@ -154,7 +154,7 @@ bool Connection::handle_handshake_message(std::span<const std::uint8_t> msg) {
 }
 
 void Connection::write_handshake(const std::vector<Bytes>& msgs) {
-  for (const auto& m : msgs) append_frame(pending_, m, LengthPrefix::two);
+  for (const auto& m : msgs) append_frame(pending_, m, handshake_prefix());
   if (!msgs.empty()) flush();
 }
 

@@ -82,6 +82,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   HandshakeConfig with_status_hook(HandshakeConfig c);
   void start_dist_handshake();
+  // inet_tcp_dist frames handshake messages with 2-byte lengths; inet_tls_dist
+  // runs its TLS socket with {packet, 4} from the start, handshake included.
+  LengthPrefix handshake_prefix() const noexcept { return stream_.is_tls() ? LengthPrefix::four : LengthPrefix::two; }
   void read();
   void on_read(std::size_t n);
   bool process_input();  // false when the connection was closed

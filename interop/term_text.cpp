@@ -76,7 +76,7 @@ class Parser {
       if (!t) return t.error();
       skip_space();
       if (at_end()) return fail(TermTextError::missing_dot);
-      if (peek() != '.') return fail(TermTextError::missing_dot);
+      if (peek() != '.') return fail(TermTextError::unexpected_token);
       ++i_;
       out.push_back(std::move(*t));
     }
@@ -299,10 +299,14 @@ class Parser {
           }
         }
       } else {
+        const std::size_t start = i_;
         auto t = term(1);
         if (!t) return t;
         auto v = t->as_int();
-        if (!v || *v < 0 || *v > 255) return fail(TermTextError::bad_binary_element);
+        if (!v || *v < 0 || *v > 255) {
+          i_ = start;  // report the element, not what follows it
+          return fail(TermTextError::bad_binary_element);
+        }
         bytes += static_cast<char>(*v);
       }
       skip_space();

@@ -228,7 +228,7 @@ BOOST_AUTO_TEST_CASE(spawn_request_answers) {
   auto l = answer_spawn_request(linked, list(res_ref, Atom("erlang"), Atom("node"), Term::nil()), fresh, exports);
   BOOST_REQUIRE_EQUAL(l.messages.size(), 3u);
   BOOST_TEST(to_term(l.messages[0]) == tuple(31, ref(1), pid(1), 3, fresh));
-  BOOST_TEST(to_term(l.messages[2]).element(0)->as_int() == 3);
+  BOOST_TEST((to_term(l.messages[2]).element(0)->as_int() == 3));
   // Modules without exports: an immediate spawn error.
   auto a = answer_spawn_request(req, list(res_ref, Atom("lists"), Atom("reverse"), list(Term::nil())), fresh, exports);
   BOOST_TEST(!a.handled);

@@ -174,8 +174,10 @@ BOOST_FIXTURE_TEST_CASE(untrusted_certificates_are_refused_with_the_reason, Fixt
       BOOST_REQUIRE(fut.wait_for(15s) == std::future_status::ready);
       BOOST_TEST(fut.get());
       BOOST_TEST(beam.eval("nodes().") == "[]");
-      BOOST_TEST(logs.contains("TLS handshake with", cert == "rogue" ? "unable to get local issuer certificate"
-                                                                      : "hostname mismatch"));
+      // The verify error OpenSSL names: the rogue server sends its CA along
+      // ("self-signed certificate in certificate chain").
+      BOOST_TEST(logs.contains(beam.node_name(), cert == "rogue" ? "certificate verify failed: self-signed certificate"
+                                                                  : "certificate verify failed: hostname mismatch"));
     }
   }
 }
@@ -212,7 +214,7 @@ BOOST_AUTO_TEST_CASE(bad_certificate_files_fail_at_start_up) {
   BOOST_REQUIRE(!apply_ssl_dist_opt(k, "server_keyfile", certs.path("rogue.key")));
   BOOST_REQUIRE(!finalize(k));
   BOOST_TEST(!make_tls_contexts(k, &p).ok());
-  BOOST_TEST(p.detail.find("does not match") != std::string::npos, p.detail);
+  BOOST_TEST(p.detail.find("rogue.key") != std::string::npos, p.detail);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

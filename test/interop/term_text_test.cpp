@@ -86,9 +86,10 @@ BOOST_AUTO_TEST_CASE(malformed_text_is_a_named_error_with_position) {
       {"'a\\", TermTextError::unexpected_end, 1, 4},
       {"\"\\x\"", TermTextError::bad_escape, 1, 4},
       {"[Var].", TermTextError::variable_not_allowed, 1, 2},
-      {"<<256>>.", TermTextError::bad_binary_element, 1, 7},
+      {"<<256>>.", TermTextError::bad_binary_element, 1, 3},
       {"\"\xff\".", TermTextError::bad_utf8, 1, 2},
       {"fun() -> ok end.", TermTextError::unexpected_token, 1, 4},
+      {"a b.", TermTextError::unexpected_token, 1, 3},
   };
   for (const auto& c : cases) {
     TextPosition where;
