@@ -1,5 +1,6 @@
 #include "cnode/dist_stream.hpp"
 
+#include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -126,7 +127,10 @@ Result<std::shared_ptr<const TlsContexts>> make_tls_contexts(const TlsDistOption
 const TlsDistOptions& tls_options_of(const TlsContexts& contexts) { return contexts.options; }
 
 struct DistStream::Impl {
-  explicit Impl(tcp::socket s) : socket(std::move(s)) {}
+  explicit Impl(tcp::socket s) : socket(std::move(s)) {
+    // Forked children must not hold our connections open (see epmd_client).
+    if (socket.is_open()) ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
+  }
   tcp::socket socket;  // TCP: used directly (plain) or under `tls`
   // TLS mode: the context is kept alive with the stream.
   std::shared_ptr<const TlsContexts> contexts;

@@ -7,6 +7,8 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <fcntl.h>
+
 #include <random>
 
 #include "cnode/dist_frame.hpp"
@@ -100,6 +102,7 @@ void NodeImpl::start(std::function<void(std::error_code)> done) {
   }
   tcp::endpoint ep(addr, opts_.port);
   acceptor_.open(ep.protocol(), ec);
+  if (!ec) ::fcntl(acceptor_.native_handle(), F_SETFD, FD_CLOEXEC);  // not for forked children
   if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) acceptor_.bind(ep, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
