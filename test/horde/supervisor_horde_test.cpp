@@ -560,7 +560,7 @@ BOOST_AUTO_TEST_CASE(quorum_loss_on_a_cpp_member_shuts_its_children_down_as_hord
 }
 
 BOOST_AUTO_TEST_CASE(a_beam_member_without_quorum_waits_until_a_cpp_member_returns) {
-  MixedCluster c(1, 2, "uniform_quorum");
+  MixedCluster c(1, 2, "mixed_quorum");  // Elixir workers stay on the BEAM member
   auto& beam = *c.beams[0]->beam;
   const std::string sup = "'" + std::string(c.sup.text()) + "'";
   const std::string spec = "#{id => w, start => {'Elixir.HordeCnodeTest.ElixirWorker', start_link, [1]}}";
