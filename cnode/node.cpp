@@ -11,6 +11,7 @@
 
 #include <random>
 
+#include "cnode/dist_fragments.hpp"
 #include "cnode/dist_frame.hpp"
 #include "cnode/epmd_client.hpp"
 #include "cnode/error.hpp"
@@ -360,6 +361,7 @@ bool NodeImpl::on_established(const std::shared_ptr<Connection>& c) {
 
 void NodeImpl::on_closed(const std::shared_ptr<Connection>& c, std::error_code why) {
   all_conns_.erase(c);
+  assemblers_.erase(c.get());  // half-received fragmented messages die with their connection
   Atom peer = c->peer();
   if (c->established()) {
     auto it = conns_.find(peer);
@@ -400,11 +402,16 @@ void NodeImpl::node_down(Atom node, const Term& reason) {
   for (auto& [id, h] : monitors) h(node, false);
 }
 
+FrameFormat NodeImpl::frame_format(const Connection& c) {
+  // Both sides offer FRAGMENTS: OTP then accepts only header frames.
+  return (c.peer_flags() & dflag::FRAGMENTS) ? FrameFormat::dist_header : FrameFormat::pass_through;
+}
+
 void NodeImpl::send_ctrl(Atom node, const ControlMessage& m, const Term* payload, bool auto_connect) {
   auto it = conns_.find(node);
   if (it != conns_.end()) {
     auto& c = *it->second;
-    append_dist_frame(c.out(), m, payload);
+    append_dist_frame(c.out(), m, payload, frame_format(c));
     ++stats_.frames_out;
     c.flush();
     return;
@@ -413,7 +420,7 @@ void NodeImpl::send_ctrl(Atom node, const ControlMessage& m, const Term* payload
   auto [pit, fresh] = pending_.try_emplace(node);
   std::optional<Term> p = payload ? std::optional<Term>(*payload) : std::nullopt;
   pit->second.queued.push_back([this, m, p](Connection& c) {
-    append_dist_frame(c.out(), m, p ? &*p : nullptr);
+    append_dist_frame(c.out(), m, p ? &*p : nullptr, frame_format(c));
     ++stats_.frames_out;
   });
   if (fresh) dial(node);
@@ -425,7 +432,17 @@ void NodeImpl::send_ctrl(Atom node, const ControlMessage& m, const Term* payload
 
 void NodeImpl::on_frame(Connection& c, std::span<const std::uint8_t> frame) {
   ++stats_.frames_in;
-  auto parsed = parse_dist_frame(frame);
+  std::variant<DistFrame, DistFrameError> parsed = DistFrameError{};
+  if (!frame.empty() && frame[0] == 131) {
+    // A distribution header (we advertise FRAGMENTS): whole or in fragments.
+    auto [it, fresh] = assemblers_.try_emplace(&c, opts_.max_frame);
+    auto step = it->second.feed(frame);
+    if (step.kind == FragmentAssembler::Step::Kind::pending) return;
+    if (step.kind == FragmentAssembler::Step::Kind::error) parsed = DistFrameError{step.error, step.what};
+    else parsed = parse_dist_body(step.body);
+  } else {
+    parsed = parse_dist_frame(frame);
+  }
   if (auto* err = std::get_if<DistFrameError>(&parsed)) {
     HC_LOG(error) << "bad frame from " << c.peer() << ": " << err->code.message() << ": " << err->what
                   << "; closing that connection";

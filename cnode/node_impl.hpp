@@ -13,6 +13,8 @@
 
 #include "cnode/connection.hpp"
 #include "cnode/control_message.hpp"
+#include "cnode/dist_fragments.hpp"
+#include "cnode/dist_frame.hpp"
 #include "cnode/links_monitors.hpp"
 #include "cnode/node.hpp"
 #include "cnode/rpc_exports.hpp"
@@ -79,6 +81,7 @@ class NodeImpl final : public ConnectionHandler {
   // Send a control message (+ payload) to `node`, connecting first when
   // needed (`auto_connect`); dropped when the node cannot be reached.
   void send_ctrl(Atom node, const ControlMessage& m, const Term* payload, bool auto_connect = true);
+  static FrameFormat frame_format(const Connection& c);
 
   // ConnectionHandler
   std::string decide_status(Connection& c, std::string_view peer) override;
@@ -135,6 +138,8 @@ class NodeImpl final : public ConnectionHandler {
   std::unordered_map<Atom, std::shared_ptr<Connection>, AtomHash> conns_;
   std::unordered_map<Atom, Pending, AtomHash> pending_;
   std::set<std::shared_ptr<Connection>> all_conns_;
+  // Per established connection: fragmented messages being received.
+  std::unordered_map<const Connection*, FragmentAssembler> assemblers_;
   std::unordered_map<Atom, std::chrono::milliseconds, AtomHash> peers_;  // keep connected: current backoff
   std::map<std::uint64_t, Node::NodeEventHandler> node_monitors_;
   std::uint64_t next_node_monitor_ = 1;
