@@ -110,7 +110,6 @@ std::error_code apply_ssl_option(TlsSideOptions& side, bool server, const Term& 
     return problem_of(problem, TlsOptionError::bad_option_value,
                       std::string(who) + " option '" + name + "': " + printed(v) + " is not " + std::string(expected));
   };
-  side.any_set = true;
   if (name == "certfile" || name == "keyfile" || name == "cacertfile" || name == "password") {
     auto s = path_value(v);
     if (!s) return bad("a string");

@@ -68,7 +68,6 @@ struct TlsSideOptions {
   std::vector<std::string> versions;   // "tlsv1.2", "tlsv1.3" (empty: default)
   std::vector<std::string> ciphers;    // OpenSSL or RFC suite names
   bool honor_cipher_order = false;     // server side
-  bool any_set = false;                // at least one option was given
 };
 
 struct TlsDistOptions {

@@ -4,6 +4,7 @@
 #include "cnode/node.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <fstream>
 #include <mutex>
 
 #include "cnode/gen_server.hpp"
@@ -215,6 +216,25 @@ BOOST_AUTO_TEST_CASE(bad_certificate_files_fail_at_start_up) {
   BOOST_REQUIRE(!finalize(k));
   BOOST_TEST(!make_tls_contexts(k, &p).ok());
   BOOST_TEST(p.detail.find("rogue.key") != std::string::npos, p.detail);
+}
+
+BOOST_AUTO_TEST_CASE(cli_takes_erls_flags_and_names_what_it_refuses) {
+  const std::string bin = std::string(HC_BINARY_DIR) + "/app/horde-cnode --name cli_tls@127.0.0.1 --cookie c ";
+  auto out = test::run_capture(bin + "--proto-dist inet_tls --ssl-dist-opt server_certfile /x client_verify_fun f 2>&1; echo rc=$?");
+  BOOST_TEST(out.find("client option 'verify_fun' is not supported") != std::string::npos, out);
+  BOOST_TEST(out.find("rc=2") != std::string::npos, out);
+  out = test::run_capture(bin + "--ssl-dist-optfile /x 2>&1; echo rc=$?");
+  BOOST_TEST(out.find("need --proto-dist inet_tls") != std::string::npos, out);
+  test::TlsCerts certs;
+  {
+    std::ofstream(certs.path("bad.conf")) << "[{server, [{certfile, \"x\"}, {crl_check, peer}]}].\n";
+  }
+  out = test::run_capture(bin + "--proto-dist inet_tls --ssl-dist-optfile " + certs.path("bad.conf") + " 2>&1; echo rc=$?");
+  BOOST_TEST(out.find("'crl_check' is not supported") != std::string::npos, out);
+  out = test::run_capture(bin + "--proto-dist inet_tls --ssl-dist-opt server_certfile " + certs.path("missing.pem") +
+                          " 2>&1; echo rc=$?");
+  BOOST_TEST(out.find("missing.pem") != std::string::npos, out);
+  BOOST_TEST(out.find("rc=1") != std::string::npos, out);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
