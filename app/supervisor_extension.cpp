@@ -20,8 +20,7 @@
 #include "horde/mixed_distribution.hpp"
 #include "horde/supervisor_control.hpp"
 #include "horde/supervisor_process.hpp"
-#include "horde/uniform_quorum_distribution.hpp"
-#include "horde/uniform_random_distribution.hpp"
+#include "horde/strategy_by_name.hpp"
 
 namespace hc::app {
 namespace {
@@ -60,26 +59,11 @@ std::error_code install(cnode::Node& node, const NodeSettings& s) {
     base.sync_interval = std::chrono::milliseconds(ms);
   }
   const std::string strategy = s.values("--distribution").empty() ? "uniform" : s.values("--distribution").back();
-  if (strategy == "mixed" || strategy == "mixed_quorum" || strategy == "mixed_random") {
-    horde::MixedDistributionConfig config;
-    config.base = strategy == "mixed_quorum"   ? horde::MixedBase::quorum
-                  : strategy == "mixed_random" ? horde::MixedBase::random
-                                               : horde::MixedBase::uniform;
-    if (s.has("--cpp-namespace")) {
-      config.cpp_namespaces.clear();
-      for (const auto& ns : s.values("--cpp-namespace")) config.cpp_namespaces.push_back(module_atom(ns));
-    }
-    base.strategy = std::make_shared<horde::MixedDistribution>(config);
-  } else if (strategy == "uniform") {
-    base.strategy = std::make_shared<horde::UniformDistribution>();
-  } else if (strategy == "uniform_quorum") {
-    base.strategy = std::make_shared<horde::UniformQuorumDistribution>();
-  } else if (strategy == "uniform_random") {
-    base.strategy = std::make_shared<horde::UniformRandomDistribution>();
-  } else {
-    HC_LOG(error) << "--distribution must be uniform, uniform_quorum, uniform_random, mixed, mixed_quorum or "
-                     "mixed_random, not "
-                  << strategy;
+  std::vector<Atom> namespaces;
+  for (const auto& ns : s.values("--cpp-namespace")) namespaces.push_back(module_atom(ns));
+  base.strategy = horde::strategy_by_name(strategy, namespaces);
+  if (!base.strategy) {
+    HC_LOG(error) << "--distribution must be " << horde::kStrategyNames << ", not " << strategy;
     return std::make_error_code(std::errc::invalid_argument);
   }
 

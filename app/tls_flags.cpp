@@ -55,27 +55,13 @@ bool apply_tls_flags(const TlsFlags& flags, cnode::NodeOptions& node, std::ostre
     }
     return true;
   }
-  cnode::TlsDistOptions tls;
   cnode::TlsOptionProblem problem;
-  if (!flags.optfile.empty()) {
-    auto r = cnode::load_ssl_dist_optfile(flags.optfile, &problem);
-    if (!r) {
-      err << "horde-cnode: --ssl-dist-optfile: " << problem.code.message() << ": " << problem.detail << '\n';
-      return false;
-    }
-    tls = std::move(*r);
-  }
-  for (const auto& [k, v] : flags.opts) {
-    if (cnode::apply_ssl_dist_opt(tls, k, v, &problem)) {
-      err << "horde-cnode: --ssl-dist-opt: " << problem.code.message() << ": " << problem.detail << '\n';
-      return false;
-    }
-  }
-  if (cnode::finalize(tls, &problem)) {
+  auto tls = cnode::tls_dist_options(flags.optfile, flags.opts, &problem);
+  if (!tls) {
     err << "horde-cnode: TLS distribution: " << problem.code.message() << ": " << problem.detail << '\n';
     return false;
   }
-  node.tls = std::move(tls);
+  node.tls = std::move(*tls);
   return true;
 }
 

@@ -302,4 +302,19 @@ std::error_code finalize(TlsDistOptions& options, TlsOptionProblem* problem) {
   return {};
 }
 
+Result<TlsDistOptions> tls_dist_options(const std::string& optfile,
+                                        const std::vector<std::pair<std::string, std::string>>& single_options,
+                                        TlsOptionProblem* problem) {
+  TlsDistOptions tls;
+  if (!optfile.empty()) {
+    auto r = load_ssl_dist_optfile(optfile, problem);
+    if (!r) return r.error();
+    tls = std::move(*r);
+  }
+  for (const auto& [k, v] : single_options)
+    if (auto ec = apply_ssl_dist_opt(tls, k, v, problem)) return ec;
+  if (auto ec = finalize(tls, problem)) return ec;
+  return tls;
+}
+
 }  // namespace hc::cnode

@@ -30,6 +30,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "interop/result.hpp"
@@ -100,6 +101,13 @@ std::error_code apply_ssl_option(TlsSideOptions& side, bool server, const Term& 
 // Fill OTP's defaults and check cross-option requirements (verify_peer needs
 // cacertfile, the server needs a certificate).
 std::error_code finalize(TlsDistOptions& options, TlsOptionProblem* problem = nullptr);
+
+// What erl does with `-ssl_dist_optfile FILE -ssl_dist_opt K V ...`: the file
+// (when `optfile` is not empty), then the single options over it, then
+// finalize(). The whole job of a command-line front-end.
+Result<TlsDistOptions> tls_dist_options(const std::string& optfile,
+                                        const std::vector<std::pair<std::string, std::string>>& single_options,
+                                        TlsOptionProblem* problem = nullptr);
 
 }  // namespace hc::cnode
 

@@ -15,8 +15,7 @@
 
 #include "horde/control_process.hpp"
 #include "horde/supervisor_control.hpp"
-#include "horde/uniform_quorum_distribution.hpp"
-#include "horde/uniform_random_distribution.hpp"
+#include "horde/strategy_by_name.hpp"
 
 using namespace hc;
 using namespace hc::test::sup;
@@ -74,12 +73,9 @@ struct BeamMember {
 
 // The C++ strategy for a strategy name of HordeCnodeTest.Peer.start/4.
 std::shared_ptr<const horde::DistributionStrategy> make_strategy(std::string_view name) {
-  if (name == "mixed") return std::make_shared<horde::MixedDistribution>();
-  if (name == "mixed_quorum") return std::make_shared<horde::MixedDistribution>(horde::MixedDistributionConfig{.base = horde::MixedBase::quorum});
-  if (name == "mixed_random") return std::make_shared<horde::MixedDistribution>(horde::MixedDistributionConfig{.base = horde::MixedBase::random});
-  if (name == "uniform_quorum") return std::make_shared<horde::UniformQuorumDistribution>();
-  if (name == "uniform_random") return std::make_shared<horde::UniformRandomDistribution>();
-  return std::make_shared<horde::UniformDistribution>();
+  auto s = horde::strategy_by_name(name);
+  BOOST_REQUIRE_MESSAGE(s, "unknown strategy " << name);
+  return s;
 }
 
 struct MixedCluster {
