@@ -6,7 +6,11 @@
 // C++ process vs. to the BEAM process on B, and one-way message throughput in
 // both directions. Goal: the C++ side no slower than the BEAM side.
 //
-//   dist_bench [N]    (N calls per latency series, default 20000; 10*N messages)
+//   dist_bench [N] [tls]   (N calls per latency series, default 20000; 10*N messages)
+// With `tls` every node (C++, A, B) runs the distribution over TLS
+// (-proto_dist inet_tls, one -ssl_dist_optfile with mutual verification,
+// certificates made with `openssl` in a temporary directory), so the A -> B
+// lines are BEAM <-> BEAM over TLS next to A -> C++ over TLS.
 // Needs erl/erlc in PATH and HC_SOURCE_DIR (set by bench/run).
 #include <signal.h>
 #include <spawn.h>
@@ -17,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <random>
 #include <string>
@@ -81,6 +86,29 @@ struct Child {
   }
 };
 
+// A CA and one node certificate (IP and DNS SAN 127.0.0.1) in `dir`, and the
+// option file every node reads; returns its path ("" on failure).
+std::string make_tls_optfile(const std::string& dir) {
+  auto run = [&](const std::string& cmd) {
+    return std::system(("cd '" + dir + "' && " + cmd + " >/dev/null 2>&1").c_str()) == 0;
+  };
+  std::ofstream(dir + "/node.ext") << "subjectAltName=IP:127.0.0.1,DNS:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+                                      "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n";
+  const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  if (!run("openssl req -x509 " + ec + " -days 2 -subj /CN=bench-ca -keyout ca.key -out ca.pem") ||
+      !run("openssl req " + ec + " -subj /CN=node -keyout node.key -out node.csr") ||
+      !run("openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out node.pem -extfile node.ext"))
+    return "";
+  const std::string f = dir + "/dist.conf";
+  std::ofstream o(f);
+  for (const char* side : {"server", "client"})
+    o << (side[0] == 's' ? "[" : ",\n ") << "{" << side << ", [{certfile, \"" << dir << "/node.pem\"}, {keyfile, \"" << dir
+      << "/node.key\"}, {cacertfile, \"" << dir << "/ca.pem\"}, {verify, verify_peer}"
+      << (side[0] == 's' ? ", {fail_if_no_peer_cert, true}" : "") << "]}";
+  o << "].\n";
+  return f;
+}
+
 pid_t spawn_erl(const std::vector<std::string>& args) {
   std::vector<char*> argv;
   std::vector<std::string> copy = args;
@@ -95,6 +123,7 @@ pid_t spawn_erl(const std::vector<std::string>& args) {
 
 int main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 20000;
+  const bool tls = argc > 2 && std::string_view(argv[2]) == "tls";
   const char* src = std::getenv("HC_SOURCE_DIR");
   std::string root = src ? src : ".";
   std::mt19937 gen{std::random_device{}()};
@@ -113,6 +142,19 @@ int main(int argc, char** argv) {
   opts.cookie = cookie;
   opts.listen_address = "127.0.0.1";
   opts.discovery = false;
+  std::vector<std::string> dist_args;
+  if (tls) {
+    const std::string optfile = make_tls_optfile(ebin);
+    TlsOptionProblem problem;
+    auto t = optfile.empty() ? Result<TlsDistOptions>(make_error_code(TlsOptionError::unreadable_file))
+                             : load_ssl_dist_optfile(optfile, &problem);
+    if (!t || finalize(*t, &problem)) {
+      std::cerr << "dist_bench: TLS set-up failed: " << problem.detail << "\n";
+      return 1;
+    }
+    opts.tls = *t;
+    dist_args = {"-proto_dist", "inet_tls", "-ssl_dist_optfile", optfile};
+  }
   NodeRunner cpp(opts);
   if (auto ec = cpp.start()) {
     std::cerr << "dist_bench: cannot start the C++ node: " << ec.message() << "\n";
@@ -126,16 +168,21 @@ int main(int argc, char** argv) {
   const std::string b_name = "bench_b_" + suffix + "@127.0.0.1";
   const std::string a_name = "bench_a_" + suffix + "@127.0.0.1";
   Child b;
-  b.pid = spawn_erl({"erl", "-name", b_name, "-setcookie", cookie, "-noshell", "-kernel", "inet_dist_use_interface",
-                     "{127,0,0,1}", "-pa", ebin, "-eval", "dist_bench:server()"});
+  auto erl_args = [&](std::vector<std::string> v) {
+    v.insert(v.begin() + 1, dist_args.begin(), dist_args.end());
+    return v;
+  };
+  b.pid = spawn_erl(erl_args({"erl", "-name", b_name, "-setcookie", cookie, "-noshell", "-kernel",
+                              "inet_dist_use_interface", "{127,0,0,1}", "-pa", ebin, "-eval", "dist_bench:server()"}));
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   std::cout << "dist_bench: C++ node " << opts.name << " vs BEAM node " << b_name << ", client " << a_name
-            << " (OTP, 127.0.0.1)\n";
+            << " (OTP, 127.0.0.1, " << (tls ? "TLS distribution" : "plain TCP distribution") << ")\n";
   std::cout.flush();
   Child a;
-  a.pid = spawn_erl({"erl", "-name", a_name, "-setcookie", cookie, "-noshell", "-kernel", "inet_dist_use_interface",
-                     "{127,0,0,1}", "-pa", ebin, "-eval",
-                     "dist_bench:client([\"" + opts.name + "\", \"" + b_name + "\", \"" + std::to_string(n) + "\"])"});
+  a.pid = spawn_erl(erl_args({"erl", "-name", a_name, "-setcookie", cookie, "-noshell", "-kernel",
+                              "inet_dist_use_interface", "{127,0,0,1}", "-pa", ebin, "-eval",
+                              "dist_bench:client([\"" + opts.name + "\", \"" + b_name + "\", \"" + std::to_string(n) +
+                                  "\"])"}));
   int status = 0;
   waitpid(a.pid, &status, 0);
   a.pid = -1;

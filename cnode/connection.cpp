@@ -16,18 +16,18 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr std::size_t kMaxHandshakeMessage = 4096;
 }
 
-Connection::Connection(asio::ip::tcp::socket socket, ConnectionConfig config, Handshake::Role role,
+Connection::Connection(DistStream stream, ConnectionConfig config, Handshake::Role role,
                        std::string expected_peer, ConnectionHandler& handler)
-    : socket_(std::move(socket)),
+    : stream_(std::move(stream)),
       config_(std::move(config)),
       handshake_(role, with_status_hook(config_.handshake), expected_peer),
       handler_(handler),
       expected_peer_(std::move(expected_peer)),
-      tick_timer_(socket_.get_executor()) {
+      tick_timer_(stream_.socket().get_executor()) {
   boost::system::error_code ec;
-  auto ep = socket_.remote_endpoint(ec);
+  auto ep = stream_.socket().remote_endpoint(ec);
   if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
-  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  stream_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
   if (!expected_peer_.empty()) peer_ = Atom(expected_peer_);
 }
 
@@ -45,9 +45,8 @@ const std::string& Connection::peer_name() const noexcept {
 
 void Connection::start() {
   last_read_ = std::chrono::steady_clock::now();
-  auto step = handshake_.start();
-  write_handshake(step.send);
-  // Handshake watchdog: the same timer later drives ticks.
+  // Handshake watchdog (TLS and distribution handshakes together, as
+  // net_kernel's setup time covers both): the same timer later drives ticks.
   tick_timer_.expires_after(config_.handshake_timeout);
   tick_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (ec || self->closed_ || self->established_) return;
@@ -55,13 +54,33 @@ void Connection::start() {
                  << " timed out";
     self->close(make_error_code(std::errc::timed_out));
   });
+  if (!stream_.is_tls()) {
+    start_dist_handshake();
+    return;
+  }
+  stream_.async_handshake([self = shared_from_this()](std::error_code ec, const std::string& why) {
+    if (self->closed_) return;
+    std::string who = self->peer_name().empty() ? self->remote_ : self->peer_name() + " (" + self->remote_ + ")";
+    if (ec) {
+      HC_LOG(warn) << "TLS handshake with " << who << " failed: " << why << "; connection refused";
+      self->close(ec);
+      return;
+    }
+    HC_LOG(debug) << "TLS (" << self->stream_.protocol() << ") established with " << who;
+    self->start_dist_handshake();
+  });
+}
+
+void Connection::start_dist_handshake() {
+  auto step = handshake_.start();
+  write_handshake(step.send);
   read();
 }
 
 void Connection::read() {
   if (closed_) return;
   if (in_.size() - in_len_ < kReadChunk) in_.resize(in_len_ + kReadChunk);
-  socket_.async_read_some(asio::buffer(in_.data() + in_len_, in_.size() - in_len_),
+  stream_.async_read_some(asio::buffer(in_.data() + in_len_, in_.size() - in_len_),
                           [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
                             if (self->closed_) return;
                             if (ec) {
@@ -85,7 +104,7 @@ void Connection::on_read(std::size_t n) {
 bool Connection::process_input() {
   std::size_t off = 0;
   while (!closed_) {
-    auto prefix = established_ ? LengthPrefix::four : LengthPrefix::two;
+    auto prefix = established_ ? LengthPrefix::four : handshake_prefix();
     const std::size_t limit = established_ ? config_.max_frame : kMaxHandshakeMessage;
     auto r = next_frame(std::span<const std::uint8_t>(in_.data() + off, in_len_ - off), prefix, limit);
     if (r.need_more()) break;
@@ -135,7 +154,7 @@ bool Connection::handle_handshake_message(std::span<const std::uint8_t> msg) {
 }
 
 void Connection::write_handshake(const std::vector<Bytes>& msgs) {
-  for (const auto& m : msgs) append_frame(pending_, m, LengthPrefix::two);
+  for (const auto& m : msgs) append_frame(pending_, m, handshake_prefix());
   if (!msgs.empty()) flush();
 }
 
@@ -148,7 +167,7 @@ void Connection::start_write() {
   writing_.swap(pending_);
   pending_.clear();
   wrote_since_tick_ = true;
-  asio::async_write(socket_, asio::buffer(writing_),
+  stream_.async_write(asio::buffer(writing_),
                     [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
                       self->write_in_flight_ = false;
                       self->bytes_out_ += n;
@@ -203,10 +222,8 @@ void Connection::close_after_flush(std::error_code why) {
 void Connection::close(std::error_code why) {
   if (closed_) return;
   closed_ = true;
-  boost::system::error_code ignored;
   tick_timer_.cancel();
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  stream_.close();
   handler_.on_closed(shared_from_this(), why);
 }
 

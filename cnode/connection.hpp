@@ -18,6 +18,7 @@
 #include <system_error>
 #include <vector>
 
+#include "cnode/dist_stream.hpp"
 #include "cnode/framing.hpp"
 #include "cnode/handshake.hpp"
 #include "interop/term.hpp"
@@ -49,7 +50,9 @@ struct ConnectionConfig {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(boost::asio::ip::tcp::socket socket, ConnectionConfig config, Handshake::Role role,
+  // `stream`: plain TCP or TLS (dist_stream.hpp); with TLS, the TLS handshake
+  // runs first and the distribution handshake inside it (inet_tls_dist).
+  Connection(DistStream stream, ConnectionConfig config, Handshake::Role role,
              std::string expected_peer, ConnectionHandler& handler);
   ~Connection();
 
@@ -78,6 +81,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   HandshakeConfig with_status_hook(HandshakeConfig c);
+  void start_dist_handshake();
+  // inet_tcp_dist frames handshake messages with 2-byte lengths; inet_tls_dist
+  // runs its TLS socket with {packet, 4} from the start, handshake included.
+  LengthPrefix handshake_prefix() const noexcept { return stream_.is_tls() ? LengthPrefix::four : LengthPrefix::two; }
   void read();
   void on_read(std::size_t n);
   bool process_input();  // false when the connection was closed
@@ -87,7 +94,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void arm_tick();
   void finish_close();
 
-  boost::asio::ip::tcp::socket socket_;
+  DistStream stream_;
   ConnectionConfig config_;
   Handshake handshake_;
   ConnectionHandler& handler_;

@@ -6,15 +6,15 @@
 
 namespace hc::cnode {
 
-std::variant<DistFrame, DistFrameError> parse_dist_frame(std::span<const std::uint8_t> frame) {
+namespace {
+// Control [Payload] after the header byte(s); `versioned`: each term starts
+// with 131 (pass-through frames) or not (after a 131,68 header).
+std::variant<DistFrame, DistFrameError> parse_terms(std::span<const std::uint8_t> rest, bool versioned) {
   auto err = [](Errc c, std::string what) { return DistFrameError{make_error_code(c), std::move(what)}; };
-  if (frame.empty()) return err(Errc::bad_dist_header, "empty frame");
-  if (frame[0] == 131 && frame.size() >= 2 && (frame[1] == 68 || frame[1] == 69))
-    return err(Errc::unsupported_dist_header, frame[1] == 68 ? "atom-cache distribution header (131,68)"
-                                                              : "fragmented distribution header (131,69)");
-  if (frame[0] != 112) return err(Errc::bad_dist_header, "frame does not start with pass-through byte 112");
-  auto rest = frame.subspan(1);
-  auto ctrl = decode_external_prefix(rest);
+  auto decode = [versioned](std::span<const std::uint8_t> b) {
+    return versioned ? decode_external_prefix(b) : decode_body_prefix(b);
+  };
+  auto ctrl = decode(rest);
   if (ctrl.error) return err(Errc::malformed_term, "control message: " + ctrl.what);
   auto msg = from_term(ctrl.term);
   if (auto* e = std::get_if<ControlDecodeError>(&msg)) return DistFrameError{e->code, e->what};
@@ -22,7 +22,7 @@ std::variant<DistFrame, DistFrameError> parse_dist_frame(std::span<const std::ui
   rest = rest.subspan(ctrl.consumed);
   if (has_payload(op_of(out.control))) {
     if (rest.empty()) return err(Errc::bad_control_message, "payload missing");
-    auto payload = decode_external_prefix(rest);
+    auto payload = decode(rest);
     if (payload.error) return err(Errc::malformed_term, "payload: " + payload.what);
     if (payload.consumed != rest.size()) return err(Errc::bad_dist_header, "trailing bytes after payload");
     out.payload = std::move(payload.term);
@@ -31,24 +31,38 @@ std::variant<DistFrame, DistFrameError> parse_dist_frame(std::span<const std::ui
   }
   return out;
 }
+}  // namespace
+
+std::variant<DistFrame, DistFrameError> parse_dist_frame(std::span<const std::uint8_t> frame) {
+  auto err = [](Errc c, std::string what) { return DistFrameError{make_error_code(c), std::move(what)}; };
+  if (frame.empty()) return err(Errc::bad_dist_header, "empty frame");
+  if (frame[0] == 131 && frame.size() >= 2 && (frame[1] == 68 || frame[1] == 69))
+    return err(Errc::unsupported_dist_header, frame[1] == 68 ? "atom-cache distribution header (131,68)"
+                                                              : "fragmented distribution header (131,69)");
+  if (frame[0] != 112) return err(Errc::bad_dist_header, "frame does not start with pass-through byte 112");
+  return parse_terms(frame.subspan(1), true);
+}
+
+std::variant<DistFrame, DistFrameError> parse_dist_body(std::span<const std::uint8_t> body) {
+  return parse_terms(body, false);
+}
 
 namespace {
 // The control tuples of the message-sending hot path, written without
-// building a Term tuple first: 131, SMALL_TUPLE_EXT (104) Arity,
+// building a Term tuple first: SMALL_TUPLE_EXT (104) Arity,
 // SMALL_INTEGER_EXT (97) Op, then the elements through the codec. Byte-equal
 // to append_external(to_term(m)) (checked in control_message_test).
 template <class... E>
 void append_small_tuple(std::vector<std::uint8_t>& out, ControlOp op, const E&... elements) {
-  out.push_back(131);
   out.push_back(104);
   out.push_back(std::uint8_t(1 + sizeof...(E)));
   out.push_back(97);
   out.push_back(std::uint8_t(op));
   (hc::encode_to(out, Term(elements)), ...);
 }
-}  // namespace
 
-void append_control(std::vector<std::uint8_t>& out, const ControlMessage& control) {
+// The control tuple without the version byte.
+void append_control_body(std::vector<std::uint8_t>& out, const ControlMessage& control) {
   if (auto* m = std::get_if<ctrl::SendSender>(&control)) {
     append_small_tuple(out, ControlOp::SEND_SENDER, m->from, m->to);
   } else if (auto* r = std::get_if<ctrl::RegSend>(&control)) {
@@ -56,18 +70,33 @@ void append_control(std::vector<std::uint8_t>& out, const ControlMessage& contro
   } else if (auto* a = std::get_if<ctrl::AliasSend>(&control)) {
     append_small_tuple(out, ControlOp::ALIAS_SEND, a->from, a->alias);
   } else {
-    append_external(out, to_term(control));
+    hc::encode_to(out, to_term(control));
   }
 }
+}  // namespace
 
-void append_dist_frame(std::vector<std::uint8_t>& out, const ControlMessage& control, const Term* payload) {
+void append_control(std::vector<std::uint8_t>& out, const ControlMessage& control) {
+  out.push_back(131);
+  append_control_body(out, control);
+}
+
+void append_dist_frame(std::vector<std::uint8_t>& out, const ControlMessage& control, const Term* payload,
+                       FrameFormat format) {
   // Written in place (the codec appends in amortised O(term size)), then the
   // 4-byte length is patched in.
   const std::size_t start = out.size();
   out.resize(start + 4);
-  out.push_back(112);
-  append_control(out, control);
-  if (payload) append_external(out, *payload);
+  if (format == FrameFormat::pass_through) {
+    out.push_back(112);
+    append_control(out, control);
+    if (payload) append_external(out, *payload);
+  } else {
+    // A distribution header with no atom-cache references; the terms after
+    // it carry no version byte.
+    out.insert(out.end(), {131, 68, 0});
+    append_control_body(out, control);
+    if (payload) hc::encode_to(out, *payload);
+  }
   const std::size_t n = out.size() - start - 4;
   out[start] = std::uint8_t(n >> 24);
   out[start + 1] = std::uint8_t(n >> 16);
@@ -75,9 +104,9 @@ void append_dist_frame(std::vector<std::uint8_t>& out, const ControlMessage& con
   out[start + 3] = std::uint8_t(n);
 }
 
-std::vector<std::uint8_t> encode_dist_frame(const ControlMessage& control, const Term* payload) {
+std::vector<std::uint8_t> encode_dist_frame(const ControlMessage& control, const Term* payload, FrameFormat format) {
   std::vector<std::uint8_t> out;
-  append_dist_frame(out, control, payload);
+  append_dist_frame(out, control, payload, format);
   return out;
 }
 

@@ -1,11 +1,13 @@
 // Distribution frames after the handshake (the bytes inside a 4-byte frame).
 // https://www.erlang.org/doc/apps/erts/erl_ext_dist.html#distribution-header
 //
-// We never advertise DIST_HDR_ATOM_CACHE nor FRAGMENTS, so a conforming peer
-// sends only pass-through frames:
+// Pass-through frames:
 //   112 ('p') | 131 ControlMessage | [131 Payload]
-// A 131,68 (normal header) or 131,69 (fragment) frame is reported as
-// Errc::unsupported_dist_header (the peer ignored our flags).
+// and, since we advertise FRAGMENTS (never DIST_HDR_ATOM_CACHE), frames with
+// a distribution header and no atom-cache references, reassembled by
+// dist_fragments.hpp into a body `ControlMessage [Payload]` without version
+// bytes (parse_dist_body). parse_dist_frame itself reports a 131,68/69 frame
+// as Errc::unsupported_dist_header.
 #pragma once
 
 #include <cstdint>
@@ -35,12 +37,22 @@ struct DistFrameError {
 // Parse one non-empty frame (an empty frame is a tick, handled by the caller).
 std::variant<DistFrame, DistFrameError> parse_dist_frame(std::span<const std::uint8_t> frame);
 
+// Parse a body after a distribution header: Control [Payload], no version bytes.
+std::variant<DistFrame, DistFrameError> parse_dist_body(std::span<const std::uint8_t> body);
+
 // Append 131 + the control message's encoding (fast paths for the send ops).
 void append_control(std::vector<std::uint8_t>& out, const ControlMessage& control);
 
+// How a frame is written: pass-through (112, 131 Ctrl, 131 Msg), or after a
+// distribution header without atom-cache references (131, 68, 0, Ctrl, Msg),
+// which an OTP peer that negotiated FRAGMENTS insists on ("Got message from
+// incompatible erlang" otherwise).
+enum class FrameFormat { pass_through, dist_header };
+
 // Append one complete frame, 4-byte length prefix included, to `out`.
 void append_dist_frame(std::vector<std::uint8_t>& out, const ControlMessage& control,
-                       const Term* payload = nullptr);
-std::vector<std::uint8_t> encode_dist_frame(const ControlMessage& control, const Term* payload = nullptr);
+                       const Term* payload = nullptr, FrameFormat format = FrameFormat::pass_through);
+std::vector<std::uint8_t> encode_dist_frame(const ControlMessage& control, const Term* payload = nullptr,
+                                            FrameFormat format = FrameFormat::pass_through);
 
 }  // namespace hc::cnode

@@ -1,5 +1,6 @@
 #include "cnode/epmd_client.hpp"
 
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -72,6 +73,10 @@ asio::awaitable<std::error_code> register_node(tcp::socket& socket, tcp::endpoin
   boost::system::error_code ec;
   co_await socket.async_connect(ep, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return std::error_code(ec.value(), std::system_category());
+  // The registration lives as long as this socket: a child process (erl,
+  // `epmd -daemon`, anything the program forks) must not inherit it, or the
+  // name stays taken after the node stops.
+  ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
   auto req = encode_alive2_req(alive, port);
   co_await asio::async_write(socket, asio::buffer(req), asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return std::error_code(ec.value(), std::system_category());

@@ -45,13 +45,16 @@ inline constexpr std::uint64_t MANDATORY_25 = EXTENDED_REFERENCES | FUN_TAGS | E
 
 // What horde-cnode advertises: the mandatory set, visible (PUBLISHED), remote
 // monitors (by pid and by name), spawn requests, UNLINK_ID, aliases, and the
-// payload-carrying EXIT/SEND_SENDER variants. Deliberately NOT
-// DIST_HDR_ATOM_CACHE and FRAGMENTS: without them the BEAM sends plain
-// pass-through frames (112 + 131-terms), the only format we parse.
+// payload-carrying EXIT/SEND_SENDER variants, and FRAGMENTS: the BEAM then
+// sends every message after a distribution header without atom-cache
+// references (131,68,0) and splits large ones into fragments that other
+// frames interleave with (dist_fragments.hpp); we still send pass-through
+// frames, which every OTP node reads. Deliberately NOT DIST_HDR_ATOM_CACHE
+// (the codec does not resolve ATOM_CACHE_REF).
 inline constexpr std::uint64_t HC_ADVERTISED = MANDATORY_25 | MANDATORY_25_DIGEST | PUBLISHED |
                                                DIST_MONITOR | DIST_MONITOR_NAME | SPAWN | UNLINK_ID |
                                                ALIAS | SEND_SENDER | EXIT_PAYLOAD | BIG_SEQTRACE_LABELS |
-                                               UNICODE_IO | SMALL_ATOM_TAGS | V4_NC;
+                                               UNICODE_IO | SMALL_ATOM_TAGS | V4_NC | FRAGMENTS;
 
 // What we require of a peer: the mandatory set (or its OTP 25 digest bit).
 inline bool has_mandatory(std::uint64_t flags) noexcept {

@@ -11,7 +11,13 @@ namespace {
 std::atomic<Level> g_level{Level::info};
 std::mutex g_mutex;
 std::string g_node;
+Sink g_sink;
 }  // namespace
+
+void set_sink(Sink sink) {
+  std::lock_guard lock(g_mutex);
+  g_sink = std::move(sink);
+}
 
 void set_level(Level l) noexcept { g_level = l; }
 Level level() noexcept { return g_level.load(std::memory_order_relaxed); }
@@ -53,6 +59,7 @@ void write(Level l, std::string_view text) {
   std::lock_guard lock(g_mutex);
   std::fprintf(stderr, "%s.%03dZ %-5s [%s] %.*s\n", stamp, static_cast<int>(ms),
                level_name(l).data(), g_node.c_str(), static_cast<int>(text.size()), text.data());
+  if (g_sink) g_sink(l, text);
 }
 
 }  // namespace hc::log

@@ -5,6 +5,7 @@
 //   HC_LOG(info) << "connected to " << peer;
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -21,6 +22,11 @@ std::optional<Level> parse_level(std::string_view text);
 std::string_view level_name(Level level);
 void write(Level level, std::string_view text);
 inline bool enabled(Level l) noexcept { return l >= level(); }
+// Also hand every written line (text without the stamp) to `sink`; empty
+// function: stderr only. For tests that assert what was logged; the sink runs
+// on the logging thread under the log lock, so it must not log itself.
+using Sink = std::function<void(Level, std::string_view)>;
+void set_sink(Sink sink);
 
 // One log line, written when destroyed.
 class Line {

@@ -7,8 +7,11 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <fcntl.h>
+
 #include <random>
 
+#include "cnode/dist_fragments.hpp"
 #include "cnode/dist_frame.hpp"
 #include "cnode/epmd_client.hpp"
 #include "cnode/error.hpp"
@@ -49,6 +52,15 @@ NodeImpl::NodeImpl(Node& facade, asio::io_context& io, NodeOptions options, std:
   }
   name_ = Atom(opts_.name);
   ref_salt_ = std::random_device{}();
+  // What Horde asks every member with erpc: is a (local) pid alive?
+  auto alive = [this](std::span<const Term> args) -> Term {
+    const Pid* p = args[0].as_pid();
+    if (p == nullptr) throw RpcException::error(Term(Atom("badarg")));
+    Entry* e = entry(*p);
+    return Term(Atom(e && e->proc->alive() ? "true" : "false"));
+  };
+  rpc_exports_.add_sync(Atom("erlang"), Atom("is_process_alive"), 1, alive);
+  rpc_exports_.add_sync(Atom("Elixir.Process"), Atom("alive?"), 1, alive);
 }
 
 NodeImpl::~NodeImpl() { *alive_flag_ = false; }
@@ -79,8 +91,19 @@ void NodeImpl::start(std::function<void(std::error_code)> done) {
     done(std::error_code(ec.value(), std::system_category()));
     return;
   }
+  if (opts_.tls) {
+    TlsOptionProblem problem;
+    auto contexts = make_tls_contexts(*opts_.tls, &problem);
+    if (!contexts) {
+      HC_LOG(error) << "TLS distribution: " << problem.detail;
+      done(contexts.error());
+      return;
+    }
+    tls_ = *contexts;
+  }
   tcp::endpoint ep(addr, opts_.port);
   acceptor_.open(ep.protocol(), ec);
+  if (!ec) ::fcntl(acceptor_.native_handle(), F_SETFD, FD_CLOEXEC);  // not for forked children
   if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) acceptor_.bind(ep, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
@@ -96,7 +119,8 @@ void NodeImpl::start(std::function<void(std::error_code)> done) {
       return;
     }
     started_ = true;
-    HC_LOG(info) << "node " << opts_.name << " listening on port " << port_ << ", creation " << creation_;
+    HC_LOG(info) << "node " << opts_.name << " listening on port " << port_ << (tls_ ? " (TLS)" : "")
+                 << ", creation " << creation_;
     accept();
     start_system_services();
     for (const auto& peer : opts_.connect) add_peer(Atom(peer));
@@ -164,7 +188,8 @@ void NodeImpl::accept() {
   acceptor_.async_accept([this, alive = alive_flag_](boost::system::error_code ec, tcp::socket s) {
     if (!*alive || stopping_) return;
     if (!ec) {
-      auto c = std::make_shared<Connection>(std::move(s), connection_config(), Handshake::Role::acceptor,
+      auto c = std::make_shared<Connection>(make_dist_stream(std::move(s), tls_, true, {}), connection_config(),
+                                            Handshake::Role::acceptor,
                                             std::string(), *this);
       all_conns_.insert(c);
       c->start();
@@ -234,8 +259,8 @@ void NodeImpl::dial(Atom node) {
         }
         auto it = pending_.find(node);
         if (stopping_ || it == pending_.end() || conns_.count(node)) co_return;  // superseded
-        auto c = std::make_shared<Connection>(std::move(s), connection_config(), Handshake::Role::initiator, n,
-                                              *this);
+        auto c = std::make_shared<Connection>(make_dist_stream(std::move(s), tls_, false, n), connection_config(),
+                                              Handshake::Role::initiator, n, *this);
         it->second.conn = c;
         all_conns_.insert(c);
         c->start();
@@ -341,6 +366,7 @@ bool NodeImpl::on_established(const std::shared_ptr<Connection>& c) {
 
 void NodeImpl::on_closed(const std::shared_ptr<Connection>& c, std::error_code why) {
   all_conns_.erase(c);
+  assemblers_.erase(c.get());  // half-received fragmented messages die with their connection
   Atom peer = c->peer();
   if (c->established()) {
     auto it = conns_.find(peer);
@@ -381,11 +407,16 @@ void NodeImpl::node_down(Atom node, const Term& reason) {
   for (auto& [id, h] : monitors) h(node, false);
 }
 
+FrameFormat NodeImpl::frame_format(const Connection& c) {
+  // Both sides offer FRAGMENTS: OTP then accepts only header frames.
+  return (c.peer_flags() & dflag::FRAGMENTS) ? FrameFormat::dist_header : FrameFormat::pass_through;
+}
+
 void NodeImpl::send_ctrl(Atom node, const ControlMessage& m, const Term* payload, bool auto_connect) {
   auto it = conns_.find(node);
   if (it != conns_.end()) {
     auto& c = *it->second;
-    append_dist_frame(c.out(), m, payload);
+    append_dist_frame(c.out(), m, payload, frame_format(c));
     ++stats_.frames_out;
     c.flush();
     return;
@@ -394,7 +425,7 @@ void NodeImpl::send_ctrl(Atom node, const ControlMessage& m, const Term* payload
   auto [pit, fresh] = pending_.try_emplace(node);
   std::optional<Term> p = payload ? std::optional<Term>(*payload) : std::nullopt;
   pit->second.queued.push_back([this, m, p](Connection& c) {
-    append_dist_frame(c.out(), m, p ? &*p : nullptr);
+    append_dist_frame(c.out(), m, p ? &*p : nullptr, frame_format(c));
     ++stats_.frames_out;
   });
   if (fresh) dial(node);
@@ -406,7 +437,17 @@ void NodeImpl::send_ctrl(Atom node, const ControlMessage& m, const Term* payload
 
 void NodeImpl::on_frame(Connection& c, std::span<const std::uint8_t> frame) {
   ++stats_.frames_in;
-  auto parsed = parse_dist_frame(frame);
+  std::variant<DistFrame, DistFrameError> parsed = DistFrameError{};
+  if (!frame.empty() && frame[0] == 131) {
+    // A distribution header (we advertise FRAGMENTS): whole or in fragments.
+    auto [it, fresh] = assemblers_.try_emplace(&c, opts_.max_frame);
+    auto step = it->second.feed(frame);
+    if (step.kind == FragmentAssembler::Step::Kind::pending) return;
+    if (step.kind == FragmentAssembler::Step::Kind::error) parsed = DistFrameError{step.error, step.what};
+    else parsed = parse_dist_body(step.body);
+  } else {
+    parsed = parse_dist_frame(frame);
+  }
   if (auto* err = std::get_if<DistFrameError>(&parsed)) {
     HC_LOG(error) << "bad frame from " << c.peer() << ": " << err->code.message() << ": " << err->what
                   << "; closing that connection";
@@ -508,15 +549,39 @@ void NodeImpl::incoming_down(const Reference& ref, const Pid& to, const Term& re
 }
 
 void NodeImpl::handle_spawn_request(Connection& c, const ctrl::SpawnRequest& req, const Term& args) {
-  auto answer = answer_spawn_request(req, args, allocate_pid(), [this](const Pid& p) {
-    Entry* e = entry(p);
-    return e && e->proc->alive();
-  });
+  const Pid fresh = allocate_pid();
+  auto answer = answer_spawn_request(req, args, fresh, rpc_exports_);
   if (!answer.handled) {
-    HC_LOG(info) << "refused spawn request " << req.module << ":" << req.function << "/" << req.arity << " from "
-                 << c.peer() << " (notsup)";
+    std::string what = std::string(req.module.text()) + ":" + std::string(req.function.text()) + "/" +
+                       std::to_string(req.arity);
+    if (auto erpc = parse_erpc_request(req, args))
+      what = std::string(erpc->module.text()) + ":" + std::string(erpc->function.text()) + "/" +
+             std::to_string(erpc->args.size()) + " (erpc)";
+    HC_LOG(info) << "refused spawn request " << what << " from " << c.peer()
+                 << ": notsup (no C++ function exported under that module)";
   }
-  for (auto& m : answer.messages) send_ctrl(c.peer(), m, nullptr, false);
+  const Atom peer = c.peer();
+  for (auto& m : answer.messages) send_ctrl(peer, m, nullptr, false);
+  if (!answer.function) return;
+  // Run the exported function now; its answer (now or later, on this
+  // thread) becomes the exit of the "spawned" erpc process.
+  auto erpc = std::make_shared<ErpcRequest>(std::move(*answer.erpc));
+  auto replied = std::make_shared<bool>(false);
+  RpcReply reply = [this, alive = alive_flag_, peer, req, fresh, flags = answer.flags, erpc,
+                    replied](RpcOutcome outcome) {
+    if (!*alive || *replied) return;
+    *replied = true;
+    if (erpc->kind == ErpcRequest::Kind::cast) {
+      if (outcome.kind != RpcOutcome::Kind::value) {
+        HC_LOG(warn) << "erpc cast " << erpc->module << ":" << erpc->function << "/" << erpc->args.size()
+                     << " from " << peer << " failed: " << outcome.value;
+      }
+      return;
+    }
+    for (auto& m : spawn_exit_messages(req, fresh, flags, erpc_exit_reason(erpc->res_ref, outcome)))
+      send_ctrl(peer, m, nullptr, false);
+  };
+  (*answer.function)(std::span<const Term>(erpc->args), reply);
 }
 
 // ===========================================================================
@@ -939,6 +1004,15 @@ std::future<Pid> Node::spawn_async(std::function<std::unique_ptr<Process>()> fac
   return run([this, factory = std::move(factory), options]() { return spawn(factory(), options); });
 }
 std::optional<Pid> Node::whereis(Atom name) const { return impl_->whereis(name); }
+void Node::export_function(Atom module, Atom function, unsigned arity, RpcFunction fn) {
+  impl_->rpc_exports_.add_sync(module, function, arity, std::move(fn));
+}
+void Node::export_async_function(Atom module, Atom function, unsigned arity, RpcAsyncFunction fn) {
+  impl_->rpc_exports_.add(module, function, arity, std::move(fn));
+}
+bool Node::unexport_function(Atom module, Atom function, unsigned arity) {
+  return impl_->rpc_exports_.remove(module, function, arity);
+}
 bool Node::is_alive(const Pid& pid) const {
   auto* e = impl_->entry(pid);
   return e && e->proc->alive();

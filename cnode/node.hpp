@@ -24,7 +24,9 @@
 
 #include "cnode/framing.hpp"
 #include "cnode/process.hpp"
+#include "cnode/rpc_exports.hpp"
 #include "cnode/timer.hpp"
+#include "cnode/tls_options.hpp"
 #include "interop/term.hpp"
 
 namespace boost::asio {
@@ -51,6 +53,9 @@ struct NodeOptions {
   std::chrono::milliseconds reconnect_min{200};
   std::chrono::milliseconds reconnect_max{5000};
   bool answer_global = true;             // answer global_name_server's init_connect (see system_services)
+  // Distribution over TLS (`-proto_dist inet_tls`) with these options, both
+  // directions; plain-TCP peers are refused. nullopt: plain TCP (inet_tcp).
+  std::optional<TlsDistOptions> tls;
 };
 
 struct NodeStats {
@@ -111,6 +116,14 @@ class Node {
   Pid spawn_fn(FunctionProcess::Handler handler, SpawnOptions options = {}, FunctionProcess::Init init = {});
   // Thread-safe: spawn from any thread; the future holds the pid.
   std::future<Pid> spawn_async(std::function<std::unique_ptr<Process>()> factory, SpawnOptions options = {});
+
+  // ---- functions for erpc/rpc callers (rpc_exports.hpp) ------------------
+  // `:erpc.call(ThisNode, module, function, Args)` with length(Args) == arity
+  // runs `fn` on the io thread. Replaces an earlier export of the same MFA.
+  void export_function(Atom module, Atom function, unsigned arity, RpcFunction fn);
+  // The same for functions that answer later through `reply` (io thread).
+  void export_async_function(Atom module, Atom function, unsigned arity, RpcAsyncFunction fn);
+  bool unexport_function(Atom module, Atom function, unsigned arity);
 
   std::optional<Pid> whereis(Atom name) const;
   bool is_alive(const Pid& pid) const;  // local pids only

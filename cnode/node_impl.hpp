@@ -13,8 +13,11 @@
 
 #include "cnode/connection.hpp"
 #include "cnode/control_message.hpp"
+#include "cnode/dist_fragments.hpp"
+#include "cnode/dist_frame.hpp"
 #include "cnode/links_monitors.hpp"
 #include "cnode/node.hpp"
+#include "cnode/rpc_exports.hpp"
 
 namespace hc::cnode {
 
@@ -78,6 +81,7 @@ class NodeImpl final : public ConnectionHandler {
   // Send a control message (+ payload) to `node`, connecting first when
   // needed (`auto_connect`); dropped when the node cannot be reached.
   void send_ctrl(Atom node, const ControlMessage& m, const Term* payload, bool auto_connect = true);
+  static FrameFormat frame_format(const Connection& c);
 
   // ConnectionHandler
   std::string decide_status(Connection& c, std::string_view peer) override;
@@ -96,6 +100,7 @@ class NodeImpl final : public ConnectionHandler {
   NodeStats stats_;
   bool started_ = false;
   bool stopping_ = false;
+  RpcExports rpc_exports_;  // functions erpc/rpc may call (rpc_exports.hpp)
 
  private:
   void accept();
@@ -116,6 +121,7 @@ class NodeImpl final : public ConnectionHandler {
 
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::ip::tcp::socket epmd_socket_;
+  std::shared_ptr<const TlsContexts> tls_;  // null: plain TCP distribution
   std::uint64_t next_pid_ = 1;
   std::uint64_t next_ref_ = 1;
   std::uint32_t ref_salt_ = 0;
@@ -132,6 +138,8 @@ class NodeImpl final : public ConnectionHandler {
   std::unordered_map<Atom, std::shared_ptr<Connection>, AtomHash> conns_;
   std::unordered_map<Atom, Pending, AtomHash> pending_;
   std::set<std::shared_ptr<Connection>> all_conns_;
+  // Per established connection: fragmented messages being received.
+  std::unordered_map<const Connection*, FragmentAssembler> assemblers_;
   std::unordered_map<Atom, std::chrono::milliseconds, AtomHash> peers_;  // keep connected: current backoff
   std::map<std::uint64_t, Node::NodeEventHandler> node_monitors_;
   std::uint64_t next_node_monitor_ = 1;

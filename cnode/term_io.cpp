@@ -5,10 +5,12 @@
 
 namespace hc::cnode {
 
-DecodedTerm decode_external_prefix(std::span<const std::uint8_t> bytes) {
+namespace {
+template <class Decode>
+DecodedTerm decode_with(std::span<const std::uint8_t> bytes, Decode decode) {
   DecodedTerm out;
   std::size_t index = 0;
-  auto r = hc::decode_at(bytes, index);
+  auto r = decode(bytes, index);
   if (!r) {
     out.error = Errc::malformed_term;
     out.what = r.message();
@@ -17,6 +19,15 @@ DecodedTerm decode_external_prefix(std::span<const std::uint8_t> bytes) {
   out.term = std::move(*r);
   out.consumed = index;
   return out;
+}
+}  // namespace
+
+DecodedTerm decode_external_prefix(std::span<const std::uint8_t> bytes) {
+  return decode_with(bytes, [](auto b, std::size_t& i) { return hc::decode_at(b, i); });
+}
+
+DecodedTerm decode_body_prefix(std::span<const std::uint8_t> bytes) {
+  return decode_with(bytes, [](auto b, std::size_t& i) { return hc::decode_body_at(b, i); });
 }
 
 void append_external(std::vector<std::uint8_t>& out, const Term& t) {

@@ -23,6 +23,8 @@ struct DecodedTerm {
 
 // Decode the external term (starting with 131) at the start of `bytes`.
 DecodedTerm decode_external_prefix(std::span<const std::uint8_t> bytes);
+// The same for a term without the version byte (after a distribution header).
+DecodedTerm decode_body_prefix(std::span<const std::uint8_t> bytes);
 // Append 131 + the encoding of `t` to `out`.
 void append_external(std::vector<std::uint8_t>& out, const Term& t);
 

@@ -51,7 +51,26 @@ client([CppNodeS, BNodeS, NS]) ->
     report_rate("one-way A -> B   (send, count ack)", M, send_rate({bench_sink, BNode}, M)),
     report_rate("one-way C++ -> A (blast)", M, receive_rate({cpp_sink, CppNode}, M)),
     report_rate("one-way B -> A   (blast)", M, receive_rate({bench_sink, BNode}, M)),
+    %% Head-of-line blocking: small calls right behind a 50 MB message. The
+    %% BEAM fragments large messages only towards peers with FRAGMENTS (B);
+    %% towards the C++ node the message goes out as one frame.
+    report_big("50 MB message, then calls A -> C++", Cpp, {cpp_sink, CppNode}),
+    report_big("50 MB message, then calls A -> B", Beam, {bench_sink, BNode}),
     erlang:halt(0).
+
+report_big(What, Target, Sink) ->
+    Bin = binary:copy(<<7>>, 50 * 1024 * 1024),
+    _ = latencies(Target, 100),
+    T0 = erlang:monotonic_time(microsecond),
+    Sink ! {big, Bin},
+    Ls = [begin
+              T1 = erlang:monotonic_time(nanosecond),
+              ping = gen_server:call(Target, {echo, ping}, 60000),
+              erlang:monotonic_time(nanosecond) - T1
+          end || _ <- lists:seq(1, 20)],
+    Total = erlang:monotonic_time(microsecond) - T0,
+    io:format("~-40s first call ~8.1f ms, max ~8.1f ms, last ~6.1f us (20 calls in ~.1f ms)~n",
+              [What, hd(Ls) / 1.0e6, lists:max(Ls) / 1.0e6, lists:last(Ls) / 1000, Total / 1000]).
 
 latencies(Target, N) ->
     lists:sort([begin

@@ -7,7 +7,9 @@
 # CppWorkers.*). Needs Horde in ERL_LIBS.
 root = Path.expand("..", __DIR__)
 # In dependency order (a Mix project would compile them as one app).
-for f <- ~w(lib/horde_cnode/hash_ring.ex lib/horde_cnode/mixed_distribution.ex lib/horde_cnode/cpp_worker.ex lib/cpp_workers.ex),
+for f <- ~w(lib/horde_cnode/hash_ring.ex lib/horde_cnode/mixed_distribution.ex
+            lib/horde_cnode/mixed_quorum_distribution.ex lib/horde_cnode/mixed_random_distribution.ex
+            lib/horde_cnode/cpp_worker.ex lib/cpp_workers.ex),
     do: Code.require_file(Path.join([root, "elixir", f]))
 
 defmodule HordeCnodeTest.ElixirWorker do
@@ -58,6 +60,9 @@ defmodule HordeCnodeTest.Harness do
   defp handle({:local_children, sup}), do: Horde.ProcessesSupervisor.which_children(:"#{sup}.ProcessesSupervisor")
   defp handle({:choose_node, strategy, spec, members}), do: strategy.choose_node(spec, members)
   defp handle({:choose_many, strategy, cases}), do: Enum.map(cases, fn {s, m} -> strategy.choose_node(s, m) end)
+  # has_quorum? as Horde's callers see it (nil is falsy).
+  defp handle({:quorum_many, strategy, member_lists}), do: Enum.map(member_lists, &(!!strategy.has_quorum?(&1)))
+  defp handle({:wait_for_quorum, sup, timeout}), do: timed(fn -> Horde.DynamicSupervisor.wait_for_quorum(sup, timeout) end)
   defp handle({:call, pid, req}), do: GenServer.call(pid, req, 5000)
   defp handle({:stop_sup, sup}), do: Horde.DynamicSupervisor.stop(sup)
   defp handle({:memory}), do: :erlang.memory()
@@ -87,12 +92,21 @@ end
 defmodule HordeCnodeTest.Peer do
   @doc """
   Starts (unlinked, so it outlives the caller) Horde.DynamicSupervisor `sup`
-  with `strategy` (:uniform | :mixed), explicit `members` (node atoms) and the
+  with `strategy` (:uniform | :mixed | :uniform_quorum | :uniform_random |
+  :mixed_quorum | :mixed_random), explicit `members` (node atoms) and the
   CRDT `sync_interval`, plus the `:sup_harness` server. Returns :ok.
   """
   def start(sup, strategy, member_nodes, sync_interval) do
     {:ok, _} = Application.ensure_all_started(:telemetry)
-    strategy_mod = if strategy == :mixed, do: HordeCnode.MixedDistribution, else: Horde.UniformDistribution
+    strategy_mod =
+      case strategy do
+        :mixed -> HordeCnode.MixedDistribution
+        :mixed_quorum -> HordeCnode.MixedQuorumDistribution
+        :mixed_random -> HordeCnode.MixedRandomDistribution
+        :uniform_quorum -> Horde.UniformQuorumDistribution
+        :uniform_random -> Horde.UniformRandomDistribution
+        _ -> Horde.UniformDistribution
+      end
     members = Enum.map(member_nodes, &{sup, &1})
     unless Process.whereis(:sup_harness), do: {:ok, _} = GenServer.start(HordeCnodeTest.Harness, nil, name: :sup_harness)
     {:ok, pid} =

@@ -22,18 +22,32 @@
 //   owner = libring ring over the candidates, key phash2(Spec without id),
 //   i.e. Horde.UniformDistribution restricted to the group.
 // has_quorum?/1 is always true (as for the uniform strategy).
+//
+// Two variants put the same groups on top of Horde's other strategies
+// (elixir/lib/horde_cnode/mixed_quorum_distribution.ex, mixed_random_distribution.ex):
+// - HordeCnode.MixedQuorumDistribution: quorum exactly as
+//   Horde.UniformQuorumDistribution, over ALL members (a netsplit is about
+//   the cluster, not a group); no quorum -> {error, quorum_not_met} before
+//   any group is looked at;
+// - HordeCnode.MixedRandomDistribution: a uniformly random alive member of
+//   the group instead of the ring (as Horde.UniformRandomDistribution).
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "horde/uniform_distribution.hpp"
+#include "horde/uniform_random_distribution.hpp"
 
 namespace hc::horde {
+
+enum class MixedBase { uniform, quorum, random };
 
 struct MixedDistributionConfig {
   // Namespace atoms, e.g. 'Elixir.CppWorkers'.
   std::vector<Atom> cpp_namespaces{Atom("Elixir.CppWorkers")};
+  MixedBase base = MixedBase::uniform;
+  RandomIndex random;  // for MixedBase::random; empty: default_random_index()
 };
 
 // True when `module` lies in one of the namespaces ("Ns." prefix of its text).
@@ -45,11 +59,11 @@ std::optional<Atom> start_module(const Term& child_spec);
 
 class MixedDistribution final : public DistributionStrategy {
  public:
-  explicit MixedDistribution(MixedDistributionConfig config = {}) : config_(std::move(config)) {}
+  explicit MixedDistribution(MixedDistributionConfig config = {});
 
   ChooseResult choose_node(const Term& child_spec, std::span<const Member> members) const override;
-  bool has_quorum(std::span<const Member>) const override { return true; }
-  Atom elixir_module() const override { return Atom("Elixir.HordeCnode.MixedDistribution"); }
+  bool has_quorum(std::span<const Member> members) const override;
+  Atom elixir_module() const override;
   const MixedDistributionConfig& config() const noexcept { return config_; }
 
  private:

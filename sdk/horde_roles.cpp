@@ -7,6 +7,7 @@
 #include "cnode/log.hpp"
 #include "horde/control_process.hpp"
 #include "horde/mixed_distribution.hpp"
+#include "horde/strategy_by_name.hpp"
 #include "horde/registry_process.hpp"
 #include "horde/supervisor_control.hpp"
 #include "horde/supervisor_process.hpp"
@@ -51,7 +52,8 @@ class HordeRoles final : public Extension {
         ("sync-interval", po::value<std::string>()->value_name("MS"),
          "CRDT sync interval in milliseconds (Horde's default 300)")
         ("distribution", po::value<std::string>()->value_name("STRATEGY")->default_value("uniform"),
-         "supervisor placement: uniform (Horde.UniformDistribution) or mixed (HordeCnode.MixedDistribution)")
+         "supervisor placement: uniform, uniform_quorum, uniform_random (Horde's strategies), mixed, mixed_quorum, "
+         "mixed_random (HordeCnode.Mixed*Distribution: C++ kinds on C++ members)")
         ("cpp-namespace", po::value<std::vector<std::string>>()->value_name("NS")->composing(),
          "module namespace of C++ worker kinds for the mixed strategy (repeatable; default CppWorkers)");
   }
@@ -74,18 +76,10 @@ class HordeRoles final : public Extension {
       sync_interval_ = std::chrono::milliseconds(ms);
     }
     strategy_name_ = vm["distribution"].as<std::string>();
-    if (strategy_name_ == "mixed") {
-      horde::MixedDistributionConfig config;
-      if (vm.count("cpp-namespace")) {
-        config.cpp_namespaces.clear();
-        for (const auto& ns : strings(vm, "cpp-namespace")) config.cpp_namespaces.push_back(module_atom(ns));
-      }
-      strategy_ = std::make_shared<horde::MixedDistribution>(config);
-    } else if (strategy_name_ == "uniform") {
-      strategy_ = std::make_shared<horde::UniformDistribution>();
-    } else {
-      return "invalid --distribution '" + strategy_name_ + "' (uniform or mixed)";
-    }
+    std::vector<Atom> namespaces;
+    for (const auto& ns : strings(vm, "cpp-namespace")) namespaces.push_back(module_atom(ns));
+    strategy_ = horde::strategy_by_name(strategy_name_, namespaces);
+    if (!strategy_) return "invalid --distribution '" + strategy_name_ + "' (" + std::string(horde::kStrategyNames) + ")";
     for (const auto& n : strings(vm, "registry")) registries_.push_back(module_atom(n));
     for (const auto& n : strings(vm, "supervisor")) supervisors_.push_back(module_atom(n));
     // Each role has its default when its own flag is absent (as before 0.2).

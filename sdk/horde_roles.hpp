@@ -6,8 +6,8 @@
 //   --members NODE[,NODE]    member nodes of every role (repeatable); `auto`: every
 //                            connected visible node, like Horde's members: :auto
 //   --sync-interval MS       CRDT sync interval (Horde's default 300)
-//   --distribution STRATEGY  supervisor placement: uniform (Horde.UniformDistribution)
-//                            or mixed (HordeCnode.MixedDistribution)
+//   --distribution STRATEGY  supervisor placement (horde/strategy_by_name.hpp): uniform,
+//                            uniform_quorum, uniform_random, mixed, mixed_quorum, mixed_random
 //   --cpp-namespace NS       module namespace of the C++ worker kinds for the mixed
 //                            strategy (repeatable; default CppWorkers)
 //

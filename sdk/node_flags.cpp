@@ -8,6 +8,7 @@
 #include "cnode/framing.hpp"
 #include "cnode/handshake.hpp"  // valid_node_name
 #include "cnode/log.hpp"
+#include "cnode/tls_options.hpp"
 
 namespace hc::sdk {
 namespace po = boost::program_options;
@@ -51,6 +52,12 @@ void add_node_options(po::options_description& options) {
       ("no-discovery", po::bool_switch(), "do not connect to the nodes our peers know")
       ("log-level", po::value<std::string>()->value_name("LEVEL")->default_value("info"),
        "trace, debug, info, warn, error or off")
+      ("proto-dist", po::value<std::string>()->value_name("MODULE")->default_value("inet_tcp"),
+       "distribution carrier: inet_tcp, or inet_tls for TLS distribution (as erl -proto_dist inet_tls)")
+      ("ssl-dist-optfile", po::value<std::string>()->value_name("FILE"),
+       "TLS options: the file of erl -ssl_dist_optfile ([{server, Opts}, {client, Opts}].)")
+      ("ssl-dist-opt", po::value<std::vector<std::string>>()->value_name("KEY VALUE...")->multitoken()->composing(),
+       "TLS options as erl -ssl_dist_opt (server_certfile F client_verify verify_peer ...); win over the file")
       ("exit-on-stdin-close", po::bool_switch(),
        "stop gracefully when standard input reaches end of file (for nodes run from a BEAM Port)");
 }
@@ -110,6 +117,26 @@ std::variant<NodeFlags, std::string> node_flags(const po::variables_map& vm) {
   if (!log::parse_level(s.log_level))
     return "invalid --log-level '" + s.log_level + "' (trace, debug, info, warn, error, off)";
   s.exit_on_stdin_close = vm["exit-on-stdin-close"].as<bool>();
+
+  // TLS distribution (cnode/tls_options.hpp parses and checks the options).
+  const std::string proto = str("proto-dist");
+  if (proto != "inet_tcp" && proto != "inet_tls") return "invalid --proto-dist '" + proto + "' (inet_tcp or inet_tls)";
+  std::vector<std::pair<std::string, std::string>> single;
+  if (vm.count("ssl-dist-opt")) {
+    const auto& words = vm["ssl-dist-opt"].as<std::vector<std::string>>();
+    if (words.size() % 2 != 0)
+      return "--ssl-dist-opt takes KEY VALUE pairs (e.g. server_certfile FILE); '" + words.back() + "' has no value";
+    for (std::size_t i = 0; i < words.size(); i += 2) single.emplace_back(words[i], words[i + 1]);
+  }
+  const std::string optfile = vm.count("ssl-dist-optfile") ? str("ssl-dist-optfile") : std::string();
+  if (proto != "inet_tls") {
+    if (!optfile.empty() || !single.empty()) return std::string("--ssl-dist-optfile/--ssl-dist-opt need --proto-dist inet_tls");
+    return s;
+  }
+  cnode::TlsOptionProblem problem;
+  auto tls = cnode::tls_dist_options(optfile, single, &problem);
+  if (!tls) return "TLS distribution (--ssl-dist-optfile/--ssl-dist-opt): " + problem.code.message() + ": " + problem.detail;
+  s.node.tls = std::move(*tls);
   return s;
 }
 

@@ -25,7 +25,8 @@ struct NodeFlags {
 
 // Adds --name, --cookie, --cookie-file, --connect, --port, --listen,
 // --epmd-port, --no-epmd-start, --max-frame, --tick, --no-discovery,
-// --log-level, --exit-on-stdin-close.
+// --log-level, --exit-on-stdin-close, and the TLS distribution flags
+// --proto-dist, --ssl-dist-optfile, --ssl-dist-opt (named after erl's).
 void add_node_options(boost::program_options::options_description& options);
 
 // The checked settings, or a message naming the offending flag.

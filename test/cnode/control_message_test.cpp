@@ -187,28 +187,75 @@ BOOST_AUTO_TEST_CASE(dist_frame_malformed_table) {
 BOOST_AUTO_TEST_CASE(spawn_request_answers) {
   Pid fresh = pid(99);
   Pid live = pid(7);
-  auto alive = [&](const Pid& p) { return p == live; };
+  RpcExports exports;
+  // As the node registers them: run synchronously, answer at once.
+  std::optional<RpcOutcome> ran;
+  auto alive = [&](std::span<const Term> a) { return Term(Atom(*a[0].as_pid() == live ? "true" : "false")); };
+  exports.add_sync(Atom("Elixir.Process"), Atom("alive?"), 1, alive);
+  exports.add_sync(Atom("erlang"), Atom("is_process_alive"), 1, alive);
   Term res_ref(ref(50));
   ctrl::SpawnRequest req{ref(1), pid(1), pid(2), Atom("erpc"), Atom("execute_call"), 4,
                          list(tuple(Atom("reply"), Atom("error_only")), Atom("monitor"))};
   for (auto [m, f] : {std::pair{"Elixir.Process", "alive?"}, std::pair{"erlang", "is_process_alive"}}) {
     for (bool is_live : {true, false}) {
       Term args = list(res_ref, Atom(m), Atom(f), list(is_live ? live : pid(8)));
-      auto a = answer_spawn_request(req, args, fresh, alive);
+      auto a = answer_spawn_request(req, args, fresh, exports);
       BOOST_TEST(a.handled);
-      BOOST_REQUIRE_EQUAL(a.messages.size(), 2u);
+      BOOST_REQUIRE_EQUAL(a.messages.size(), 1u);
       BOOST_TEST(to_term(a.messages[0]) == tuple(31, ref(1), pid(1), 2, fresh));
-      BOOST_TEST(to_term(a.messages[1]) ==
+      BOOST_REQUIRE(a.function);
+      (*a.function)(std::span<const Term>(a.erpc->args), [&](RpcOutcome o) { ran = o; });
+      BOOST_REQUIRE(ran);
+      auto exits = spawn_exit_messages(req, fresh, a.flags, erpc_exit_reason(a.erpc->res_ref, *ran));
+      BOOST_REQUIRE_EQUAL(exits.size(), 1u);
+      BOOST_TEST(to_term(exits[0]) ==
                  tuple(21, fresh, pid(1), ref(1), tuple(res_ref, Atom("return"), Atom(is_live ? "true" : "false"))));
     }
   }
-  // Anything else: an immediate spawn error.
-  auto a = answer_spawn_request(req, list(res_ref, Atom("lists"), Atom("reverse"), list(Term::nil())), fresh, alive);
+  // A module we export something of, but not this function/arity: undef at
+  // once, with the frame the BEAM reports.
+  auto u = answer_spawn_request(req, list(res_ref, Atom("erlang"), Atom("node"), Term::nil()), fresh, exports);
+  BOOST_TEST(u.handled);
+  BOOST_TEST(!u.function);
+  BOOST_REQUIRE_EQUAL(u.messages.size(), 2u);
+  BOOST_TEST(to_term(u.messages[1]) ==
+             tuple(21, fresh, pid(1), ref(1),
+                   tuple(res_ref, Atom("error"), Atom("undef"),
+                         list(tuple(Atom("erlang"), Atom("node"), Term::nil(), Term::nil())))));
+  // A linked request gets an EXIT too.
+  ctrl::SpawnRequest linked = req;
+  linked.opts = list(Atom("link"), Atom("monitor"));
+  auto l = answer_spawn_request(linked, list(res_ref, Atom("erlang"), Atom("node"), Term::nil()), fresh, exports);
+  BOOST_REQUIRE_EQUAL(l.messages.size(), 3u);
+  BOOST_TEST(to_term(l.messages[0]) == tuple(31, ref(1), pid(1), 3, fresh));
+  BOOST_TEST((to_term(l.messages[2]).element(0)->as_int() == 3));
+  // Modules without exports: an immediate spawn error.
+  auto a = answer_spawn_request(req, list(res_ref, Atom("lists"), Atom("reverse"), list(Term::nil())), fresh, exports);
   BOOST_TEST(!a.handled);
   BOOST_REQUIRE_EQUAL(a.messages.size(), 1u);
   BOOST_TEST(to_term(a.messages[0]) == tuple(31, ref(1), pid(1), 0, Atom("notsup")));
   ctrl::SpawnRequest other{ref(1), pid(1), pid(2), Atom("m"), Atom("f"), 0, Term::nil()};
-  BOOST_TEST(!answer_spawn_request(other, Term::nil(), fresh, alive).handled);
+  BOOST_TEST(!answer_spawn_request(other, Term::nil(), fresh, exports).handled);
+  // erpc:cast: SPAWN_REPLY, then the function runs.
+  ctrl::SpawnRequest cast{ref(2), pid(1), pid(2), Atom("erpc"), Atom("execute_cast"), 3,
+                          list(tuple(Atom("reply"), Atom("no")))};
+  auto c = answer_spawn_request(cast, list(Atom("erlang"), Atom("is_process_alive"), list(live)), fresh, exports);
+  BOOST_TEST(c.handled);
+  BOOST_TEST(c.function);
+  BOOST_TEST((c.erpc->kind == ErpcRequest::Kind::cast));
+}
+
+BOOST_AUTO_TEST_CASE(rpc_outcomes_map_as_erpc_does) {
+  Atom m("Elixir.MyCpp.Math"), f("div");
+  Term args[] = {Term(1), Term(0)};
+  auto run = [&](RpcFunction fn) { return erpc_exit_reason(Term(7), run_rpc_function(fn, args, m, f)); };
+  BOOST_TEST(run([](auto) { return Term(3); }) == tuple(7, Atom("return"), 3));
+  BOOST_TEST(run([](auto) -> Term { throw RpcException::thrown(Term(Atom("x"))); }) == tuple(7, Atom("throw"), Atom("x")));
+  BOOST_TEST(run([](auto) -> Term { throw RpcException::exit(Term(Atom("bye"))); }) == tuple(7, Atom("exit"), Atom("bye")));
+  BOOST_TEST(run([](auto) -> Term { throw RpcException::error(Term(Atom("badarith"))); }) ==
+             tuple(7, Atom("error"), Atom("badarith"), list(tuple(m, f, 2, Term::nil()))));
+  BOOST_TEST(run([](auto) -> Term { throw std::runtime_error("boom"); }) ==
+             tuple(7, Atom("error"), tuple(Atom("cpp_exception"), Term::binary("boom")), list(tuple(m, f, 2, Term::nil()))));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -15,6 +15,7 @@
 
 #include "horde/control_process.hpp"
 #include "horde/supervisor_control.hpp"
+#include "horde/strategy_by_name.hpp"
 
 using namespace hc;
 using namespace hc::test::sup;
@@ -70,6 +71,13 @@ struct BeamMember {
   }
 };
 
+// The C++ strategy for a strategy name of HordeCnodeTest.Peer.start/4.
+std::shared_ptr<const horde::DistributionStrategy> make_strategy(std::string_view name) {
+  auto s = horde::strategy_by_name(name);
+  BOOST_REQUIRE_MESSAGE(s, "unknown strategy " << name);
+  return s;
+}
+
 struct MixedCluster {
   std::string cookie = unique_name("cookie");
   Atom sup{"Elixir.HordeTest." + unique_name("Sup")};
@@ -77,20 +85,16 @@ struct MixedCluster {
   std::vector<std::unique_ptr<CppMember>> cpps;
   const char* strategy;
 
+  std::vector<Atom> all;
+
   MixedCluster(std::size_t n_beam, std::size_t n_cpp, const char* strategy_name = "mixed") : strategy(strategy_name) {
     horde_erl_libs();
     for (std::size_t i = 0; i < n_cpp; ++i) cpps.push_back(std::make_unique<CppMember>("cpp" + std::to_string(i), cookie, sup));
     for (std::size_t i = 0; i < n_beam; ++i) beams.push_back(std::make_unique<BeamMember>(cookie));
-    std::vector<Atom> all;
     for (auto& b : beams) all.push_back(b->name);
     for (auto& c : cpps) all.push_back(c->name());
     for (auto& c : cpps) {
-      horde::SupervisorOptions o;
-      for (const Atom& n : all) o.members.push_back(tuple(sup, n));
-      o.sync_interval = kSync;
-      o.children_call_timeout = 2s;
-      if (std::string_view(strategy) == "mixed") o.strategy = std::make_shared<horde::MixedDistribution>();
-      c->start(o);
+      c->start(cpp_options());
       // The control process, as the app runs it.
       c->runner->run([&] {
         auto control = std::make_unique<horde::ControlProcess>();
@@ -105,6 +109,25 @@ struct MixedCluster {
     for (auto& c : cpps) BOOST_REQUIRE_MESSAGE(eventually([&] { return c->alive_members() == n; }, 20s), "C++ member never saw all alive");
     for (auto& b : beams)
       BOOST_REQUIRE_MESSAGE(eventually([&] { return alive_on_beam(*b) == n; }, 20s), "BEAM member never saw all alive");
+  }
+
+  horde::SupervisorOptions cpp_options() {
+    horde::SupervisorOptions o;
+    for (const Atom& n : all) o.members.push_back(tuple(sup, n));
+    o.sync_interval = kSync;
+    o.children_call_timeout = 2s;
+    o.strategy = make_strategy(strategy);
+    return o;
+  }
+  // Start C++ member i again under the same node name (after kill()).
+  void restart_cpp(std::size_t i) {
+    const std::string full(all[beams.size() + i].text());
+    auto m = std::make_unique<CppMember>("unused", cookie, sup);
+    m->runner = std::make_unique<cnode::NodeRunner>(
+        hc::test::loopback_node_options(full.substr(0, full.find('@')), cookie));
+    BOOST_REQUIRE(!m->runner->start());
+    m->start(cpp_options());
+    cpps[i] = std::move(m);
   }
 
   // A call to a BEAM member's :sup_harness (through the first C++ node).
@@ -314,8 +337,23 @@ BOOST_AUTO_TEST_CASE(placement_agrees_with_horde_for_10000_random_specs_and_memb
     }
   };
   const std::vector<const char*> statuses{"alive", "alive", "alive", "dead", "shutting_down", "uninitialized"};
-  for (const char* strategy : {"Elixir.Horde.UniformDistribution", "Elixir.HordeCnode.MixedDistribution"}) {
+  // Every strategy: deterministic ones must pick the same member; random ones
+  // the same eligible set (alive, in the child's group) and the same errors;
+  // quorum ones the same has_quorum? on every member set.
+  const std::pair<const char*, const char*> strategies[] = {
+      {"Elixir.Horde.UniformDistribution", "uniform"},
+      {"Elixir.HordeCnode.MixedDistribution", "mixed"},
+      {"Elixir.Horde.UniformQuorumDistribution", "uniform_quorum"},
+      {"Elixir.HordeCnode.MixedQuorumDistribution", "mixed_quorum"},
+      {"Elixir.Horde.UniformRandomDistribution", "uniform_random"},
+      {"Elixir.HordeCnode.MixedRandomDistribution", "mixed_random"},
+  };
+  for (auto [strategy, short_name] : strategies) {
     const bool mixed = std::string_view(strategy).find("Mixed") != std::string_view::npos;
+    const bool random = std::string_view(short_name).ends_with("random");
+    const bool quorum = std::string_view(short_name).ends_with("quorum");
+    const auto mine_strategy = make_strategy(short_name);
+    std::size_t quorum_checked = 0;
     std::size_t compared = 0, errors = 0;
     for (int chunk = 0; chunk < 10; ++chunk) {
       TermVector cases;
@@ -350,15 +388,39 @@ BOOST_AUTO_TEST_CASE(placement_agrees_with_horde_for_10000_random_specs_and_memb
       BOOST_REQUIRE_MESSAGE(r.ok(), r.reason());
       const auto results = r.value().list_elements();
       BOOST_REQUIRE_EQUAL(results.size(), local.size());
-      horde::UniformDistribution uniform;
-      horde::MixedDistribution mixed_s;
+      if (quorum) {
+        TermVector lists;
+        for (const Term& cs : cases) lists.push_back(*cs.element(1));
+        auto q = c.harness(b1, tuple(atom("quorum_many"), Atom(strategy), Term::list(lists)), 60s);
+        BOOST_REQUIRE_MESSAGE(q.ok(), q.reason());
+        const auto qs = q.value().list_elements();
+        BOOST_REQUIRE_EQUAL(qs.size(), local.size());
+        for (std::size_t k = 0; k < local.size(); ++k) {
+          BOOST_TEST(mine_strategy->has_quorum(local[k].second) == qs[k].is_atom("true"), "case " << k);
+          ++quorum_checked;
+        }
+      }
       for (std::size_t k = 0; k < local.size(); ++k) {
         const auto& [spec_t, members] = local[k];
-        auto mine = mixed ? mixed_s.choose_node(spec_t, members) : uniform.choose_node(spec_t, members);
+        auto mine = mine_strategy->choose_node(spec_t, members);
         const Term& theirs = results[k];
         if (theirs.element(0)->is_atom("ok")) {
           BOOST_REQUIRE_MESSAGE(mine.ok(), "case " << k << ": Horde chose " << theirs << ", we failed with " << mine.error);
-          BOOST_TEST(mine.member->name == *theirs.element(1)->map_get("name"), "case " << k << " " << spec_t);
+          if (!random) {
+            BOOST_TEST(mine.member->name == *theirs.element(1)->map_get("name"), "case " << k << " " << spec_t);
+          } else {
+            // Both picks are alive and in the child's group.
+            auto their_member = horde::Member::from_term(*theirs.element(1));
+            BOOST_REQUIRE(their_member);
+            BOOST_TEST(their_member->is_alive());
+            BOOST_TEST(mine.member->is_alive());
+            if (mixed) {
+              auto mod = horde::start_module(spec_t);
+              bool cpp_child = mod && horde::in_cpp_namespace(*mod, {Atom("Elixir.CppWorkers")});
+              for (const horde::Member* pick : {static_cast<const horde::Member*>(&*their_member), mine.member})
+                BOOST_TEST((cpp_child ? pick->provides(*mod) : !pick->is_cpp()), "case " << k);
+            }
+          }
         } else {
           BOOST_TEST(!mine.ok());
           BOOST_TEST(mine.error == *theirs.element(1));
@@ -368,7 +430,9 @@ BOOST_AUTO_TEST_CASE(placement_agrees_with_horde_for_10000_random_specs_and_memb
       }
     }
     BOOST_TEST(compared == 10000u);
-    BOOST_TEST_MESSAGE(strategy << ": " << compared << " placements compared (" << errors << " errors agreed)");
+    BOOST_TEST_MESSAGE(strategy << ": " << compared << " placements compared (" << errors << " errors agreed"
+                                << (quorum ? ", " + std::to_string(quorum_checked) + " has_quorum? agreed" : std::string())
+                                << ")");
   }
 }
 
@@ -463,6 +527,59 @@ BOOST_AUTO_TEST_CASE(graceful_shutdown_of_a_cpp_member_hands_children_off) {
     }
     return args.size() == std::size_t(kChildren) && c.cpps[0]->running_children() == std::size_t(kChildren);
   }, 20s));
+}
+
+BOOST_AUTO_TEST_CASE(quorum_loss_on_a_cpp_member_shuts_its_children_down_as_horde_does) {
+  // 1 BEAM + 2 C++ under HordeCnode.MixedQuorumDistribution: C++ kinds on the
+  // C++ members, Elixir workers on the BEAM.
+  MixedCluster c(1, 2, "mixed_quorum");
+  auto& b1 = *c.beams[0];
+  std::vector<Pid> on_cpp0;
+  for (int i = 0; i < 16; ++i) {
+    auto r = c.harness(b1, tuple(atom("start_child"), c.sup, i % 4 ? counter_spec(i) : elixir_spec(i)));
+    BOOST_REQUIRE(r.ok());
+    const Pid* pid = ok_pid(r.value());
+    BOOST_REQUIRE_MESSAGE(pid, r.value());
+    if (pid->node == c.cpps[0]->name()) on_cpp0.push_back(*pid);
+  }
+  BOOST_REQUIRE(!on_cpp0.empty());
+  // The BEAM member and the other C++ member go: cpp0 is alone, 1 of 3 alive.
+  b1.beam->kill();
+  c.cpps[1]->kill();
+  auto& a = *c.cpps[0];
+  BOOST_TEST(eventually([&] { return !a.with_sup([](horde::SupervisorProcess&) { return true; }, false); }, 15s));
+  BOOST_TEST(a.runner->run([&] {
+    for (const Pid& p : on_cpp0)
+      if (a.runner->node().is_alive(p)) return false;
+    return true;
+  }).get());
+}
+
+BOOST_AUTO_TEST_CASE(a_beam_member_without_quorum_waits_until_a_cpp_member_returns) {
+  MixedCluster c(1, 2, "mixed_quorum");  // Elixir workers stay on the BEAM member
+  auto& beam = *c.beams[0]->beam;
+  const std::string sup = "'" + std::string(c.sup.text()) + "'";
+  const std::string spec = "#{id => w, start => {'Elixir.HordeCnodeTest.ElixirWorker', start_link, [1]}}";
+  BOOST_TEST(beam.eval("'Elixir.Horde.DynamicSupervisor':wait_for_quorum(" + sup + ", 5000).") == "ok");
+  // Both C++ members go: the BEAM member has 1 of 3 (no children, so it stays up).
+  c.cpps[0]->kill();
+  c.cpps[1]->kill();
+  BOOST_REQUIRE(eventually([&] {
+    return beam.eval("length([M || M = #{status := alive} <- maps:values(element(2, maps:find(members_info, "
+                     "sys:get_state(" + sup + "))))]).") == "1";
+  }, 15s));
+  BOOST_TEST(beam.eval("'Elixir.Horde.DynamicSupervisor':start_child(" + sup + ", " + spec + ").") ==
+             "{error,quorum_not_met}");
+  beam.eval("spawn(fun() -> R = 'Elixir.Horde.DynamicSupervisor':wait_for_quorum(" + sup +
+            ", 30000), hc_inbox ! {waited, R} end), ok.");
+  BOOST_TEST(beam.eval("node_harness:take(500).") == "timeout");  // still waiting
+  // One C++ member comes back under its name: 2 of 3 alive.
+  c.restart_cpp(0);
+  BOOST_TEST(beam.eval("node_harness:take(20000).", 25s) == "{ok,{waited,ok}}");
+  auto r = beam.eval("'Elixir.Horde.DynamicSupervisor':start_child(" + sup + ", " + spec + ").");
+  BOOST_TEST(r.find("{ok,") == 0u, r);
+  // And the C++ member places again too.
+  BOOST_TEST(c.cpps[0]->call_sup(Term(atom("wait_for_quorum"))).value() == Term(atom("ok")));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -131,6 +131,8 @@ BOOST_AUTO_TEST_CASE(role_flags_are_checked) {
   BOOST_TEST(roles_error({"--members", "nohost"}).find("invalid node name 'nohost' in --members") != std::string::npos);
   BOOST_TEST(roles_error({"--sync-interval", "-5"}).find("invalid --sync-interval '-5'") != std::string::npos);
   BOOST_TEST(roles_error({"--distribution", "random"}).find("invalid --distribution 'random'") != std::string::npos);
+  for (const char* s : {"uniform", "uniform_quorum", "uniform_random", "mixed", "mixed_quorum", "mixed_random"})
+    BOOST_TEST(roles_error({"--distribution", s}) == "", s);
   BOOST_TEST(roles_error({"--distribution", "mixed", "--cpp-namespace", "MyCpp"}) == "");
 }
 

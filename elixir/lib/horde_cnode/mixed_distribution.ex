@@ -96,6 +96,22 @@ defmodule HordeCnode.MixedDistribution do
   def choose_node(child_spec, members, namespaces) do
     identifier = :erlang.phash2(Map.drop(child_spec, [:id]))
 
+    case alive_group(child_spec, members, namespaces) do
+      {:error, reason} ->
+        {:error, reason}
+
+      {:ok, group} ->
+        chosen = group |> Map.keys() |> HordeCnode.HashRing.new() |> HordeCnode.HashRing.key_to_node(identifier)
+        {:ok, Map.fetch!(group, chosen)}
+    end
+  end
+
+  @doc """
+  The alive members that may run `child_spec`, as a map name => member
+  (`{:ok, group}`), or the error when there are none. Shared by the mixed
+  strategies (`HordeCnode.MixedQuorumDistribution`, `HordeCnode.MixedRandomDistribution`).
+  """
+  def alive_group(child_spec, members, namespaces \\ cpp_namespaces()) do
     {candidates, no_candidates} =
       case cpp_module(child_spec, namespaces) do
         nil -> {Enum.filter(members, &beam_member?/1), :no_alive_nodes}
@@ -106,12 +122,8 @@ defmodule HordeCnode.MixedDistribution do
     |> Enum.filter(&match?(%{status: :alive}, &1))
     |> Map.new(fn member -> {member.name, member} end)
     |> case do
-      group when map_size(group) == 0 ->
-        {:error, no_candidates}
-
-      group ->
-        chosen = group |> Map.keys() |> HordeCnode.HashRing.new() |> HordeCnode.HashRing.key_to_node(identifier)
-        {:ok, Map.fetch!(group, chosen)}
+      group when map_size(group) == 0 -> {:error, no_candidates}
+      group -> {:ok, group}
     end
   end
 
