@@ -277,6 +277,14 @@ std::vector<Atom> NodeImpl::connected_nodes() const {
   return out;
 }
 
+std::vector<Atom> NodeImpl::visible_nodes() const {
+  std::vector<Atom> out;
+  for (auto& [n, c] : conns_)
+    if (c->peer_flags() & dflag::PUBLISHED) out.push_back(n);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::uint64_t NodeImpl::peer_flags(Atom node) const {
   auto it = conns_.find(node);
   return it == conns_.end() ? 0 : it->second->peer_flags();
@@ -640,6 +648,8 @@ void NodeImpl::run_exit(Entry& e, Term reason) {
     names_.erase(*p.name_);
     p.name_.reset();
   }
+  for (const Atom& n : e.extra_names) names_.erase(n);
+  e.extra_names.clear();
   for (auto& a : e.aliases) aliases_.erase(a);
   for (auto t : e.timers) timers_->cancel(t);
   for (auto& [tag, call] : p.calls_) timers_->cancel(call.timer);
@@ -739,8 +749,9 @@ void NodeImpl::unlink(const Pid& a, const Pid& b) {
     if (Entry* eb = entry(b)) eb->lm.links.erase(a);
     return;
   }
-  static std::uint64_t unlink_id = 1;
-  if (peer_flags(b.node) & dflag::UNLINK_ID) send_ctrl(b.node, ctrl::UnlinkId{unlink_id++, a, b}, nullptr, false);
+  // Per node (this io thread): a process-wide counter would be shared,
+  // unsynchronised, by every node in the process.
+  if (peer_flags(b.node) & dflag::UNLINK_ID) send_ctrl(b.node, ctrl::UnlinkId{next_unlink_id_++, a, b}, nullptr, false);
   else send_ctrl(b.node, ctrl::Unlink{a, b}, nullptr, false);
 }
 
@@ -827,8 +838,20 @@ bool NodeImpl::register_name(Atom name, const Pid& pid) {
 bool NodeImpl::unregister_name(Atom name) {
   auto it = names_.find(name);
   if (it == names_.end()) return false;
-  if (Entry* e = entry(it->second)) e->proc->name_.reset();
+  if (Entry* e = entry(it->second)) {
+    if (e->proc->name_ == name) e->proc->name_.reset();
+    std::erase(e->extra_names, name);
+  }
   names_.erase(it);
+  return true;
+}
+
+bool NodeImpl::add_name(Atom name, const Pid& pid) {
+  Entry* e = entry(pid);
+  if (!e || !e->proc->alive() || names_.count(name)) return false;
+  if (!e->proc->name_) return register_name(name, pid);
+  names_.emplace(name, pid);
+  e->extra_names.push_back(name);
   return true;
 }
 
@@ -918,6 +941,8 @@ asio::io_context& Node::io() noexcept { return impl_->io_; }
 TimerService& Node::timers() noexcept { return *impl_->timers_; }
 NodeStats Node::stats() const noexcept { return impl_->stats_; }
 std::vector<Atom> Node::connected_nodes() const { return impl_->connected_nodes(); }
+std::vector<Atom> Node::visible_nodes() const { return impl_->visible_nodes(); }
+std::shared_ptr<void>& Node::attachment_slot(std::type_index type) { return impl_->attachments_[type]; }
 bool Node::is_connected(Atom node) const { return impl_->is_connected(node); }
 void Node::connect(Atom node, std::function<void(std::error_code)> done) { impl_->connect(node, std::move(done)); }
 void Node::disconnect(Atom node) { impl_->disconnect(node); }

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <typeindex>
 #include <unordered_map>
 
 #include "cnode/connection.hpp"
@@ -41,6 +42,9 @@ class NodeImpl final : public ConnectionHandler {
     LinksMonitors lm;
     std::vector<Term> aliases;
     std::set<TimerId> timers;
+    // Names besides the primary one (Process::add_name): a Horde role host
+    // is addressed both as N and as 'N.Crdt'.
+    std::vector<Atom> extra_names;
   };
   Pid spawn(std::unique_ptr<Process> p, SpawnOptions o, const Pid* parent);
   Entry* entry(const Pid& pid);
@@ -59,6 +63,7 @@ class NodeImpl final : public ConnectionHandler {
   bool demonitor(const Pid& watcher, const Reference& ref);
   bool register_name(Atom name, const Pid& pid);
   bool unregister_name(Atom name);
+  bool add_name(Atom name, const Pid& pid);
   std::optional<Pid> whereis(Atom name) const;
   void add_alias(const Pid& owner, const Reference& ref);
   void remove_alias(const Reference& ref);
@@ -71,6 +76,7 @@ class NodeImpl final : public ConnectionHandler {
   void disconnect(Atom node);
   void add_peer(Atom node);
   std::vector<Atom> connected_nodes() const;
+  std::vector<Atom> visible_nodes() const;
   bool is_connected(Atom node) const { return conns_.count(node) > 0; }
   std::uint64_t monitor_nodes(Node::NodeEventHandler h);
   void remove_node_monitor(std::uint64_t id);
@@ -86,6 +92,9 @@ class NodeImpl final : public ConnectionHandler {
   void on_closed(const std::shared_ptr<Connection>& c, std::error_code why) override;
 
   Node& facade_;
+  // Node::attachment(); declared before the process table so that it
+  // outlives every process.
+  std::unordered_map<std::type_index, std::shared_ptr<void>> attachments_;
   boost::asio::io_context& io_;
   NodeOptions opts_;
   std::unique_ptr<TimerService> timers_;
@@ -118,6 +127,7 @@ class NodeImpl final : public ConnectionHandler {
   boost::asio::ip::tcp::socket epmd_socket_;
   std::uint64_t next_pid_ = 1;
   std::uint64_t next_ref_ = 1;
+  std::uint64_t next_unlink_id_ = 1;
   std::uint32_t ref_salt_ = 0;
   std::unordered_map<std::uint64_t, std::unique_ptr<Entry>> procs_;
   std::vector<std::unique_ptr<Entry>> graveyard_;

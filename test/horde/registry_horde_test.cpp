@@ -209,8 +209,7 @@ BOOST_AUTO_TEST_CASE(two_beam_one_cpp_auto_members) {
     std::cerr << "b1 ets " << b1.beam->try_eval("ets:lookup('keys_Elixir.HordeCnodeTest.Registry', <<\"x\">>).") << "\n";
     std::cerr << "cpp crdt " << cpp->runner->run([&] {
       auto* p = horde::RegistryProcess::find(cpp->node(), kReg);
-      auto* cp = dynamic_cast<horde::CrdtProcess*>(cpp->node().find(p->crdt_pid()));
-      auto v = cp->engine().state().value_term(horde::CrdtKey::name_key(binary("x")));
+      auto v = p->crdt().engine().state().value_term(horde::CrdtKey::name_key(binary("x")));
       return v ? *v : Term(atom("none"));
     }).get() << "\n";
   }
