@@ -990,6 +990,9 @@ std::error_code NodeRunner::start() {
   auto fut = started.get_future();
   node_->start([&started](std::error_code ec) { started.set_value(ec); });
   thread_ = std::thread([this] {
+    // Every line this io thread logs names its node, also when several
+    // nodes share the process (tests, benchmarks).
+    log::set_thread_node_name(node_->options().name);
     auto guard = asio::make_work_guard(*io_);
     io_->run();
   });

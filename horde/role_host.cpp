@@ -84,8 +84,8 @@ void RoleHost::dispatch(const Term& message) {
     }
     if (on_exit(*ex) || ex->reason.is_atom("normal")) return;
     HC_LOG(warn) << name_ << ": {'EXIT', " << Term(ex->from) << ", " << ex->reason
-                 << "} from a process the role is not linked to; DeltaCrdt ('" << sup::crdt_name_of(name_)
-                 << "') stops on it, so the role restarts";
+                 << "} from a process the role is not linked to; DeltaCrdt (" << sup::crdt_name_of(name_)
+                 << ") stops on it, so the role restarts";
     exit(ex->reason);
     return;
   }
