@@ -85,10 +85,24 @@ void Connection::on_read(std::size_t n) {
 bool Connection::process_input() {
   std::size_t off = 0;
   while (!closed_) {
+    if (skip_.active()) {
+      off += skip_.take(in_len_ - off);
+      if (skip_.active()) break;  // the rest has not arrived yet
+      continue;
+    }
     auto prefix = established_ ? LengthPrefix::four : LengthPrefix::two;
     const std::size_t limit = established_ ? config_.max_frame : kMaxHandshakeMessage;
     auto r = next_frame(std::span<const std::uint8_t>(in_.data() + off, in_len_ - off), prefix, limit);
     if (r.need_more()) break;
+    if (r.is_error() && established_ && r.error == Errc::frame_too_large) {
+      // Framing is intact (we know where the next frame starts): drop this
+      // one message, as the bytes arrive, and keep the connection.
+      off += r.consumed;
+      handler_.on_frame_skipped(*this, r.declared,
+                                std::span<const std::uint8_t>(in_.data() + off, std::min(in_len_ - off, r.declared)));
+      skip_.start(r.declared);
+      continue;
+    }
     if (r.is_error()) {
       HC_LOG(error) << "connection " << (peer_name().empty() ? remote_ : peer_name()) << ": " << r.error.message()
                     << " (max " << limit << " bytes" << (established_ ? "" : " during the handshake") << "); closing";

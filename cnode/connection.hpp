@@ -37,6 +37,11 @@ class ConnectionHandler {
   virtual void on_frame(Connection& c, std::span<const std::uint8_t> frame) = 0;
   // Closed for `why` (after on_established or during the handshake). Called once.
   virtual void on_closed(const std::shared_ptr<Connection>& c, std::error_code why) = 0;
+  // A frame of `size` bytes over max_frame is being skipped (not buffered);
+  // `head` is what of it has arrived so far (for naming its sender).
+  virtual void on_frame_skipped(Connection& c, std::size_t size, std::span<const std::uint8_t> head) {
+    (void)c, (void)size, (void)head;
+  }
 };
 
 struct ConnectionConfig {
@@ -101,6 +106,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   std::vector<std::uint8_t> in_;
   std::size_t in_len_ = 0;
+  FrameSkipper skip_;       // an oversized frame being discarded
   std::vector<std::uint8_t> pending_;
   std::vector<std::uint8_t> writing_;
   bool write_in_flight_ = false;

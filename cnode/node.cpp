@@ -17,6 +17,7 @@
 #include "cnode/node_impl.hpp"
 #include "cnode/spawn_request.hpp"
 #include "cnode/system_services.hpp"
+#include "cnode/term_io.hpp"
 
 namespace hc::cnode {
 namespace asio = boost::asio;
@@ -411,14 +412,30 @@ void NodeImpl::on_frame(Connection& c, std::span<const std::uint8_t> frame) {
   ++stats_.frames_in;
   auto parsed = parse_dist_frame(frame);
   if (auto* err = std::get_if<DistFrameError>(&parsed)) {
-    HC_LOG(error) << "bad frame from " << c.peer() << ": " << err->code.message() << ": " << err->what
-                  << "; closing that connection";
-    c.close(err->code);
+    // The length prefix delimited this frame, so the next one is intact:
+    // drop only this message (the BEAM, too, only discards what it cannot
+    // decode) and keep the connection.
+    ++frames_dropped_;
+    HC_LOG(warn) << "dropped a malformed message of " << frame.size() << " bytes from " << c.peer() << ": "
+                 << err->code.message() << ": " << err->what;
     return;
   }
   auto& f = std::get<DistFrame>(parsed);
   HC_LOG(trace) << "<- " << c.peer() << " " << f.control_term << (f.payload ? " + " + to_string(*f.payload) : "");
   dispatch(c, f.control, f.payload);
+}
+
+void NodeImpl::on_frame_skipped(Connection& c, std::size_t size, std::span<const std::uint8_t> head) {
+  ++frames_dropped_;
+  // Name the sender: the control message (which holds the sender's pid for
+  // SEND_SENDER / REG_SEND) is usually in the first bytes that arrived.
+  std::string control = "control message not yet received";
+  if (head.size() > 1 && head[0] == 112) {
+    auto d = decode_external_prefix(head.subspan(1));
+    if (!d.error) control = "control message " + to_string(d.term);
+  }
+  HC_LOG(warn) << "skipped a frame of " << size << " bytes from " << c.peer() << " (" << control
+               << "): larger than --max-frame " << opts_.max_frame << "; that message is dropped, the connection kept";
 }
 
 void NodeImpl::dispatch(Connection& c, ControlMessage& msg, std::optional<Term>& payload) {

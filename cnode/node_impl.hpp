@@ -90,6 +90,7 @@ class NodeImpl final : public ConnectionHandler {
   bool on_established(const std::shared_ptr<Connection>& c) override;
   void on_frame(Connection& c, std::span<const std::uint8_t> frame) override;
   void on_closed(const std::shared_ptr<Connection>& c, std::error_code why) override;
+  void on_frame_skipped(Connection& c, std::size_t size, std::span<const std::uint8_t> head) override;
 
   Node& facade_;
   // Node::attachment(); declared before the process table so that it
@@ -103,6 +104,7 @@ class NodeImpl final : public ConnectionHandler {
   std::uint32_t creation_ = 0;
   std::uint16_t port_ = 0;
   NodeStats stats_;
+  std::uint64_t frames_dropped_ = 0;  // oversized or malformed, connection kept
   bool started_ = false;
   bool stopping_ = false;
 
