@@ -76,6 +76,10 @@ void print_node_usage(std::ostream& os) {
   for (const auto& f : kBuiltin) line(f.name, f.value_name, f.help);
   for (const auto& e : extensions())
     for (const auto& f : e.flags) line(f.name, f.value_name, f.help);
+  os << "\nlimits:\n  atoms: at most " << kDefaultAtomLimit
+     << " distinct atoms (the BEAM's default); a message from a peer that would add more is dropped\n"
+        "\nexit status: 0 stopped; 1 start-up failure (e.g. epmd unreachable); 2 usage error; "
+     << kExitNameInUse << " the name is in use in epmd\n";
 }
 
 bool parse_node_args(std::span<const std::string_view> args, NodeSettings& s, bool& help, std::ostream& err) {
@@ -311,6 +315,23 @@ int run_node_command(std::span<const std::string_view> args, std::ostream& out, 
     });
   }
   node.start([&](std::error_code ec) {
+    if (ec == cnode::Errc::epmd_name_in_use) {
+      // A distinct status: a supervisor (systemd, a Port owner) can tell
+      // "pick another name" from other failures.
+      const std::string& n = settings.node.name;
+      err << "horde-cnode: name " << n.substr(0, n.find('@')) << " is in use (epmd on port "
+          << settings.node.epmd_port << " has a node registered under it)\n";
+      status = kExitNameInUse;
+      shutdown();
+      return;
+    }
+    if (ec == cnode::Errc::epmd_unreachable) {
+      err << "horde-cnode: cannot reach epmd on 127.0.0.1:" << settings.node.epmd_port
+          << " (--epmd-port / ERL_EPMD_PORT; epmd is started automatically unless --no-epmd-start)\n";
+      status = 1;
+      shutdown();
+      return;
+    }
     if (ec) {
       err << "horde-cnode: cannot start node " << settings.node.name << ": " << ec.message() << '\n';
       status = 1;

@@ -71,8 +71,11 @@ bool register_node_extension(NodeExtension extension);
 bool parse_node_args(std::span<const std::string_view> args, NodeSettings& settings, bool& help, std::ostream& err);
 void print_node_usage(std::ostream& os);
 
+// Exit status when epmd already has a node under our name.
+inline constexpr int kExitNameInUse = 3;
+
 // Runs the subcommand; blocks until SIGINT/SIGTERM. Exit status 0, 1 on a
-// start-up failure, 2 on a usage error.
+// start-up failure, 2 on a usage error, kExitNameInUse.
 int run_node_command(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 
 }  // namespace hc::app

@@ -70,6 +70,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void flush();
 
   bool established() const noexcept { return established_; }
+  // Why a handshake that ended with `why` failed, in words for the log.
+  std::string describe_handshake_failure(std::error_code why) const;
   bool closed() const noexcept { return closed_; }
   Handshake::Role role() const noexcept { return handshake_.role(); }
   Atom peer() const noexcept { return peer_; }

@@ -71,7 +71,7 @@ asio::awaitable<std::error_code> register_node(tcp::socket& socket, tcp::endpoin
                                                std::uint16_t port, std::uint32_t& creation) {
   boost::system::error_code ec;
   co_await socket.async_connect(ep, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return std::error_code(ec.value(), std::system_category());
+  if (ec) co_return make_error_code(Errc::epmd_unreachable);
   auto req = encode_alive2_req(alive, port);
   co_await asio::async_write(socket, asio::buffer(req), asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return std::error_code(ec.value(), std::system_category());
@@ -87,7 +87,12 @@ asio::awaitable<std::error_code> register_node(tcp::socket& socket, tcp::endpoin
     if (ec) co_return make_error_code(Errc::epmd_failure);
   }
   auto c = decode_alive2_resp(resp);
-  if (!c) co_return make_error_code(Errc::epmd_failure);  // e.g. name taken (result 1)
+  if (!c) {
+    // A well-formed answer with a non-zero result: epmd refused the name
+    // (it is registered); anything else is a broken exchange.
+    const bool refused = (resp[0] == 118 || resp[0] == 121) && resp.size() >= 2 && resp[1] != 0;
+    co_return make_error_code(refused ? Errc::epmd_name_in_use : Errc::epmd_failure);
+  }
   creation = *c;
   co_return std::error_code{};
 }
@@ -115,12 +120,14 @@ asio::awaitable<std::error_code> port_please(tcp::endpoint ep, std::string alive
   co_return std::error_code{};
 }
 
-void start_daemon() {
-  std::thread([] {
+void start_daemon(std::uint16_t port) {
+  std::thread([port] {
     pid_t pid = 0;
     char arg0[] = "epmd";
     char arg1[] = "-daemon";
-    char* argv[] = {arg0, arg1, nullptr};
+    char arg2[] = "-port";
+    std::string p = std::to_string(port);
+    char* argv[] = {arg0, arg1, arg2, p.data(), nullptr};
     if (posix_spawnp(&pid, "epmd", nullptr, nullptr, argv, environ) != 0) {
       HC_LOG(error) << "could not run epmd -daemon";
       return;

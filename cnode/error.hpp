@@ -24,7 +24,9 @@ enum class Errc {
   bad_control_message,
   unknown_control_op,
   // epmd
-  epmd_failure,
+  epmd_failure,         // epmd dropped the connection or answered something malformed
+  epmd_name_in_use,     // epmd answered ALIVE2 with a non-zero result: the name is registered
+  epmd_unreachable,     // no epmd accepts connections on the port
   // processes
   noproc,
   timeout,

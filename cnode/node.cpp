@@ -113,22 +113,31 @@ void NodeImpl::start(std::function<void(std::error_code)> done) {
       [this, finish, alive = alive_flag_]() -> asio::awaitable<void> {
         tcp::endpoint epmd_ep(asio::ip::make_address("127.0.0.1"), opts_.epmd_port);
         std::error_code e;
-        for (int attempt = 0; attempt < 25; ++attempt) {
+        // Starting epmd takes a moment; without starting one, a few tries
+        // cover an epmd that is itself just starting.
+        const int attempts = opts_.start_epmd ? 25 : 5;
+        for (int attempt = 0; attempt < attempts; ++attempt) {
           epmd_socket_ = tcp::socket(io_);
           e = co_await epmd::register_node(epmd_socket_, epmd_ep, alive_, port_, creation_);
           if (!*alive) co_return;
           if (!e) break;
-          if (e == Errc::epmd_failure) break;  // epmd answered: name taken
+          if (e == Errc::epmd_name_in_use || e == Errc::epmd_failure) break;  // epmd answered: retrying is no use
           if (attempt == 0 && opts_.start_epmd) {
-            HC_LOG(info) << "no epmd on port " << opts_.epmd_port << "; starting epmd -daemon";
-            epmd::start_daemon();
+            HC_LOG(info) << "no epmd on port " << opts_.epmd_port << "; starting epmd -daemon -port " << opts_.epmd_port;
+            epmd::start_daemon(opts_.epmd_port);
           }
           asio::steady_timer t(io_, std::chrono::milliseconds(200));
           boost::system::error_code ignored;
           co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
           if (!*alive) co_return;
         }
-        if (e) {
+        if (e == Errc::epmd_name_in_use) {
+          HC_LOG(error) << "name " << alive_ << " is in use: epmd on port " << opts_.epmd_port
+                        << " already has a node registered under it";
+        } else if (e == Errc::epmd_unreachable) {
+          HC_LOG(error) << "epmd is unreachable on 127.0.0.1:" << opts_.epmd_port
+                        << (opts_.start_epmd ? " (starting epmd -daemon did not help)" : " (--no-epmd-start)");
+        } else if (e) {
           HC_LOG(error) << "epmd registration of '" << alive_ << "' failed: " << e.message();
         }
         finish(e);
@@ -206,8 +215,8 @@ void NodeImpl::dial(Atom node) {
           auto results = co_await resolver.async_resolve(host, "", asio::redirect_error(asio::use_awaitable, ec));
           if (!*alive) co_return;
           if (ec || results.empty()) {
-            HC_LOG(warn) << "cannot resolve host of " << n << ": " << ec.message();
-            fail_pending(node, std::error_code(ec.value(), std::system_category()));
+            fail_pending(node, std::error_code(ec.value(), std::system_category()),
+                         "cannot resolve its host: " + ec.message());
             co_return;
           }
           addr = results.begin()->endpoint().address();
@@ -216,16 +225,15 @@ void NodeImpl::dial(Atom node) {
         auto e = co_await epmd::port_please(tcp::endpoint(addr, opts_.epmd_port), peer_alive, info);
         if (!*alive) co_return;
         if (e) {
-          HC_LOG(debug) << "epmd lookup of " << n << " failed: " << e.message();
-          fail_pending(node, make_error_code(Errc::noconnection));
+          fail_pending(node, make_error_code(Errc::noconnection), "epmd lookup on " + host + " failed: " + e.message());
           co_return;
         }
         tcp::socket s(io_);
         co_await s.async_connect(tcp::endpoint(addr, info.port), asio::redirect_error(asio::use_awaitable, ec));
         if (!*alive) co_return;
         if (ec) {
-          HC_LOG(debug) << "connect to " << n << " failed: " << ec.message();
-          fail_pending(node, make_error_code(Errc::noconnection));
+          fail_pending(node, make_error_code(Errc::noconnection),
+                       "TCP connect to port " + std::to_string(info.port) + " failed: " + ec.message());
           co_return;
         }
         auto it = pending_.find(node);
@@ -239,9 +247,15 @@ void NodeImpl::dial(Atom node) {
       asio::detached);
 }
 
-void NodeImpl::fail_pending(Atom node, std::error_code why) {
+void NodeImpl::fail_pending(Atom node, std::error_code why, const std::string& reason) {
   auto it = pending_.find(node);
   if (it == pending_.end()) return;
+  const std::uint64_t n = ++dial_failures_[node];
+  if ((n & (n - 1)) == 0)  // 1, 2, 4, 8, ...: every failure is seen, the log is not flooded
+    HC_LOG(warn) << "cannot connect to " << node << ": " << reason << " (failed attempt " << n
+                 << (n > 1 ? "; next warning at attempt " + std::to_string(2 * n) : std::string()) << ")";
+  else
+    HC_LOG(debug) << "cannot connect to " << node << ": " << reason << " (failed attempt " << n << ")";
   auto p = std::move(it->second);
   pending_.erase(it);
   for (auto& d : p.done) d(why);
@@ -325,6 +339,10 @@ bool NodeImpl::on_established(const std::shared_ptr<Connection>& c) {
     old->close(make_error_code(Errc::noconnection));  // runs node_down for the old one
   }
   conns_[peer] = c;
+  if (auto f = dial_failures_.find(peer); f != dial_failures_.end()) {
+    HC_LOG(info) << "connected to " << peer << " after " << f->second << " failed attempt(s)";
+    dial_failures_.erase(f);
+  }
   HC_LOG(info) << "nodeup " << peer << " (" << (c->role() == Handshake::Role::initiator ? "outgoing" : "incoming")
                << ", flags 0x" << std::hex << c->peer_flags() << std::dec << ")";
   if (auto pit = pending_.find(peer); pit != pending_.end()) {
@@ -356,7 +374,7 @@ void NodeImpl::on_closed(const std::shared_ptr<Connection>& c, std::error_code w
     }
   } else if (c->role() == Handshake::Role::initiator) {
     auto it = pending_.find(peer);
-    if (it != pending_.end() && it->second.conn == c) fail_pending(peer, why);
+    if (it != pending_.end() && it->second.conn == c) fail_pending(peer, why, c->describe_handshake_failure(why));
   }
 }
 

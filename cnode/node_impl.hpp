@@ -111,7 +111,9 @@ class NodeImpl final : public ConnectionHandler {
  private:
   void accept();
   void dial(Atom node);
-  void fail_pending(Atom node, std::error_code why);
+  // An outgoing attempt failed: logged at warn for the 1st, 2nd, 4th, 8th...
+  // consecutive failure to that node, at debug otherwise.
+  void fail_pending(Atom node, std::error_code why, const std::string& reason);
   void node_down(Atom node, const Term& reason);
   void schedule_reconnect(Atom node);
   void drain(std::uint64_t key);
@@ -146,6 +148,7 @@ class NodeImpl final : public ConnectionHandler {
   std::set<std::shared_ptr<Connection>> all_conns_;
   std::unordered_map<Atom, std::chrono::milliseconds, AtomHash> peers_;  // keep connected: current backoff
   std::map<std::uint64_t, Node::NodeEventHandler> node_monitors_;
+  std::unordered_map<Atom, std::uint64_t, AtomHash> dial_failures_;  // consecutive, per peer
   std::uint64_t next_node_monitor_ = 1;
   std::shared_ptr<bool> alive_flag_ = std::make_shared<bool>(true);
 };

@@ -218,8 +218,10 @@ Result<Atom> Decoder::atom() {
   erlang_char_encoding result{};
   if (ei_decode_atom_as(cbuf(), &index, out, sizeof out, ERLANG_UTF8, &was, &result) < 0) return TermError::ei_failure;
   if (static_cast<std::size_t>(index) != pos_ + header + len) return TermError::ei_failure;
+  auto a = Atom::bounded(std::string_view(out, out_len));
+  if (!a) return TermError::atom_table_full;
   pos_ = static_cast<std::size_t>(index);
-  return Atom(std::string_view(out, out_len));
+  return *a;
 }
 
 Result<Term> Decoder::integer_term() {

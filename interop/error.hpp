@@ -31,6 +31,7 @@ enum class TermError {
   bad_float,           // FLOAT_EXT text unparsable, or a NaN / infinity (not Erlang values)
   duplicate_map_key,   // MAP_EXT with two equal (=:=) keys
   ei_failure,          // erl_interface rejected bytes we had already validated (a bug)
+  atom_table_full,     // a new atom while the table holds atom_limit() atoms (term.hpp)
 };
 
 const std::error_category& term_category() noexcept;

@@ -364,6 +364,31 @@ BOOST_AUTO_TEST_CASE(error_category) {
   BOOST_TEST(!bad.ok());
 }
 
+// Issue 11: a peer sending endless fresh atoms gets an error, not unbounded
+// memory. The limit is lowered for the test (the default is the BEAM's 1 048 576).
+BOOST_AUTO_TEST_CASE(fresh_atoms_beyond_the_limit_are_an_error) {
+  BOOST_TEST(atom_limit() == kDefaultAtomLimit);
+  struct Restore {
+    ~Restore() { set_atom_limit(kDefaultAtomLimit); }
+  } restore;
+  auto small_atom = [](const std::string& text) {
+    Bytes b{131, 119, static_cast<std::uint8_t>(text.size())};
+    b.insert(b.end(), text.begin(), text.end());
+    return b;
+  };
+  const std::string prefix = "hc_atom_limit_test_";
+  set_atom_limit(atom_count() + 3);
+  for (int i = 0; i < 3; ++i) {
+    auto r = decode(small_atom(prefix + std::to_string(i)));
+    BOOST_REQUIRE_MESSAGE(r.ok(), r.message());
+  }
+  auto full = decode(small_atom(prefix + "one_too_many"));
+  BOOST_TEST(full.error() == make_error_code(TermError::atom_table_full));
+  BOOST_TEST(decode(small_atom(prefix + "0")).ok());  // existing atoms still decode
+  BOOST_TEST(decode(small_atom("ok")).ok());
+  BOOST_TEST(Atom(prefix + "made_by_our_code").text() == prefix + "made_by_our_code");  // not counted
+}
+
 BOOST_AUTO_TEST_CASE(deep_nesting_is_bounded_by_memory_not_depth) {
   // The BEAM's binary_to_term accepts these; so must we (the old limit was
   // 10 000 levels). [[[...[]...]]]: each level a LIST_EXT of one element in
