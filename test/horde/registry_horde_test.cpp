@@ -7,6 +7,7 @@
 // typed terms, from a throw-away process on a C++ node.
 #include "registry_test_support.hpp"
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <future>
@@ -298,6 +299,65 @@ BOOST_AUTO_TEST_CASE(one_beam_two_cpp_explicit_members) {
   c2.exit_process(p2, atom("shutdown"));
   d.call(b, tuple(atom("kill"), pb, atom("kill")));
   BOOST_TEST(eventually([&] { return d.count(b) == 0 && c1.count() == 0u && c2.count() == 0u; }));
+}
+
+// Issue 11 faults 1 and 2 against real Horde (members: :auto on the BEAM
+// side): the C++ registry restarts after {'EXIT', self(), kill} sent to its
+// 'N.Crdt' from a BEAM node, and every name comes back on every node; a 70 MB
+// binary and a 20 000-deep list sent to a C++ process then cost no name and
+// no connection.
+BOOST_AUTO_TEST_CASE(names_survive_a_cpp_role_restart_and_big_messages) {
+  horde_erl_libs();
+  const std::string cookie = unique_name("ck");
+  BeamRegistryNode b1(cookie), b2(cookie);
+  b1.start("auto");
+  b2.start("auto");
+  BOOST_REQUIRE_EQUAL(b1.beam->eval("net_adm:ping('" + std::string(b2.name.text()) + "')."), "pong");
+  auto cpp = std::make_unique<CppRegistryNode>(unique_name("hc"), cookie, kReg);
+  cpp->start({}, kSync);
+  auto downs = std::make_shared<std::atomic<int>>(0);
+  cpp->runner->run([&] {
+    cpp->node().monitor_nodes([downs](Atom, bool up) {
+      if (!up) ++*downs;
+    });
+    cpp->node().add_peer(b1.name);
+    cpp->node().add_peer(b2.name);
+  }).get();
+  Driver d{cpp->runner.get()};
+  BOOST_TEST_REQUIRE(eventually([&] { return cpp->members() == 3u && d.members(b1) == 3u && d.members(b2) == 3u; }, 20s));
+  auto [rb, pb] = d.register_name(b1, binary("beam-name"), Term(1));
+  BOOST_TEST(rb.is_tuple(2));
+  auto [pc, rc] = cpp->register_echo(binary("cpp-name"), atom("cpp_value"));
+  BOOST_REQUIRE(rc.ok());
+  auto all_there = [&] {
+    return d.lookup(b1, binary("cpp-name")) == std::optional<Pid>(pc) &&
+           d.lookup(b2, binary("cpp-name")) == std::optional<Pid>(pc) &&
+           d.lookup(b2, binary("beam-name")) == std::optional<Pid>(pb) && cpp->lookup(binary("beam-name")).has_value() &&
+           cpp->lookup(binary("cpp-name")).has_value() && d.count(b1) == 2 && d.count(b2) == 2 && cpp->count() == 2u;
+  };
+  BOOST_TEST_REQUIRE(eventually(all_there));
+
+  const std::string N = "'" + std::string(cpp->name().text()) + "'";
+  auto registry_pid = [&] { return cpp->runner->run([&] { return cpp->node().whereis(kReg); }).get(); };
+  const auto before = registry_pid();
+  b1.beam->eval("{'Elixir.HordeCnodeTest.Registry.Crdt', " + N + "} ! {'EXIT', self(), kill}, ok.");
+  BOOST_TEST(eventually([&] {
+    auto now = registry_pid();
+    return now && before && !(*now == *before);
+  }));
+  BOOST_TEST(cpp->alive(pc));
+  BOOST_TEST(eventually(all_there, 15s));  // rejoined, resynced, the C++ name re-registered
+  BOOST_TEST(d.call(b2, tuple(atom("via_call"), kReg, binary("cpp-name"), atom("hello"))) ==
+             tuple(atom("ok"), atom("hello")));
+
+  b1.beam->eval("[{Pid, _}] = 'Elixir.Horde.Registry':lookup('Elixir.HordeCnodeTest.Registry', <<\"cpp-name\">>), "
+                "Pid ! binary:copy(<<1>>, 70000000), "
+                "Pid ! lists:foldl(fun(_, A) -> [A] end, [], lists:seq(1, 20000)), ok.",
+                60s);
+  BOOST_TEST(d.call(b1, tuple(atom("via_call"), kReg, binary("cpp-name"), atom("after_big"))) ==
+             tuple(atom("ok"), atom("after_big")));
+  BOOST_TEST(eventually(all_there));
+  BOOST_TEST(*downs == 0);  // no connection was cut
 }
 
 BOOST_AUTO_TEST_SUITE_END()
