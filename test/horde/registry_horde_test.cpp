@@ -5,7 +5,7 @@
 // The BEAM nodes load erlang_harness/registry_harness.exs (the
 // `:registry_driver` server); the test talks to it over distribution with
 // typed terms, from a throw-away process on a C++ node.
-#include "registry_test_support.hpp"
+#include "registry_horde_support.hpp"
 
 #include <atomic>
 #include <cstdio>
@@ -25,78 +25,12 @@ namespace {
 constexpr auto kSync = 100ms;
 const Atom kReg("Elixir.HordeCnodeTest.Registry");
 
-using hc::test::run_capture;
-
-// ERL_LIBS for the BEAM nodes: the caller's (Horde and its deps) plus
-// Elixir's lib dir. Exits 77 when Horde.Registry cannot be loaded.
-const std::string& horde_erl_libs() {
-  static std::string libs = [] {
-    const char* env = std::getenv("ERL_LIBS");
-    std::string base = env ? env : "";
-    const std::string elixir_lib =
-        run_capture("elixir -e 'IO.puts(Path.dirname(:code.lib_dir(:elixir)))' 2>/dev/null");
-    std::string all = base.empty() ? elixir_lib : base + ":" + elixir_lib;
-    const int status = std::system(("ERL_LIBS='" + all +
-                                     "' erl -noshell -eval \"halt(case code:which('Elixir.Horde.Registry') of "
-                                     "non_existing -> 1; _ -> 0 end).\" >/dev/null 2>&1")
-                                        .c_str());
-    if (base.empty() || status != 0) {
-      std::printf("skipped: Horde not in ERL_LIBS (ERL_LIBS='%s'; Horde.Registry cannot be loaded). Set ERL_LIBS "
-                  "to a directory holding horde, delta_crdt, merkle_map, libring, telemetry.\n",
-                  base.c_str());
-      std::fflush(stdout);
-      std::_Exit(77);
-    }
-    return all;
-  }();
-  return libs;
-}
-
-// A BEAM node with Horde.Registry kReg and the registry driver.
-struct BeamRegistryNode {
-  std::unique_ptr<BeamNode> beam;
-  Atom name;
-  explicit BeamRegistryNode(const std::string& cookie) {
-    beam = std::make_unique<BeamNode>(hc::test::BeamNodeOptions{unique_name("hb"), cookie, horde_erl_libs(), {}, false});
-    name = Atom(beam->node_name());
-    beam->eval("logger:set_primary_config(level, warning), {ok, _} = application:ensure_all_started(elixir), ok.");
-    beam->eval("_ = 'Elixir.Code':require_file(<<\"" + std::string(HC_SOURCE_DIR) +
-                   "/erlang_harness/registry_harness.exs\">>), ok.",
-               60s);
-  }
-  // members: "auto" or an Erlang list of member tuples.
-  void start(const std::string& members) {
-    BOOST_REQUIRE_EQUAL(beam->eval("'Elixir.RegistryDriver.Starter':start('" + std::string(kReg.text()) + "', " +
-                                   members + ", " + std::to_string(kSync.count()) + ")."),
-                        "ok");
-  }
+// This suite's registry and sync interval.
+struct TestBeam : hc::test::reg::BeamRegistryNode {
+  explicit TestBeam(const std::string& cookie) : BeamRegistryNode(cookie, kReg, kSync) {}
 };
-
-// The test's hands on BEAM nodes: driver calls from a C++ node.
-struct Driver {
-  cnode::NodeRunner* via;
-  Term call(const BeamRegistryNode& b, Term request) {
-    auto r = hc::test::reg::call(*via, cnode::Dest(atom("registry_driver"), b.name), std::move(request));
-    BOOST_REQUIRE_MESSAGE(r.ok(), "driver call failed: " << r.reason());
-    return r.value();
-  }
-  // Horde.Registry.lookup on `b`: the pid, or nullopt for [].
-  std::optional<Pid> lookup(const BeamRegistryNode& b, const Term& key) {
-    Term r = call(b, tuple(atom("lookup"), kReg, key));
-    if (!r.is_tuple(2) || !r.element(0)->is_atom("ok")) return std::nullopt;
-    auto l = r.element(1)->list_elements();
-    if (l.empty()) return std::nullopt;
-    return *l[0].element(0)->as_pid();
-  }
-  std::int64_t count(const BeamRegistryNode& b) { return call(b, tuple(atom("count"), kReg)).as_int().value_or(-1); }
-  // {Result, Pid} of a fresh registrant process on `b`.
-  std::pair<Term, Pid> register_name(const BeamRegistryNode& b, const Term& key, const Term& value) {
-    Term r = call(b, tuple(atom("register"), kReg, key, value));
-    return {*r.element(0), *r.element(1)->as_pid()};
-  }
-  std::size_t members(const BeamRegistryNode& b) {
-    return call(b, tuple(atom("members"), kReg)).list_elements().size();
-  }
+struct TestDriver : hc::test::reg::Driver {
+  explicit TestDriver(cnode::NodeRunner* runner) : Driver{runner, kReg} {}
 };
 
 Term erl_members(const std::vector<Atom>& nodes) {
@@ -120,7 +54,7 @@ BOOST_AUTO_TEST_SUITE(registry_horde_test)
 BOOST_AUTO_TEST_CASE(two_beam_one_cpp_auto_members) {
   horde_erl_libs();
   const std::string cookie = unique_name("ck");
-  BeamRegistryNode b1(cookie), b2(cookie);
+  TestBeam b1(cookie), b2(cookie);
   b1.start("auto");
   b2.start("auto");
   BOOST_REQUIRE_EQUAL(b1.beam->eval("net_adm:ping('" + std::string(b2.name.text()) + "')."), "pong");
@@ -131,7 +65,7 @@ BOOST_AUTO_TEST_CASE(two_beam_one_cpp_auto_members) {
     cpp->node().add_peer(b1.name);
     cpp->node().add_peer(b2.name);
   }).get();
-  Driver d{cpp->runner.get()};
+  TestDriver d(cpp->runner.get());
 
   BOOST_TEST_REQUIRE(eventually([&] { return cpp->members() == 3u && d.members(b1) == 3u && d.members(b2) == 3u; }, 20s));
 
@@ -263,14 +197,14 @@ BOOST_AUTO_TEST_CASE(two_beam_one_cpp_auto_members) {
 BOOST_AUTO_TEST_CASE(one_beam_two_cpp_explicit_members) {
   horde_erl_libs();
   const std::string cookie = unique_name("ck");
-  BeamRegistryNode b(cookie);
+  TestBeam b(cookie);
   const std::string n1 = unique_name("hc1"), n2 = unique_name("hc2");
   const Atom a1(n1 + "@127.0.0.1"), a2(n2 + "@127.0.0.1");
   b.start(erl_list({b.name, a1, a2}));
   CppRegistryNode c1(n1, cookie, kReg), c2(n2, cookie, kReg);
   c1.start({b.name, a2}, kSync);
   c2.start({b.name, a1}, kSync);
-  Driver d{c1.runner.get()};
+  TestDriver d(c1.runner.get());
   BOOST_TEST_REQUIRE(eventually([&] { return c1.members() == 3u && c2.members() == 3u && d.members(b) == 3u; }, 20s));
 
   auto [rb, pb] = d.register_name(b, tuple(atom("user"), 1), atom("beam"));
@@ -309,7 +243,7 @@ BOOST_AUTO_TEST_CASE(one_beam_two_cpp_explicit_members) {
 BOOST_AUTO_TEST_CASE(names_survive_a_cpp_role_restart_and_big_messages) {
   horde_erl_libs();
   const std::string cookie = unique_name("ck");
-  BeamRegistryNode b1(cookie), b2(cookie);
+  TestBeam b1(cookie), b2(cookie);
   b1.start("auto");
   b2.start("auto");
   BOOST_REQUIRE_EQUAL(b1.beam->eval("net_adm:ping('" + std::string(b2.name.text()) + "')."), "pong");
@@ -323,7 +257,7 @@ BOOST_AUTO_TEST_CASE(names_survive_a_cpp_role_restart_and_big_messages) {
     cpp->node().add_peer(b1.name);
     cpp->node().add_peer(b2.name);
   }).get();
-  Driver d{cpp->runner.get()};
+  TestDriver d(cpp->runner.get());
   BOOST_TEST_REQUIRE(eventually([&] { return cpp->members() == 3u && d.members(b1) == 3u && d.members(b2) == 3u; }, 20s));
   auto [rb, pb] = d.register_name(b1, binary("beam-name"), Term(1));
   BOOST_TEST(rb.is_tuple(2));

@@ -19,13 +19,6 @@ const Atom kReg("Elixir.RestartTest.Registry");
 
 struct AutoRegistryNode : CppRegistryNode {
   using CppRegistryNode::CppRegistryNode;
-  void start_auto() {
-    horde::RegistryOptions o;
-    o.name = registry;
-    o.sync_interval = 100ms;
-    o.members_auto = true;
-    BOOST_REQUIRE(runner->run([&] { return horde::RegistryProcess::start(runner->node(), o); }).get().has_value());
-  }
   std::vector<Atom> member_nodes() {
     return with_api([](horde::RegistryApi& api) {
       std::vector<Atom> out;
