@@ -62,30 +62,31 @@ void RegistryProcess::on_start() {
   }
   execute(state_->init(members));
   for (const auto& [k, v] : options_.meta) call_now(PutMetaCall{k, v});
-  // Names of live local processes from before a restart: registered again
-  // (and linked again) under the same keys and values.
+  // Names of live processes from before a restart: registered again (and
+  // linked again) under the same keys and values.
   auto carried = std::exchange(carry_->registrations, {});
   std::size_t again = 0;
   for (const auto& r : carried) {
-    if (!node().is_alive(r.pid)) continue;
+    if (!pid_alive(r.pid)) continue;
     call_now(RegisterCall{r.key, r.value, r.pid});
     ++again;
   }
   if (!carried.empty())
-    HC_LOG(info) << options_.name << ": registered " << again << " name(s) of live local processes again after the restart";
+    HC_LOG(info) << options_.name << ": registered " << again << " name(s) of live processes again after the restart";
 }
 
 void RegistryProcess::on_stop(const Term& reason) {
   (void)reason;
   if (!state_) return;
-  // Keep the live local processes out of the crash: unlink them (so the
-  // exit signal does not reach them) and hand their names to the successor.
+  // Keep the registered processes out of the crash: unlink them (so the
+  // exit signal does not reach them) and hand their names to the successor,
+  // which registers and links them again. A remote one that died meanwhile
+  // answers that link with noproc, which drops its names then.
   state_->for_each([&](const Term& name, const RegistryEntry& e) {
-    if (e.pid.node != node().name() || !node().is_alive(e.pid) || !(e.member == state_->self_member())) return;
+    if (!(e.member == state_->self_member()) || !pid_alive(e.pid)) return;
     carry_->registrations.push_back(Carry::Registration{name, e.pid, e.value});
   });
-  for (const Pid& p : linked_)
-    if (p.node == node().name()) unlink(p);
+  for (const Pid& p : linked_) unlink(p);
 }
 
 void RegistryProcess::set_auto_members() {

@@ -14,10 +14,11 @@
 //   problems are logged.
 //
 // Across a restart (a crash of the host, i.e. of the registry or its CRDT):
-// the live local processes keep their names (the dying host unlinks them
-// and the new one registers them again), C++ listeners stay, the options'
-// members and meta are applied again; names of remote processes and meta
-// put at run time come back from the other members' CRDTs.
+// the live processes registered through this registry keep their names (the
+// dying host unlinks them and the new one registers and links them again),
+// C++ listeners stay, the options' members and meta are applied again; names
+// held through other members and meta put at run time come back from the
+// other members' CRDTs.
 //
 // C++ code on the same node uses RegistryApi (registry_api.hpp), which calls
 // into this object on the io thread (no message round trip).
@@ -129,7 +130,7 @@ struct RegistryProcess::Carry : RoleCarry {
     Pid pid;
     Term value;
   };
-  std::vector<Registration> registrations;  // live local processes' names
+  std::vector<Registration> registrations;  // names of live processes registered through us
   std::map<ListenerId, Listener> listeners;  // C++ listeners (RegistryApi)
   ListenerId next_listener = 1;
 };
