@@ -102,7 +102,7 @@ asio::awaitable<std::error_code> port_please(tcp::endpoint ep, std::string alive
   tcp::socket socket(executor);
   boost::system::error_code ec;
   co_await socket.async_connect(ep, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return std::error_code(ec.value(), std::system_category());
+  if (ec) co_return make_error_code(Errc::epmd_unreachable);
   auto req = encode_port_please2_req(alive);
   co_await asio::async_write(socket, asio::buffer(req), asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return std::error_code(ec.value(), std::system_category());
@@ -115,7 +115,11 @@ asio::awaitable<std::error_code> port_please(tcp::endpoint ep, std::string alive
     if (ec || resp.size() > 4096) break;
   }
   auto p = decode_port2_resp(resp);
-  if (!p) co_return make_error_code(Errc::epmd_failure);
+  if (!p) {
+    // PORT2_RESP with a non-zero result: the name is not registered.
+    const bool unknown = resp.size() >= 2 && resp[0] == 119 && resp[1] != 0;
+    co_return make_error_code(unknown ? Errc::epmd_unknown_node : Errc::epmd_failure);
+  }
   info = *p;
   co_return std::error_code{};
 }

@@ -45,6 +45,8 @@ boost::asio::awaitable<std::error_code> register_node(boost::asio::ip::tcp::sock
                                                       std::string alive, std::uint16_t port,
                                                       std::uint32_t& creation);
 // Ask the epmd at `epmd` for the distribution port of `alive`.
+// Errors: Errc::epmd_unreachable, Errc::epmd_unknown_node (no such node
+// registered), Errc::epmd_failure.
 boost::asio::awaitable<std::error_code> port_please(boost::asio::ip::tcp::endpoint epmd, std::string alive,
                                                     PortInfo& info);
 // Start `epmd -daemon -port PORT` without blocking the caller (the child is

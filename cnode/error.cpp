@@ -22,6 +22,7 @@ class Category final : public std::error_category {
       case Errc::epmd_failure: return "epmd closed the connection or sent a malformed answer";
       case Errc::epmd_name_in_use: return "the node name is in use (already registered in epmd)";
       case Errc::epmd_unreachable: return "epmd is unreachable";
+      case Errc::epmd_unknown_node: return "epmd has no node of that name (not running)";
       case Errc::noproc: return "no such process";
       case Errc::timeout: return "timeout";
       case Errc::noconnection: return "no connection to node";

@@ -27,6 +27,7 @@ enum class Errc {
   epmd_failure,         // epmd dropped the connection or answered something malformed
   epmd_name_in_use,     // epmd answered ALIVE2 with a non-zero result: the name is registered
   epmd_unreachable,     // no epmd accepts connections on the port
+  epmd_unknown_node,    // PORT_PLEASE2: epmd has no node of that name (it is not running)
   // processes
   noproc,
   timeout,

@@ -11,7 +11,8 @@
 //
 // Run:  ERL_LIBS=/path/to/horde/libs ctest --test-dir build -C soak -L soak
 //       (or scripts/test.sh -C soak -L soak); HC_SOAK_SECONDS=180 for a
-//       3-minute run; HC_SEED=N replays an operation sequence.
+//       3-minute run; HC_SEED=N replays an operation sequence;
+//       HC_SOAK_CONFLICTS=0 / HC_SOAK_CRASHES=0 leave those operations out.
 #include <algorithm>
 #include <atomic>
 #include <boost/test/unit_test.hpp>
@@ -119,7 +120,8 @@ BOOST_AUTO_TEST_CASE(mixed_load_leaves_every_live_name_registered_once_everywher
   horde_erl_libs();
   const auto seconds = env_number("HC_SOAK_SECONDS", 1800);
   const auto seed = env_number("HC_SEED", std::random_device{}());
-  const bool conflicts = env_number("HC_SOAK_CONFLICTS", 1) != 0;
+  const bool conflicts = env_number("HC_SOAK_CONFLICTS", 1) != 0;  // 0: no conflicting registrations
+  const bool crashes = env_number("HC_SOAK_CRASHES", 1) != 0;      // 0: no {'EXIT', _, kill} to 'N.Crdt'
   BOOST_TEST_MESSAGE("soak: " << seconds << " s, HC_SEED=" << seed);
   std::mt19937_64 rng(seed);
   auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
@@ -234,7 +236,7 @@ BOOST_AUTO_TEST_CASE(mixed_load_leaves_every_live_name_registered_once_everywher
         ++ops["deep_list"];
         from.beam->try_eval("case " + target + " of [{P, _}] -> P ! lists:foldl(fun(_, A) -> [A] end, [], lists:seq(1, 20000)), ok; _ -> ok end.");
       }
-    } else if (op < 88) {
+    } else if (op < 88 && crashes) {
       if (now - last_crash < 3s) continue;  // stay inside the restart intensity (3 in 5 s)
       last_crash = now;
       ++ops["crdt_exit_message"];
