@@ -43,6 +43,16 @@ const std::string& Connection::peer_name() const noexcept {
   return handshake_.peer().name.empty() ? expected_peer_ : handshake_.peer().name;
 }
 
+std::string Connection::describe_handshake_failure(std::error_code why) const {
+  if (handshake_.awaiting_ack())
+    return "the peer closed the connection after our challenge reply: the cookies differ "
+           "(the peer logs 'Invalid challenge reply')";
+  if (!handshake_.status().empty() && handshake_.status() != "ok" && handshake_.status() != "ok_simultaneous")
+    return "the peer answered status '" + handshake_.status() + "'";
+  if (why == std::errc::timed_out) return "no handshake answer within " + std::to_string(config_.handshake_timeout.count()) + " ms";
+  return "handshake failed: " + why.message();
+}
+
 void Connection::start() {
   last_read_ = std::chrono::steady_clock::now();
   // Handshake watchdog (TLS and distribution handshakes together, as
@@ -50,8 +60,10 @@ void Connection::start() {
   tick_timer_.expires_after(config_.handshake_timeout);
   tick_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (ec || self->closed_ || self->established_) return;
-    HC_LOG(warn) << "handshake with " << (self->peer_name().empty() ? self->remote_ : self->peer_name())
-                 << " timed out";
+    // Outgoing attempts are logged by the node (once per peer, then with backoff).
+    if (self->role() == Handshake::Role::acceptor)
+      HC_LOG(warn) << "handshake with " << (self->peer_name().empty() ? self->remote_ : self->peer_name())
+                   << " timed out";
     self->close(make_error_code(std::errc::timed_out));
   });
   if (!stream_.is_tls()) {
@@ -104,10 +116,24 @@ void Connection::on_read(std::size_t n) {
 bool Connection::process_input() {
   std::size_t off = 0;
   while (!closed_) {
+    if (skip_.active()) {
+      off += skip_.take(in_len_ - off);
+      if (skip_.active()) break;  // the rest has not arrived yet
+      continue;
+    }
     auto prefix = established_ ? LengthPrefix::four : handshake_prefix();
     const std::size_t limit = established_ ? config_.max_frame : kMaxHandshakeMessage;
     auto r = next_frame(std::span<const std::uint8_t>(in_.data() + off, in_len_ - off), prefix, limit);
     if (r.need_more()) break;
+    if (r.is_error() && established_ && r.error == Errc::frame_too_large) {
+      // Framing is intact (we know where the next frame starts): drop this
+      // one message, as the bytes arrive, and keep the connection.
+      off += r.consumed;
+      handler_.on_frame_skipped(*this, r.declared,
+                                std::span<const std::uint8_t>(in_.data() + off, std::min(in_len_ - off, r.declared)));
+      skip_.start(r.declared);
+      continue;
+    }
     if (r.is_error()) {
       HC_LOG(error) << "connection " << (peer_name().empty() ? remote_ : peer_name()) << ": " << r.error.message()
                     << " (max " << limit << " bytes" << (established_ ? "" : " during the handshake") << "); closing";
@@ -134,7 +160,9 @@ bool Connection::handle_handshake_message(std::span<const std::uint8_t> msg) {
   write_handshake(step.send);
   if (step.error) {
     std::string who = peer_name().empty() ? remote_ : peer_name();
-    if (step.error == Errc::handshake_rejected)
+    if (role() == Handshake::Role::initiator)  // the node logs it (once per peer, then with backoff)
+      HC_LOG(debug) << "handshake with " << who << " failed: " << step.error.message();
+    else if (step.error == Errc::handshake_rejected)
       HC_LOG(info) << "handshake with " << who << " ended: status " << handshake_.status();
     else
       HC_LOG(error) << "handshake with " << who << " failed: " << step.error.message();

@@ -38,6 +38,11 @@ class ConnectionHandler {
   virtual void on_frame(Connection& c, std::span<const std::uint8_t> frame) = 0;
   // Closed for `why` (after on_established or during the handshake). Called once.
   virtual void on_closed(const std::shared_ptr<Connection>& c, std::error_code why) = 0;
+  // A frame of `size` bytes over max_frame is being skipped (not buffered);
+  // `head` is what of it has arrived so far (for naming its sender).
+  virtual void on_frame_skipped(Connection& c, std::size_t size, std::span<const std::uint8_t> head) {
+    (void)c, (void)size, (void)head;
+  }
 };
 
 struct ConnectionConfig {
@@ -68,6 +73,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void flush();
 
   bool established() const noexcept { return established_; }
+  // Why a handshake that ended with `why` failed, in words for the log.
+  std::string describe_handshake_failure(std::error_code why) const;
   bool closed() const noexcept { return closed_; }
   Handshake::Role role() const noexcept { return handshake_.role(); }
   Atom peer() const noexcept { return peer_; }
@@ -108,6 +115,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   std::vector<std::uint8_t> in_;
   std::size_t in_len_ = 0;
+  FrameSkipper skip_;       // an oversized frame being discarded
   std::vector<std::uint8_t> pending_;
   std::vector<std::uint8_t> writing_;
   bool write_in_flight_ = false;

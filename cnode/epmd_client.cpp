@@ -72,7 +72,7 @@ asio::awaitable<std::error_code> register_node(tcp::socket& socket, tcp::endpoin
                                                std::uint16_t port, std::uint32_t& creation) {
   boost::system::error_code ec;
   co_await socket.async_connect(ep, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return std::error_code(ec.value(), std::system_category());
+  if (ec) co_return make_error_code(Errc::epmd_unreachable);
   // The registration lives as long as this socket: a child process (erl,
   // `epmd -daemon`, anything the program forks) must not inherit it, or the
   // name stays taken after the node stops.
@@ -96,7 +96,7 @@ asio::awaitable<std::error_code> register_node(tcp::socket& socket, tcp::endpoin
   auto c = decode_alive2_resp(resp);
   if (!c) {
     const bool refused = resp.size() >= 2 && (resp[0] == 121 || resp[0] == 118) && resp[1] != 0;
-    co_return make_error_code(refused ? Errc::name_in_use : Errc::epmd_failure);
+    co_return make_error_code(refused ? Errc::epmd_name_in_use : Errc::epmd_failure);
   }
   creation = *c;
   co_return std::error_code{};
@@ -107,7 +107,7 @@ asio::awaitable<std::error_code> port_please(tcp::endpoint ep, std::string alive
   tcp::socket socket(executor);
   boost::system::error_code ec;
   co_await socket.async_connect(ep, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return std::error_code(ec.value(), std::system_category());
+  if (ec) co_return make_error_code(Errc::epmd_unreachable);
   auto req = encode_port_please2_req(alive);
   co_await asio::async_write(socket, asio::buffer(req), asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return std::error_code(ec.value(), std::system_category());
@@ -120,17 +120,23 @@ asio::awaitable<std::error_code> port_please(tcp::endpoint ep, std::string alive
     if (ec || resp.size() > 4096) break;
   }
   auto p = decode_port2_resp(resp);
-  if (!p) co_return make_error_code(Errc::epmd_failure);
+  if (!p) {
+    // PORT2_RESP with a non-zero result: the name is not registered.
+    const bool unknown = resp.size() >= 2 && resp[0] == 119 && resp[1] != 0;
+    co_return make_error_code(unknown ? Errc::epmd_unknown_node : Errc::epmd_failure);
+  }
   info = *p;
   co_return std::error_code{};
 }
 
-void start_daemon() {
-  std::thread([] {
+void start_daemon(std::uint16_t port) {
+  std::thread([port] {
     pid_t pid = 0;
     char arg0[] = "epmd";
     char arg1[] = "-daemon";
-    char* argv[] = {arg0, arg1, nullptr};
+    char arg2[] = "-port";
+    std::string p = std::to_string(port);
+    char* argv[] = {arg0, arg1, arg2, p.data(), nullptr};
     if (posix_spawnp(&pid, "epmd", nullptr, nullptr, argv, environ) != 0) {
       HC_LOG(error) << "could not run epmd -daemon";
       return;

@@ -38,15 +38,19 @@ std::optional<PortInfo> decode_port2_resp(std::span<const std::uint8_t> bytes);
 
 // Register `alive` with the epmd at `epmd`; on success returns the creation
 // and leaves `socket` open (keep it for as long as the node is published).
+// Errors: Errc::epmd_unreachable (no connection), Errc::epmd_name_in_use
+// (epmd refused the name), Errc::epmd_failure (connection lost, malformed).
 boost::asio::awaitable<std::error_code> register_node(boost::asio::ip::tcp::socket& socket,
                                                       boost::asio::ip::tcp::endpoint epmd,
                                                       std::string alive, std::uint16_t port,
                                                       std::uint32_t& creation);
 // Ask the epmd at `epmd` for the distribution port of `alive`.
+// Errors: Errc::epmd_unreachable, Errc::epmd_unknown_node (no such node
+// registered), Errc::epmd_failure.
 boost::asio::awaitable<std::error_code> port_please(boost::asio::ip::tcp::endpoint epmd, std::string alive,
                                                     PortInfo& info);
-// Start `epmd -daemon` without blocking the caller (the child is reaped on a
-// helper thread).
-void start_daemon();
+// Start `epmd -daemon -port PORT` without blocking the caller (the child is
+// reaped on a helper thread).
+void start_daemon(std::uint16_t port);
 
 }  // namespace hc::cnode::epmd

@@ -19,9 +19,10 @@ class Category final : public std::error_category {
       case Errc::malformed_term: return "malformed external term";
       case Errc::bad_control_message: return "malformed control message";
       case Errc::unknown_control_op: return "unknown control message operation";
-      case Errc::epmd_failure: return "epmd request failed (connection lost or bad answer)";
-      case Errc::name_in_use: return "the node name is in use (epmd already has a node of that name)";
-      case Errc::epmd_unreachable: return "epmd is unreachable (nothing answers on the epmd port)";
+      case Errc::epmd_failure: return "epmd closed the connection or sent a malformed answer";
+      case Errc::epmd_name_in_use: return "the node name is in use (already registered in epmd)";
+      case Errc::epmd_unreachable: return "epmd is unreachable";
+      case Errc::epmd_unknown_node: return "epmd has no node of that name (not running)";
       case Errc::noproc: return "no such process";
       case Errc::timeout: return "timeout";
       case Errc::noconnection: return "no connection to node";

@@ -24,9 +24,10 @@ enum class Errc {
   bad_control_message,
   unknown_control_op,
   // epmd
-  epmd_failure,         // the connection to epmd broke or epmd answered garbage
-  name_in_use,          // epmd refused ALIVE2: another node has our name
-  epmd_unreachable,     // no epmd answers on the epmd port (and none could be started)
+  epmd_failure,         // epmd dropped the connection or answered something malformed
+  epmd_name_in_use,     // epmd answered ALIVE2 with a non-zero result: the name is registered
+  epmd_unreachable,     // no epmd accepts connections on the port
+  epmd_unknown_node,    // PORT_PLEASE2: epmd has no node of that name (it is not running)
   // processes
   noproc,
   timeout,

@@ -14,6 +14,8 @@ FrameResult next_frame(std::span<const std::uint8_t> buffer, LengthPrefix prefix
   if (length > max_frame) {
     r.status = FrameResult::Status::error;
     r.error = Errc::frame_too_large;
+    r.declared = length;
+    r.consumed = header;
     return r;
   }
   if (buffer.size() - header < length) return r;

@@ -25,6 +25,8 @@ struct FrameResult {
   std::span<const std::uint8_t> payload;  // valid when status == frame (empty for a tick)
   std::size_t consumed = 0;               // bytes of the buffer that made up the frame
   std::error_code error;                  // when status == error (Errc::frame_too_large)
+  std::size_t declared = 0;               // frame_too_large: the declared payload length
+                                          // (`consumed` then covers the header only)
 
   bool is_frame() const noexcept { return status == Status::frame; }
   bool need_more() const noexcept { return status == Status::need_more; }
@@ -32,9 +34,30 @@ struct FrameResult {
 };
 
 // Parse the first frame of `buffer`. A declared length above `max_frame` is an
-// error at once (before the body arrives), so a peer cannot make us buffer it.
+// error at once (before the body arrives), so a peer cannot make us buffer it;
+// the caller may skip it (FrameSkipper) or close.
 FrameResult next_frame(std::span<const std::uint8_t> buffer, LengthPrefix prefix,
                        std::size_t max_frame = kDefaultMaxFrame) noexcept;
+
+// Skipping a frame over the limit without buffering it: after the header
+// (FrameResult::consumed), the declared payload is discarded as it arrives;
+// the next frame starts right after it. Framing stays intact, so only that
+// one message is lost.
+class FrameSkipper {
+ public:
+  void start(std::size_t payload_bytes) noexcept { remaining_ = payload_bytes; }
+  // How many of `available` bytes still belong to the skipped frame.
+  std::size_t take(std::size_t available) noexcept {
+    const std::size_t n = available < remaining_ ? available : remaining_;
+    remaining_ -= n;
+    return n;
+  }
+  bool active() const noexcept { return remaining_ > 0; }
+  std::size_t remaining() const noexcept { return remaining_; }
+
+ private:
+  std::size_t remaining_ = 0;
+};
 
 // Append `payload` to `out` with its length prefix.
 void append_frame(std::vector<std::uint8_t>& out, std::span<const std::uint8_t> payload, LengthPrefix prefix);

@@ -17,6 +17,18 @@ std::optional<std::pair<Pid, Term>> parse_from(const Term& from) {
   return std::make_pair(*from.element(0)->as_pid(), *from.element(1));
 }
 
+std::optional<ExitMessage> as_exit(const Term& m) {
+  if (!m.is_record("EXIT", 3)) return std::nullopt;
+  const Pid* pid = m.element(1)->as_pid();
+  if (pid == nullptr) return std::nullopt;
+  return ExitMessage{*pid, *m.element(2)};
+}
+
+std::optional<DownMessage> as_down(const Term& m) {
+  if (!m.is_record("DOWN", 5) || !m.element(2)->is_atom("process")) return std::nullopt;
+  return DownMessage{*m.element(1), *m.element(3), *m.element(4)};
+}
+
 void GenServer::handle_message(const Term& message) {
   if (auto c = as_gen_call(message)) {
     if (!parse_from(c->from)) {

@@ -24,6 +24,21 @@ std::optional<Term> as_gen_cast(const Term& message);
 // The pid and tag of a From; nullopt when it is not {Pid, Tag}.
 std::optional<std::pair<Pid, Term>> parse_from(const Term& from);
 
+// {'EXIT', From, Reason}: a trapped exit signal, or the same shape sent as a
+// plain message (the two cannot be told apart, on the BEAM neither).
+struct ExitMessage {
+  Pid from;
+  Term reason;
+};
+std::optional<ExitMessage> as_exit(const Term& message);
+// {'DOWN', Ref, process, Item, Reason}.
+struct DownMessage {
+  Term ref;
+  Term item;  // the pid, or {Name, Node}
+  Term reason;
+};
+std::optional<DownMessage> as_down(const Term& message);
+
 class GenServer : public Process {
  public:
   void handle_message(const Term& message) final;

@@ -105,6 +105,9 @@ class Handshake {
   bool done() const noexcept { return state_ == State::done; }
   // The status we answered (acceptor) or received (initiator).
   const std::string& status() const noexcept { return status_; }
+  // Initiator: our challenge reply is out and the ack not yet in (a peer
+  // that closes now rejected our digest: the cookies differ).
+  bool awaiting_ack() const noexcept { return state_ == State::await_ack; }
 
  private:
   enum class State { start, await_status, await_challenge, await_name, await_complement,

@@ -12,7 +12,10 @@ std::atomic<Level> g_level{Level::info};
 std::mutex g_mutex;
 std::string g_node;
 Sink g_sink;
+thread_local std::string t_node;
 }  // namespace
+
+void set_thread_node_name(std::string name) { t_node = std::move(name); }
 
 void set_sink(Sink sink) {
   std::lock_guard lock(g_mutex);
@@ -58,7 +61,7 @@ void write(Level l, std::string_view text) {
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
   std::lock_guard lock(g_mutex);
   std::fprintf(stderr, "%s.%03dZ %-5s [%s] %.*s\n", stamp, static_cast<int>(ms),
-               level_name(l).data(), g_node.c_str(), static_cast<int>(text.size()), text.data());
+               level_name(l).data(), t_node.empty() ? g_node.c_str() : t_node.c_str(), static_cast<int>(text.size()), text.data());
   if (g_sink) g_sink(l, text);
 }
 

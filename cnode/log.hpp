@@ -1,6 +1,8 @@
 // Minimal leveled logging to stderr: "2026-11-21T01:02:03.456Z warn  [node@host] text".
-// Thread-safe (one write per line). The level and the node-name prefix are
-// process-wide; set them once at start-up (app/node_command does).
+// Thread-safe (one write per line). The level is process-wide; the
+// node-name prefix is the calling thread's (set_thread_node_name: each
+// node's io thread sets its own, NodeRunner does) or else the process-wide
+// one (set_node_name, app/node_command).
 //
 //   HC_LOG(info) << "connected to " << peer;
 #pragma once
@@ -18,6 +20,7 @@ enum class Level { trace = 0, debug, info, warn, error, off };
 void set_level(Level level) noexcept;
 Level level() noexcept;
 void set_node_name(std::string name);
+void set_thread_node_name(std::string name);
 std::optional<Level> parse_level(std::string_view text);
 std::string_view level_name(Level level);
 void write(Level level, std::string_view text);

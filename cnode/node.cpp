@@ -20,6 +20,7 @@
 #include "cnode/node_impl.hpp"
 #include "cnode/spawn_request.hpp"
 #include "cnode/system_services.hpp"
+#include "cnode/term_io.hpp"
 
 namespace hc::cnode {
 namespace asio = boost::asio;
@@ -136,26 +137,30 @@ void NodeImpl::start(std::function<void(std::error_code)> done) {
       [this, finish, alive = alive_flag_]() -> asio::awaitable<void> {
         tcp::endpoint epmd_ep(asio::ip::make_address("127.0.0.1"), opts_.epmd_port);
         std::error_code e;
-        for (int attempt = 0; attempt < 25; ++attempt) {
+        // Starting epmd takes a moment; without starting one, a few tries
+        // cover an epmd that is itself just starting.
+        const int attempts = opts_.start_epmd ? 25 : 5;
+        for (int attempt = 0; attempt < attempts; ++attempt) {
           epmd_socket_ = tcp::socket(io_);
           e = co_await epmd::register_node(epmd_socket_, epmd_ep, alive_, port_, creation_);
           if (!*alive) co_return;
           if (!e) break;
-          if (e == Errc::name_in_use || e == Errc::epmd_failure) break;  // epmd answered
+          if (e == Errc::epmd_name_in_use || e == Errc::epmd_failure) break;  // epmd answered: retrying is no use
           if (attempt == 0 && opts_.start_epmd) {
-            HC_LOG(info) << "no epmd on port " << opts_.epmd_port << "; starting epmd -daemon";
-            epmd::start_daemon();
+            HC_LOG(info) << "no epmd on port " << opts_.epmd_port << "; starting epmd -daemon -port " << opts_.epmd_port;
+            epmd::start_daemon(opts_.epmd_port);
           }
           asio::steady_timer t(io_, std::chrono::milliseconds(200));
           boost::system::error_code ignored;
           co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
           if (!*alive) co_return;
         }
-        if (e && e.category() == std::system_category()) {
-          HC_LOG(error) << "epmd on 127.0.0.1:" << opts_.epmd_port << " is unreachable: " << e.message();
-          e = make_error_code(Errc::epmd_unreachable);
-        } else if (e == Errc::name_in_use) {
-          HC_LOG(error) << "name " << alive_ << " is in use: epmd already has a node called " << alive_;
+        if (e == Errc::epmd_name_in_use) {
+          HC_LOG(error) << "name " << alive_ << " is in use: epmd on port " << opts_.epmd_port
+                        << " already has a node registered under it";
+        } else if (e == Errc::epmd_unreachable) {
+          HC_LOG(error) << "epmd is unreachable on 127.0.0.1:" << opts_.epmd_port
+                        << (opts_.start_epmd ? " (starting epmd -daemon did not help)" : " (--no-epmd-start)");
         } else if (e) {
           HC_LOG(error) << "epmd registration of '" << alive_ << "' failed: " << e.message();
         }
@@ -235,8 +240,8 @@ void NodeImpl::dial(Atom node) {
           auto results = co_await resolver.async_resolve(host, "", asio::redirect_error(asio::use_awaitable, ec));
           if (!*alive) co_return;
           if (ec || results.empty()) {
-            HC_LOG(warn) << "cannot resolve host of " << n << ": " << ec.message();
-            fail_pending(node, std::error_code(ec.value(), std::system_category()));
+            fail_pending(node, std::error_code(ec.value(), std::system_category()),
+                         "cannot resolve its host: " + ec.message());
             co_return;
           }
           addr = results.begin()->endpoint().address();
@@ -245,16 +250,15 @@ void NodeImpl::dial(Atom node) {
         auto e = co_await epmd::port_please(tcp::endpoint(addr, opts_.epmd_port), peer_alive, info);
         if (!*alive) co_return;
         if (e) {
-          HC_LOG(debug) << "epmd lookup of " << n << " failed: " << e.message();
-          fail_pending(node, make_error_code(Errc::noconnection));
+          fail_pending(node, make_error_code(Errc::noconnection), "epmd lookup on " + host + " failed: " + e.message());
           co_return;
         }
         tcp::socket s(io_);
         co_await s.async_connect(tcp::endpoint(addr, info.port), asio::redirect_error(asio::use_awaitable, ec));
         if (!*alive) co_return;
         if (ec) {
-          HC_LOG(debug) << "connect to " << n << " failed: " << ec.message();
-          fail_pending(node, make_error_code(Errc::noconnection));
+          fail_pending(node, make_error_code(Errc::noconnection),
+                       "TCP connect to port " + std::to_string(info.port) + " failed: " + ec.message());
           co_return;
         }
         auto it = pending_.find(node);
@@ -268,9 +272,15 @@ void NodeImpl::dial(Atom node) {
       asio::detached);
 }
 
-void NodeImpl::fail_pending(Atom node, std::error_code why) {
+void NodeImpl::fail_pending(Atom node, std::error_code why, const std::string& reason) {
   auto it = pending_.find(node);
   if (it == pending_.end()) return;
+  const std::uint64_t n = ++dial_failures_[node];
+  if ((n & (n - 1)) == 0)  // 1, 2, 4, 8, ...: every failure is seen, the log is not flooded
+    HC_LOG(warn) << "cannot connect to " << node << ": " << reason << " (failed attempt " << n
+                 << (n > 1 ? "; next warning at attempt " + std::to_string(2 * n) : std::string()) << ")";
+  else
+    HC_LOG(debug) << "cannot connect to " << node << ": " << reason << " (failed attempt " << n << ")";
   auto p = std::move(it->second);
   pending_.erase(it);
   for (auto& d : p.done) d(why);
@@ -303,6 +313,14 @@ void NodeImpl::disconnect(Atom node) {
 std::vector<Atom> NodeImpl::connected_nodes() const {
   std::vector<Atom> out;
   for (auto& [n, c] : conns_) out.push_back(n);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<Atom> NodeImpl::visible_nodes() const {
+  std::vector<Atom> out;
+  for (auto& [n, c] : conns_)
+    if (c->peer_flags() & dflag::PUBLISHED) out.push_back(n);
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -346,6 +364,10 @@ bool NodeImpl::on_established(const std::shared_ptr<Connection>& c) {
     old->close(make_error_code(Errc::noconnection));  // runs node_down for the old one
   }
   conns_[peer] = c;
+  if (auto f = dial_failures_.find(peer); f != dial_failures_.end()) {
+    HC_LOG(info) << "connected to " << peer << " after " << f->second << " failed attempt(s)";
+    dial_failures_.erase(f);
+  }
   HC_LOG(info) << "nodeup " << peer << " (" << (c->role() == Handshake::Role::initiator ? "outgoing" : "incoming")
                << ", flags 0x" << std::hex << c->peer_flags() << std::dec << ")";
   if (auto pit = pending_.find(peer); pit != pending_.end()) {
@@ -378,7 +400,7 @@ void NodeImpl::on_closed(const std::shared_ptr<Connection>& c, std::error_code w
     }
   } else if (c->role() == Handshake::Role::initiator) {
     auto it = pending_.find(peer);
-    if (it != pending_.end() && it->second.conn == c) fail_pending(peer, why);
+    if (it != pending_.end() && it->second.conn == c) fail_pending(peer, why, c->describe_handshake_failure(why));
   }
 }
 
@@ -449,14 +471,30 @@ void NodeImpl::on_frame(Connection& c, std::span<const std::uint8_t> frame) {
     parsed = parse_dist_frame(frame);
   }
   if (auto* err = std::get_if<DistFrameError>(&parsed)) {
-    HC_LOG(error) << "bad frame from " << c.peer() << ": " << err->code.message() << ": " << err->what
-                  << "; closing that connection";
-    c.close(err->code);
+    // The length prefix delimited this frame, so the next one is intact:
+    // drop only this message (the BEAM, too, only discards what it cannot
+    // decode) and keep the connection.
+    ++frames_dropped_;
+    HC_LOG(warn) << "dropped a malformed message of " << frame.size() << " bytes from " << c.peer() << ": "
+                 << err->code.message() << ": " << err->what;
     return;
   }
   auto& f = std::get<DistFrame>(parsed);
   HC_LOG(trace) << "<- " << c.peer() << " " << f.control_term << (f.payload ? " + " + to_string(*f.payload) : "");
   dispatch(c, f.control, f.payload);
+}
+
+void NodeImpl::on_frame_skipped(Connection& c, std::size_t size, std::span<const std::uint8_t> head) {
+  ++frames_dropped_;
+  // Name the sender: the control message (which holds the sender's pid for
+  // SEND_SENDER / REG_SEND) is usually in the first bytes that arrived.
+  std::string control = "control message not yet received";
+  if (head.size() > 1 && head[0] == 112) {
+    auto d = decode_external_prefix(head.subspan(1));
+    if (!d.error) control = "control message " + to_string(d.term);
+  }
+  HC_LOG(warn) << "skipped a frame of " << size << " bytes from " << c.peer() << " (" << control
+               << "): larger than --max-frame " << opts_.max_frame << "; that message is dropped, the connection kept";
 }
 
 void NodeImpl::dispatch(Connection& c, ControlMessage& msg, std::optional<Term>& payload) {
@@ -710,6 +748,8 @@ void NodeImpl::run_exit(Entry& e, Term reason) {
     names_.erase(*p.name_);
     p.name_.reset();
   }
+  for (const Atom& n : e.extra_names) names_.erase(n);
+  e.extra_names.clear();
   for (auto& a : e.aliases) aliases_.erase(a);
   for (auto t : e.timers) timers_->cancel(t);
   for (auto& [tag, call] : p.calls_) timers_->cancel(call.timer);
@@ -809,8 +849,9 @@ void NodeImpl::unlink(const Pid& a, const Pid& b) {
     if (Entry* eb = entry(b)) eb->lm.links.erase(a);
     return;
   }
-  static std::uint64_t unlink_id = 1;
-  if (peer_flags(b.node) & dflag::UNLINK_ID) send_ctrl(b.node, ctrl::UnlinkId{unlink_id++, a, b}, nullptr, false);
+  // Per node (this io thread): a process-wide counter would be shared,
+  // unsynchronised, by every node in the process.
+  if (peer_flags(b.node) & dflag::UNLINK_ID) send_ctrl(b.node, ctrl::UnlinkId{next_unlink_id_++, a, b}, nullptr, false);
   else send_ctrl(b.node, ctrl::Unlink{a, b}, nullptr, false);
 }
 
@@ -897,8 +938,20 @@ bool NodeImpl::register_name(Atom name, const Pid& pid) {
 bool NodeImpl::unregister_name(Atom name) {
   auto it = names_.find(name);
   if (it == names_.end()) return false;
-  if (Entry* e = entry(it->second)) e->proc->name_.reset();
+  if (Entry* e = entry(it->second)) {
+    if (e->proc->name_ == name) e->proc->name_.reset();
+    std::erase(e->extra_names, name);
+  }
   names_.erase(it);
+  return true;
+}
+
+bool NodeImpl::add_name(Atom name, const Pid& pid) {
+  Entry* e = entry(pid);
+  if (!e || !e->proc->alive() || names_.count(name)) return false;
+  if (!e->proc->name_) return register_name(name, pid);
+  names_.emplace(name, pid);
+  e->extra_names.push_back(name);
   return true;
 }
 
@@ -988,6 +1041,8 @@ asio::io_context& Node::io() noexcept { return impl_->io_; }
 TimerService& Node::timers() noexcept { return *impl_->timers_; }
 NodeStats Node::stats() const noexcept { return impl_->stats_; }
 std::vector<Atom> Node::connected_nodes() const { return impl_->connected_nodes(); }
+std::vector<Atom> Node::visible_nodes() const { return impl_->visible_nodes(); }
+std::shared_ptr<void>& Node::attachment_slot(std::type_index type) { return impl_->attachments_[type]; }
 bool Node::is_connected(Atom node) const { return impl_->is_connected(node); }
 void Node::connect(Atom node, std::function<void(std::error_code)> done) { impl_->connect(node, std::move(done)); }
 void Node::disconnect(Atom node) { impl_->disconnect(node); }
@@ -1044,6 +1099,9 @@ std::error_code NodeRunner::start() {
   auto fut = started.get_future();
   node_->start([&started](std::error_code ec) { started.set_value(ec); });
   thread_ = std::thread([this] {
+    // Every line this io thread logs names its node, also when several
+    // nodes share the process (tests, benchmarks).
+    log::set_thread_node_name(node_->options().name);
     auto guard = asio::make_work_guard(*io_);
     io_->run();
   });

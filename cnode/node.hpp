@@ -20,6 +20,7 @@
 #include <system_error>
 #include <thread>
 #include <type_traits>
+#include <typeindex>
 #include <vector>
 
 #include "cnode/framing.hpp"
@@ -92,6 +93,9 @@ class Node {
 
   // ---- connections --------------------------------------------------------
   std::vector<Atom> connected_nodes() const;  // completed handshakes
+  // The connected nodes that are not hidden (they set DFLAG_PUBLISHED in
+  // the handshake): what erlang:nodes() / nodes(visible) returns.
+  std::vector<Atom> visible_nodes() const;
   bool is_connected(Atom node) const;
   // Connect (no-op when connected or connecting). `done`, if given, runs once
   // with the outcome of this attempt.
@@ -151,9 +155,20 @@ class Node {
     return future;
   }
 
+  // State an upper layer keeps per node (e.g. the Horde roles' directory),
+  // so that nothing is process-wide when several nodes share one process.
+  // Created on first use, destroyed with the node. io thread only.
+  template <class T>
+  T& attachment() {
+    std::shared_ptr<void>& slot = attachment_slot(std::type_index(typeid(T)));
+    if (!slot) slot = std::make_shared<T>();
+    return *static_cast<T*>(slot.get());
+  }
+
   NodeImpl& impl() noexcept { return *impl_; }  // internal
 
  private:
+  std::shared_ptr<void>& attachment_slot(std::type_index type);
   std::unique_ptr<NodeImpl> impl_;
 };
 

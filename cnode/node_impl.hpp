@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <typeindex>
 #include <unordered_map>
 
 #include "cnode/connection.hpp"
@@ -44,6 +45,9 @@ class NodeImpl final : public ConnectionHandler {
     LinksMonitors lm;
     std::vector<Term> aliases;
     std::set<TimerId> timers;
+    // Names besides the primary one (Process::add_name): a Horde role host
+    // is addressed both as N and as 'N.Crdt'.
+    std::vector<Atom> extra_names;
   };
   Pid spawn(std::unique_ptr<Process> p, SpawnOptions o, const Pid* parent);
   Entry* entry(const Pid& pid);
@@ -62,6 +66,7 @@ class NodeImpl final : public ConnectionHandler {
   bool demonitor(const Pid& watcher, const Reference& ref);
   bool register_name(Atom name, const Pid& pid);
   bool unregister_name(Atom name);
+  bool add_name(Atom name, const Pid& pid);
   std::optional<Pid> whereis(Atom name) const;
   void add_alias(const Pid& owner, const Reference& ref);
   void remove_alias(const Reference& ref);
@@ -74,6 +79,7 @@ class NodeImpl final : public ConnectionHandler {
   void disconnect(Atom node);
   void add_peer(Atom node);
   std::vector<Atom> connected_nodes() const;
+  std::vector<Atom> visible_nodes() const;
   bool is_connected(Atom node) const { return conns_.count(node) > 0; }
   std::uint64_t monitor_nodes(Node::NodeEventHandler h);
   void remove_node_monitor(std::uint64_t id);
@@ -88,8 +94,12 @@ class NodeImpl final : public ConnectionHandler {
   bool on_established(const std::shared_ptr<Connection>& c) override;
   void on_frame(Connection& c, std::span<const std::uint8_t> frame) override;
   void on_closed(const std::shared_ptr<Connection>& c, std::error_code why) override;
+  void on_frame_skipped(Connection& c, std::size_t size, std::span<const std::uint8_t> head) override;
 
   Node& facade_;
+  // Node::attachment(); declared before the process table so that it
+  // outlives every process.
+  std::unordered_map<std::type_index, std::shared_ptr<void>> attachments_;
   boost::asio::io_context& io_;
   NodeOptions opts_;
   std::unique_ptr<TimerService> timers_;
@@ -98,6 +108,7 @@ class NodeImpl final : public ConnectionHandler {
   std::uint32_t creation_ = 0;
   std::uint16_t port_ = 0;
   NodeStats stats_;
+  std::uint64_t frames_dropped_ = 0;  // oversized or malformed, connection kept
   bool started_ = false;
   bool stopping_ = false;
   RpcExports rpc_exports_;  // functions erpc/rpc may call (rpc_exports.hpp)
@@ -105,7 +116,9 @@ class NodeImpl final : public ConnectionHandler {
  private:
   void accept();
   void dial(Atom node);
-  void fail_pending(Atom node, std::error_code why);
+  // An outgoing attempt failed: logged at warn for the 1st, 2nd, 4th, 8th...
+  // consecutive failure to that node, at debug otherwise.
+  void fail_pending(Atom node, std::error_code why, const std::string& reason);
   void node_down(Atom node, const Term& reason);
   void schedule_reconnect(Atom node);
   void drain(std::uint64_t key);
@@ -124,6 +137,7 @@ class NodeImpl final : public ConnectionHandler {
   std::shared_ptr<const TlsContexts> tls_;  // null: plain TCP distribution
   std::uint64_t next_pid_ = 1;
   std::uint64_t next_ref_ = 1;
+  std::uint64_t next_unlink_id_ = 1;
   std::uint32_t ref_salt_ = 0;
   std::unordered_map<std::uint64_t, std::unique_ptr<Entry>> procs_;
   std::vector<std::unique_ptr<Entry>> graveyard_;
@@ -142,6 +156,7 @@ class NodeImpl final : public ConnectionHandler {
   std::unordered_map<const Connection*, FragmentAssembler> assemblers_;
   std::unordered_map<Atom, std::chrono::milliseconds, AtomHash> peers_;  // keep connected: current backoff
   std::map<std::uint64_t, Node::NodeEventHandler> node_monitors_;
+  std::unordered_map<Atom, std::uint64_t, AtomHash> dial_failures_;  // consecutive, per peer
   std::uint64_t next_node_monitor_ = 1;
   std::shared_ptr<bool> alive_flag_ = std::make_shared<bool>(true);
 };

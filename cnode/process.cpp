@@ -35,6 +35,7 @@ Process::~Process() = default;
 
 void Process::send(const Dest& to, const Term& message) { node_->impl().send(pid_, to, message); }
 bool Process::register_name(Atom name) { return node_->impl().register_name(name, pid_); }
+bool Process::add_name(Atom name) { return node_->impl().add_name(name, pid_); }
 bool Process::unregister_name() { return name_ && node_->impl().unregister_name(*name_); }
 void Process::link(const Pid& other) { node_->impl().link(pid_, other); }
 void Process::unlink(const Pid& other) { node_->impl().unlink(pid_, other); }

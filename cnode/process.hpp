@@ -128,6 +128,10 @@ class Process {
   // Register/unregister a local name (false when taken / not registered).
   bool register_name(Atom name);
   bool unregister_name();
+  // An additional registered name (not in Erlang, where a process has at
+  // most one): one process answering under two names, as a Horde role host
+  // does for N and 'N.Crdt'. False when taken. Dropped when the process exits.
+  bool add_name(Atom name);
   std::optional<Atom> registered_name() const noexcept { return name_; }
 
   // ---- links, monitors, exits --------------------------------------------

@@ -79,7 +79,6 @@ void SyncEngine::sync_to_all(SyncActions& out, bool from_timer) {
 SyncActions SyncEngine::handle_message(const Term& m) {
   SyncActions out;
   if (m.is_atom("sync")) return on_sync_timer();
-  if (m.is_record("$gen_call", 3)) return handle_call(m.tuple_elements()[2], m.tuple_elements()[1]);
   if (m.is_record("$gen_cast", 2)) {
     const Term& req = m.tuple_elements()[1];
     std::string why;
@@ -112,11 +111,6 @@ SyncActions SyncEngine::handle_message(const Term& m) {
     }
     auto el = list.list_elements();
     return set_neighbours(std::vector<Term>(el.begin(), el.end()));
-  }
-  if (m.is_record("DOWN", 5)) return handle_down(m.tuple_elements()[3]);
-  if (m.is_record("EXIT", 3)) {
-    if (!m.tuple_elements()[2].is_atom("normal")) out.push_back(warn("ignored exit signal " + describe(m)));
-    return out;
   }
   out.push_back(warn("dropped unexpected message " + describe(m)));
   return out;

@@ -114,9 +114,10 @@ class SyncEngine {
   // init/1: the first sync is immediate (DeltaCrdt sends itself :sync).
   SyncActions start();
 
-  // Any message the process receives: :sync, {diff, ...}, {get_diff, ...},
-  // {ack_diff, _}, {set_neighbours, _}, {'DOWN', ...}, {'EXIT', _, _},
-  // {'$gen_call', From, Request}, {'$gen_cast', Request}.
+  // A DeltaCrdt protocol message: :sync, {diff, ...}, {get_diff, ...},
+  // {ack_diff, _}, {set_neighbours, _}, {'$gen_cast', {operation, _}}.
+  // The OTP envelopes ('$gen_call', 'DOWN', 'EXIT') are parsed by the host
+  // (cnode/gen_server.hpp), which calls handle_call / handle_down.
   SyncActions handle_message(const Term& message);
   SyncActions on_sync_timer();
   SyncActions handle_call(const Term& request, const Term& from);

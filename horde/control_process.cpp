@@ -6,6 +6,7 @@
 #include "cnode/node.hpp"
 #include "horde/echo_process.hpp"
 #include "horde/registry_api.hpp"
+#include "horde/role_supervisor.hpp"
 
 namespace hc::horde {
 namespace {
@@ -153,6 +154,10 @@ void install_registry_handlers(ControlProcess& control) {
       if (auto api = RegistryApi::find(self.node(), name)) registries.emplace_back(name, api->stats_term());
     }
     out.emplace_back(atom("registries"), Term::map(std::move(registries)));
+    // Every Horde role of the node with its supervision status: running,
+    // restarting, or stopped_restart_intensity_exceeded (then it is in no
+    // other entry of stats), with its restarts and last crash reason.
+    out.emplace_back(atom("roles"), RoleDirectory::of(self.node()).stats_term());
   });
 }
 

@@ -1,7 +1,6 @@
 #include "horde/crdt_process.hpp"
 
 #include <exception>
-#include <random>
 
 #include "cnode/log.hpp"
 #include "cnode/node.hpp"
@@ -9,151 +8,53 @@
 namespace hc::horde {
 
 namespace {
-
-std::int64_t random_node_id() {
-  std::random_device rd;
-  std::uniform_int_distribution<std::int64_t> d(1, 1'000'000'000);
-  return d(rd);
+CrdtPartOptions part_options(const CrdtProcessOptions& o) {
+  return CrdtPartOptions{o.name, o.sync_interval, o.max_sync_size, o.node_id, o.clock};
 }
-
 }  // namespace
 
-CrdtProcess::CrdtProcess(CrdtProcessOptions options) : options_(std::move(options)) {
-  node_id_ = options_.node_id ? *options_.node_id : random_node_id();
-  if (!options_.clock) options_.clock = [] { return crdt::beam_monotonic_ns(); };
-}
+CrdtProcess::CrdtProcess(CrdtProcessOptions options) : options_(std::move(options)), part_(part_options(options_)) {}
 
 CrdtProcess::~CrdtProcess() = default;
 
 void CrdtProcess::init() {
-  // DeltaCrdt traps exits: {'EXIT', _, normal} is ignored; any other exit
-  // signal ends the process with that reason (DeltaCrdt crashes on it).
   set_trap_exit(true);
-  crdt::SyncConfig cfg;
-  cfg.node_id = node_id_;
-  cfg.self = Term(self());
-  cfg.sync_interval_ms = static_cast<std::uint32_t>(options_.sync_interval.count());
-  cfg.max_sync_size = options_.max_sync_size;
-  // Hold back a neighbour's next round while its previous one is
-  // unacknowledged, for at most 10 intervals (see SyncConfig): keeps a
-  // round that costs more than one interval from being buried under more.
-  cfg.max_skipped_rounds = 10;
-  engine_ = std::make_unique<crdt::SyncEngine>(cfg, options_.clock);
-  execute(engine_->start());
+  part_.start(*this);
+  notify_owner();
 }
 
 void CrdtProcess::handle_message(const Term& message) {
-  ++counters_.messages;
-  try {
-    if (message.is_record("DOWN", 5)) {
-      // Only our neighbour monitors matter; match by reference.
-      const Term& ref = message.tuple_elements()[1];
-      for (auto it = monitors_.begin(); it != monitors_.end(); ++it) {
-        if (Term(it->second) == ref) {
-          Term neighbour = it->first;
-          monitors_.erase(it);
-          down(neighbour);
-          return;
-        }
-      }
-      return;  // a stale DOWN (demonitored neighbour)
-    }
-    if (message.is_record("EXIT", 3) && !message.tuple_elements()[2].is_atom("normal")) {
-      // DeltaCrdt has no clause for these and dies with its linked owner;
-      // so do we (a supervisor restarting the owner needs the name free).
-      exit(message.tuple_elements()[2]);
-      return;
-    }
-    if (message.is_record("diff", 3)) ++counters_.slices_in;
-    if (message.is_record("diff", 2)) ++counters_.diffs_in;
-    if (message.is_record("get_diff", 3)) ++counters_.get_diffs_in;
-    execute(engine_->handle_message(message));
-  } catch (const std::exception& e) {
-    ++counters_.warnings;
-    HC_LOG(error) << options_.name << ": dropped a message after an internal error: " << e.what();
+  if (auto down = cnode::as_down(message)) {
+    part_.handle_down(*this, *down);  // a stale DOWN (demonitored neighbour) is ignored
+  } else if (auto ex = cnode::as_exit(message)) {
+    // DeltaCrdt has no clause for these and dies with its linked owner.
+    if (!ex->reason.is_atom("normal")) exit(ex->reason);
+    return;
+  } else if (auto call = cnode::as_gen_call(message)) {
+    part_.handle_call(*this, call->request, call->from);
+  } else {
+    part_.handle_message(*this, message);
   }
+  notify_owner();
 }
 
-void CrdtProcess::down(const Term& neighbour) {
-  ++counters_.downs;
-  execute(engine_->handle_down(neighbour));
+void CrdtProcess::put(const Term& key, const Term& value) {
+  part_.put(*this, key, value);
+  notify_owner();
+}
+void CrdtProcess::remove(const Term& key) {
+  part_.remove(*this, key);
+  notify_owner();
+}
+void CrdtProcess::set_neighbours(std::vector<Term> neighbours) {
+  part_.set_neighbours(*this, std::move(neighbours));
+  notify_owner();
 }
 
-void CrdtProcess::put(const Term& key, const Term& value) { execute(engine_->put(key, value)); }
-void CrdtProcess::remove(const Term& key) { execute(engine_->remove(key)); }
-void CrdtProcess::set_neighbours(std::vector<Term> neighbours) { execute(engine_->set_neighbours(std::move(neighbours))); }
-Term CrdtProcess::read() const { return engine_->state().read(); }
-std::optional<Term> CrdtProcess::get(const Term& key) const { return engine_->state().get(key); }
-
-void CrdtProcess::execute(const crdt::SyncActions& actions) {
-  for (const auto& a : actions) {
-    if (auto* s = std::get_if<crdt::action::Send>(&a)) {
-      auto dest = cnode::Dest::from_term(s->to);
-      if (!dest) {
-        ++counters_.warnings;
-        HC_LOG(warn) << options_.name << ": cannot send to " << s->to;
-        continue;
-      }
-      ++counters_.sends;
-      if (s->message.is_record("diff", 3)) ++counters_.slices_out;
-      if (s->message.is_record("diff", 2)) ++counters_.diffs_out;
-      if (s->message.is_record("get_diff", 3)) ++counters_.get_diffs_out;
-      send(*dest, s->message);
-    } else if (auto* m = std::get_if<crdt::action::Monitor>(&a)) {
-      auto dest = cnode::Dest::from_term(m->neighbour);
-      if (!dest) {
-        HC_LOG(warn) << options_.name << ": neighbour " << m->neighbour << " is not a process name";
-        down(m->neighbour);  // forget it; the next sync tries again
-        continue;
-      }
-      monitors_[m->neighbour] = monitor(*dest);
-    } else if (auto* d = std::get_if<crdt::action::Demonitor>(&a)) {
-      auto it = monitors_.find(d->neighbour);
-      if (it != monitors_.end()) {
-        demonitor(it->second);
-        monitors_.erase(it);
-      }
-    } else if (auto* r = std::get_if<crdt::action::Reply>(&a)) {
-      if (r->from.is_tuple(2) && r->from.tuple_elements()[0].is_pid()) {
-        reply(r->from, r->reply);
-      } else {
-        HC_LOG(warn) << options_.name << ": cannot reply to " << r->from;
-      }
-    } else if (auto* n = std::get_if<crdt::action::Notify>(&a)) {
-      ++counters_.notifications;
-      if (options_.on_diffs) options_.on_diffs(n->diffs);
-      if (options_.owner) send(*options_.owner, tuple(options_.owner_tag, crdt::changes_to_term(n->diffs)));
-    } else if (auto* t = std::get_if<crdt::action::ScheduleSync>(&a)) {
-      send_after(std::chrono::milliseconds(t->after_ms), Term(Atom("sync")));
-    } else if (auto* w = std::get_if<crdt::action::Warning>(&a)) {
-      ++counters_.warnings;
-      HC_LOG(warn) << options_.name << ": " << w->text;
-    }
-  }
-}
-
-std::size_t CrdtProcess::memory_bytes() const { return engine_ ? engine_->state().memory_bytes() : 0; }
-
-Term CrdtProcess::stats_term() const {
-  auto u = [](std::uint64_t v) { return Term(v); };
-  TermPairs s;
-  s.emplace_back(Term(Atom("node_id")), Term(node_id_));
-  s.emplace_back(Term(Atom("keys")), u(engine_ ? engine_->state().size() : 0));
-  s.emplace_back(Term(Atom("neighbours")), u(engine_ ? engine_->neighbours().size() : 0));
-  s.emplace_back(Term(Atom("monitored")), u(monitors_.size()));
-  s.emplace_back(Term(Atom("messages")), u(counters_.messages));
-  s.emplace_back(Term(Atom("sends")), u(counters_.sends));
-  s.emplace_back(Term(Atom("notifications")), u(counters_.notifications));
-  s.emplace_back(Term(Atom("warnings")), u(counters_.warnings));
-  s.emplace_back(Term(Atom("downs")), u(counters_.downs));
-  s.emplace_back(Term(Atom("memory_bytes")), u(memory_bytes()));
-  s.emplace_back(Term(Atom("slices_in")), u(counters_.slices_in));
-  s.emplace_back(Term(Atom("slices_out")), u(counters_.slices_out));
-  s.emplace_back(Term(Atom("get_diffs_in")), u(counters_.get_diffs_in));
-  s.emplace_back(Term(Atom("get_diffs_out")), u(counters_.get_diffs_out));
-  s.emplace_back(Term(Atom("diffs_in")), u(counters_.diffs_in));
-  s.emplace_back(Term(Atom("diffs_out")), u(counters_.diffs_out));
-  return Term::map(std::move(s));
+void CrdtProcess::notify_owner() {
+  if (!part_.has_changes()) return;
+  auto changes = part_.take_changes();
+  if (options_.owner) send(*options_.owner, tuple(options_.owner_tag, crdt::changes_to_term(changes)));
 }
 
 }  // namespace hc::horde

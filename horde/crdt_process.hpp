@@ -1,14 +1,15 @@
-// 'N.Crdt': a C++ process that BEAM code can treat as a DeltaCrdt
-// (DeltaCrdt.CausalCrdt 0.6.4) process. It feeds crdt::SyncEngine (the pure
-// protocol state machine) with its mailbox and executes the engine's
-// actions with the process API: sends, neighbour monitors, gen_server
-// replies, the sync timer, and the owner notification.
+// A stand-alone C++ process that BEAM code can treat as a DeltaCrdt
+// (DeltaCrdt.CausalCrdt 0.6.4) process: CrdtPart (crdt_part.hpp) on its own
+// mailbox. The Horde roles do not use it (their host owns its CrdtPart and
+// answers as 'N.Crdt' itself, see role_host.hpp); it is a DeltaCrdt peer
+// for tests, benchmarks and C++ code that wants a plain replicated map.
 //
-// Owner notification (DeltaCrdt's on_diffs): a C++ callback, and/or a
-// message `{Tag, [{add, K, V} | {remove, K}]}` (default tag `crdt_update`,
-// as Horde's on_diffs sends to its RegistryImpl / DynamicSupervisorImpl) to
-// an owner destination. The callback runs synchronously inside put/remove
-// and inside message handling; it must not call back into this process.
+// Owner notification (DeltaCrdt's on_diffs): a message
+// `{Tag, [{add, K, V} | {remove, K}]}` (default tag `crdt_update`, as
+// Horde's on_diffs sends to its RegistryImpl) to an owner destination.
+//
+// As DeltaCrdt: it traps exits; {'EXIT', _, normal} is ignored, any other
+// {'EXIT', _, Reason} (a signal or the same tuple sent as a message) stops it.
 //
 // Threading: io thread only (like every cnode::Process). The local API
 // (put/remove/set_neighbours/read) is for processes on the same node.
@@ -18,13 +19,10 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <map>
-#include <memory>
 #include <optional>
 #include <vector>
 
-#include "cnode/process.hpp"
-#include "crdt/sync_engine.hpp"
+#include "horde/crdt_part.hpp"
 
 namespace hc::horde {
 
@@ -32,8 +30,7 @@ struct CrdtProcessOptions {
   Atom name;                                         // registered name, for logs ('N.Crdt')
   std::chrono::milliseconds sync_interval{200};      // DeltaCrdt default; Horde passes 300
   std::optional<std::size_t> max_sync_size;          // nullopt = :infinite (Horde's); see sync_engine.hpp before setting it
-  std::function<void(const std::vector<crdt::KeyChange>&)> on_diffs;
-  std::optional<cnode::Dest> owner;                  // also send {owner_tag, Diffs} here
+  std::optional<cnode::Dest> owner;                  // send {owner_tag, Diffs} here
   Atom owner_tag = Atom("crdt_update");
   std::optional<std::int64_t> node_id;               // default: random in 1..1 000 000 000
   std::function<std::int64_t()> clock;               // default: crdt::beam_monotonic_ns
@@ -51,29 +48,19 @@ class CrdtProcess : public cnode::Process {
   void put(const Term& key, const Term& value);
   void remove(const Term& key);
   void set_neighbours(std::vector<Term> neighbours);
-  Term read() const;
-  std::optional<Term> get(const Term& key) const;
+  Term read() const { return part_.read(); }
+  std::optional<Term> get(const Term& key) const { return part_.get(key); }
 
-  const crdt::SyncEngine& engine() const { return *engine_; }
-  std::int64_t node_id() const noexcept { return node_id_; }
-  std::size_t memory_bytes() const;
-  // #{keys, node_id, neighbours, monitored, slices_in, slices_out,
-  //   get_diffs_in, get_diffs_out, diffs_in, diffs_out, ...}
-  Term stats_term() const;
+  const crdt::SyncEngine& engine() const { return part_.engine(); }
+  std::int64_t node_id() const noexcept { return part_.node_id(); }
+  std::size_t memory_bytes() const { return part_.memory_bytes(); }
+  Term stats_term() const { return part_.stats_term(); }
 
  private:
-  void execute(const crdt::SyncActions& actions);
-  void down(const Term& neighbour);
+  void notify_owner();
 
   CrdtProcessOptions options_;
-  std::int64_t node_id_ = 0;
-  std::unique_ptr<crdt::SyncEngine> engine_;
-  std::map<Term, Reference> monitors_;  // neighbour -> monitor ref
-  struct Counters {
-    std::uint64_t messages = 0, warnings = 0, sends = 0, notifications = 0, downs = 0;
-    // Key traffic: state slices {diff, AWLWWMap, Keys} and {get_diff, ...}.
-    std::uint64_t slices_in = 0, slices_out = 0, get_diffs_in = 0, get_diffs_out = 0, diffs_in = 0, diffs_out = 0;
-  } counters_;
+  CrdtPart part_;
 };
 
 }  // namespace hc::horde

@@ -124,6 +124,13 @@ Term ProcessesSupervisor::which_children() const {
   return Term::list(std::move(out));
 }
 
+std::vector<std::pair<Term, Term>> ProcessesSupervisor::running_children() const {
+  std::vector<std::pair<Term, Term>> out;
+  for (const auto& [pid, c] : children_)
+    if (!c.restarting) out.emplace_back(c.spec.spec, pid);
+  return out;
+}
+
 Term ProcessesSupervisor::count_children() const {
   std::int64_t active = 0, workers = 0, supervisors = 0;
   for (const auto& [_, c] : children_) {

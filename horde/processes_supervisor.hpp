@@ -84,6 +84,10 @@ class ProcessesSupervisor final : public cnode::GenServer {
   // does). Returns the number of children shut down.
   std::size_t shutdown_children(bool relinquish);
   std::size_t child_count() const noexcept { return children_.size(); }
+  bool has_child_id(const Term& id) const { return child_id_to_pid_.count(id) != 0; }
+  // {Spec, Pid} of every running child (not those waiting for a restart):
+  // what a restarted N adopts.
+  std::vector<std::pair<Term, Term>> running_children() const;
   // Approximate heap bytes held per child record (benchmarks).
   static std::size_t record_overhead_bytes();
 

@@ -1,188 +1,145 @@
 #include "horde/registry_process.hpp"
 
 #include <algorithm>
-#include <mutex>
-#include <set>
-#include <unordered_map>
 
 #include "cnode/log.hpp"
 #include "cnode/node.hpp"
-#include "horde/crdt_process.hpp"
 
 namespace hc::horde {
+
 namespace {
-
-constexpr std::string_view kDrainMessage = "$hc_registry_drain";
-
-// Registries running per node (several nodes may live in one OS process, on
-// different io threads, hence the mutex).
-std::mutex g_running_mutex;
-std::unordered_map<const cnode::Node*, std::set<Atom>>& running_map() {
-  static std::unordered_map<const cnode::Node*, std::set<Atom>> m;
-  return m;
+CrdtPartOptions crdt_options(const RegistryOptions& o) {
+  CrdtPartOptions c;
+  c.name = crdt_name(o.name);
+  c.sync_interval = o.sync_interval;
+  return c;
 }
-
 }  // namespace
 
-RegistryProcess::RegistryProcess(RegistryOptions options)
-    : options_(std::move(options)), self_ref_(std::make_shared<RegistryProcess*>(this)) {}
+RegistryProcess::RegistryProcess(RegistryOptions options, std::shared_ptr<Carry> carry)
+    : RoleHost(options.name, kKind, crdt_options(options), carry), options_(std::move(options)), carry_(std::move(carry)) {}
 
-RegistryProcess::~RegistryProcess() { *self_ref_ = nullptr; }
+RegistryProcess::~RegistryProcess() = default;
 
 std::optional<Pid> RegistryProcess::start(cnode::Node& node, RegistryOptions options) {
-  if (node.whereis(options.name)) return std::nullopt;
-  Atom name = options.name;
-  cnode::SpawnOptions spawn;
-  spawn.register_as = name;
-  spawn.trap_exit = true;
-  Pid pid = node.spawn(std::make_unique<RegistryProcess>(std::move(options)), spawn);
-  if (!node.is_alive(pid)) return std::nullopt;
-  return pid;
+  if (node.whereis(options.name) || node.whereis(crdt_name(options.name))) return std::nullopt;
+  auto carry = std::make_shared<Carry>();
+  RoleSupervisorOptions sup;
+  sup.name = options.name;
+  sup.kind = kKind;
+  sup.carry = carry;
+  sup.max_restarts = options.max_restarts;
+  sup.max_seconds = options.max_seconds;
+  sup.clock = options.clock;
+  RolePart part;
+  part.label = "registry and CRDT";
+  part.spawn.register_as = options.name;
+  part.spawn.trap_exit = true;
+  part.make = [options, carry]() -> std::unique_ptr<cnode::Process> {
+    return std::make_unique<RegistryProcess>(options, carry);
+  };
+  sup.parts.push_back(std::move(part));
+  return RoleSupervisor::start(node, std::move(sup));
 }
 
 RegistryProcess* RegistryProcess::find(cnode::Node& node, Atom name) {
-  auto pid = node.whereis(name);
-  if (!pid) return nullptr;
-  return dynamic_cast<RegistryProcess*>(node.find(*pid));
+  RoleRecord* r = RoleDirectory::of(node).find(name);
+  if (r == nullptr || r->host == nullptr || r->kind != kKind) return nullptr;
+  return static_cast<RegistryProcess*>(r->host);  // kind checked: only registries enter as kKind
 }
 
-std::vector<Atom> RegistryProcess::running(cnode::Node& node) {
-  std::lock_guard lock(g_running_mutex);
-  auto it = running_map().find(&node);
-  if (it == running_map().end()) return {};
-  return {it->second.begin(), it->second.end()};
-}
+std::vector<Atom> RegistryProcess::running(cnode::Node& node) { return RoleDirectory::of(node).running(kKind); }
 
-void RegistryProcess::init() {
-  set_trap_exit(true);
+void RegistryProcess::on_start() {
   state_ = std::make_unique<RegistryState>(RegistryState::Config{options_.name, node().name(), self()});
-
-  // 'N.Crdt', linked like a one_for_all sibling. Its diffs come back through
-  // the callback; `ref` is cleared when we are gone.
-  std::weak_ptr<RegistryProcess*> ref = self_ref_;
-  CrdtProcessOptions crdt;
-  crdt.name = crdt_name(options_.name);
-  crdt.sync_interval = options_.sync_interval;
-  crdt.on_diffs = [ref](const std::vector<crdt::KeyChange>& changes) {
-    auto strong = ref.lock();
-    if (!strong || *strong == nullptr) return;
-    std::vector<CrdtDiff> diffs;
-    diffs.reserve(changes.size());
-    for (const auto& c : changes) {
-      diffs.push_back(c.kind == crdt::KeyChange::Kind::add ? CrdtDiff::added(c.key, c.value)
-                                                          : CrdtDiff::removed(c.key));
-    }
-    (*strong)->on_diffs(std::move(diffs));
-  };
-  cnode::SpawnOptions spawn;
-  spawn.link = true;
-  spawn.register_as = crdt.name;
-  crdt_pid_ = cnode::Process::spawn(std::make_unique<CrdtProcess>(std::move(crdt)), spawn);
-
-  {
-    std::lock_guard lock(g_running_mutex);
-    running_map()[&node()].insert(options_.name);
-  }
-  HC_LOG(info) << "Starting Horde.RegistryImpl with name " << options_.name;
+  HC_LOG(info) << "Starting Horde.RegistryImpl with name " << options_.name
+               << (carry_->restarts ? " (restart " + std::to_string(carry_->restarts) + ")" : std::string());
+  std::vector<MemberSpec> members = options_.members;
   if (options_.members_auto) {
-    // Horde.NodeListener: on every nodeup/nodedown, set_members to
-    // [node() | nodes()]. `ref` guards against a callback after our exit.
-    for (const Atom& n : node().connected_nodes()) options_.members.push_back(MemberSpec{options_.name, n});
-    node_monitor_ = node().monitor_nodes([ref](Atom, bool) {
-      auto strong = ref.lock();
-      if (strong && *strong != nullptr) (*strong)->set_auto_members();
-    });
+    // Horde.NodeListener: [node() | Node.list()], visible nodes only.
+    for (const Atom& n : node().visible_nodes()) members.push_back(MemberSpec{options_.name, n});
+    follow_visible_nodes();
   }
-  run_event([&] {
-    execute(state_->init(options_.members));
-    for (const auto& [k, v] : options_.meta) local_call(PutMetaCall{k, v});
+  execute(state_->init(members));
+  for (const auto& [k, v] : options_.meta) call_now(PutMetaCall{k, v});
+  // Names of live processes from before a restart: registered again (and
+  // linked again) under the same keys and values.
+  auto carried = std::exchange(carry_->registrations, {});
+  std::size_t again = 0;
+  for (const auto& r : carried) {
+    if (!pid_alive(r.pid)) continue;
+    call_now(RegisterCall{r.key, r.value, r.pid});
+    ++again;
+  }
+  if (!carried.empty())
+    HC_LOG(info) << options_.name << ": registered " << again << " name(s) of live processes again after the restart";
+}
+
+void RegistryProcess::on_stop(const Term& reason) {
+  (void)reason;
+  if (!state_) return;
+  // Keep the registered processes out of the crash: unlink them (so the
+  // exit signal does not reach them) and hand their names to the successor,
+  // which registers and links them again. A remote one that died meanwhile
+  // answers that link with noproc, which drops its names then.
+  state_->for_each([&](const Term& name, const RegistryEntry& e) {
+    if (!(e.member == state_->self_member()) || !pid_alive(e.pid)) return;
+    carry_->registrations.push_back(Carry::Registration{name, e.pid, e.value});
   });
+  for (const Pid& p : linked_) unlink(p);
 }
 
 void RegistryProcess::set_auto_members() {
   SetMembersCall call;
   call.members.push_back(MemberSpec{options_.name, node().name()});
-  for (const Atom& n : node().connected_nodes()) call.members.push_back(MemberSpec{options_.name, n});
-  local_call(call);
+  for (const Atom& n : node().visible_nodes()) call.members.push_back(MemberSpec{options_.name, n});
+  call_now(call);
 }
 
-void RegistryProcess::terminate(const Term& reason) {
-  *self_ref_ = nullptr;
-  if (node_monitor_ != 0) node().remove_node_monitor(node_monitor_);
-  // one_for_all: the CRDT goes with us, also when we stop with `normal`
-  // (which a link does not propagate).
-  if (auto* crdt = node().find(crdt_pid_)) crdt->exit(reason);
-  std::lock_guard lock(g_running_mutex);
-  auto it = running_map().find(&node());
-  if (it != running_map().end()) {
-    it->second.erase(options_.name);
-    if (it->second.empty()) running_map().erase(it);
-  }
-}
+void RegistryProcess::on_nodes_changed() { set_auto_members(); }
 
-template <typename F>
-void RegistryProcess::run_event(F&& f) {
-  if (busy_) {  // nested (e.g. a listener calling the API): the outer event drains
-    f();
-    return;
-  }
-  busy_ = true;
-  f();
-  while (!pending_.empty()) {
-    std::vector<CrdtDiff> batch = std::move(pending_.front());
-    pending_.pop_front();
-    counters_.diffs += batch.size();
-    execute(state_->on_crdt_diffs(batch));
-  }
-  busy_ = false;
-}
-
-Term RegistryProcess::local_call(const RegistryCall& call) {
+Term RegistryProcess::call_now(const RegistryCall& call) {
   ++counters_.calls;
   Term reply;
-  run_event([&] { execute(state_->handle_call(call, reply)); });
+  execute(state_->handle_call(call, reply));
   return reply;
 }
 
-std::optional<Term> RegistryProcess::handle_call(const Term& request, const Term& from) {
+Term RegistryProcess::local_call(const RegistryCall& call) {
+  Term reply = tuple(atom("error"), tuple(atom("no_registry"), options_.name));
+  turn([&] { reply = call_now(call); });
+  return reply;
+}
+
+std::optional<Term> RegistryProcess::on_call(const Term& request, const Term& from) {
   (void)from;
   auto call = parse_registry_call(request);
   if (!call) {
     ++counters_.bad_calls;
     Term reply;
-    run_event([&] { execute(state_->handle_bad_call(call.error(), reply)); });
+    execute(state_->handle_bad_call(call.error(), reply));
     return reply;
   }
-  return local_call(*call);
+  return call_now(*call);
 }
 
-void RegistryProcess::handle_info(const Term& message) {
-  if (message.is_tuple(3) && message.element(0)->is_atom("EXIT")) {
-    const Pid* pid = message.element(1)->as_pid();
-    if (pid == nullptr) return;
-    if (*pid == crdt_pid_) {
-      // one_for_all: without its CRDT the registry cannot work.
-      HC_LOG(warn) << options_.name << ": CRDT process exited: " << *message.element(2);
-      exit(*message.element(2));
-      return;
-    }
-    ++counters_.exits;
-    run_event([&] { execute(state_->on_exit(*pid)); });
-    return;
-  }
-  if (message.is_atom(kDrainMessage)) {
-    drain_scheduled_ = false;
-    run_event([] {});
-    return;
-  }
+bool RegistryProcess::on_exit(const cnode::ExitMessage& ex) {
+  if (!linked_.erase(ex.from)) return false;
+  ++counters_.exits;
+  execute(state_->on_exit(ex.from));
+  return true;
+}
+
+void RegistryProcess::on_info(const Term& message) {
   if (message.is_tuple(2) && message.element(0)->is_atom("crdt_update")) {
-    // The BEAM-shaped notification (e.g. from a test); our CRDT uses the callback.
-    std::vector<CrdtDiff> diffs;
+    // The BEAM-shaped notification (e.g. from a test); our own CRDT's
+    // changes come straight from the host.
     const Term& list = *message.element(1);
     if (!list.is_proper_list()) {
       HC_LOG(warn) << options_.name << ": dropped malformed crdt_update " << message;
       return;
     }
+    std::vector<CrdtDiff> diffs;
     for (const Term& d : list.list_elements()) {
       auto parsed = CrdtDiff::from_term(d);
       if (!parsed) {
@@ -192,22 +149,21 @@ void RegistryProcess::handle_info(const Term& message) {
       }
       diffs.push_back(*parsed);
     }
-    on_diffs(std::move(diffs));
+    counters_.diffs += diffs.size();
+    execute(state_->on_crdt_diffs(diffs));
     return;
   }
   HC_LOG(warn) << options_.name << ": unexpected message dropped: " << message;
 }
 
-void RegistryProcess::on_diffs(std::vector<CrdtDiff> diffs) {
-  if (diffs.empty()) return;
-  pending_.push_back(std::move(diffs));
-  // Inside one of our own events the diffs are processed before it ends.
-  // Otherwise the CRDT is in the middle of its own message: like Horde's
-  // {crdt_update, _}, they wait for our next turn.
-  if (!busy_ && !drain_scheduled_) {
-    drain_scheduled_ = true;
-    send(self(), Term(atom(kDrainMessage)));
-  }
+void RegistryProcess::on_crdt_changes(std::vector<crdt::KeyChange> changes) {
+  std::vector<CrdtDiff> diffs;
+  diffs.reserve(changes.size());
+  for (auto& c : changes)
+    diffs.push_back(c.kind == crdt::KeyChange::Kind::add ? CrdtDiff::added(std::move(c.key), std::move(c.value))
+                                                        : CrdtDiff::removed(std::move(c.key)));
+  counters_.diffs += diffs.size();
+  execute(state_->on_crdt_diffs(diffs));
 }
 
 void RegistryProcess::execute(const RegistryActions& actions) {
@@ -219,25 +175,25 @@ void RegistryProcess::execute_one(const RegistryAction& action) {
       [&](const auto& a) {
         using A = std::decay_t<decltype(a)>;
         if constexpr (std::is_same_v<A, CrdtOpsAction>) {
-          auto* crdt = dynamic_cast<CrdtProcess*>(node().find(crdt_pid_));
-          if (crdt == nullptr) return;
-          // A bulk_operation: each op is applied in order; every change comes
-          // back through on_diffs, queued until the current event ends.
+          // A bulk_operation: each op is applied in order; the changes reach
+          // the state machine before this turn ends.
           for (const auto& op : a.ops) {
             if (op.kind == CrdtOp::Kind::Add) {
-              crdt->put(op.key, op.value);
+              crdt_put(op.key, op.value);
               continue;
             }
             if (op.if_pid) {
-              auto current = crdt->get(op.key);
+              // Leave a name that the CRDT already gave to another process.
+              auto current = crdt_get(op.key);
               if (!op.removes(current ? &*current : nullptr)) continue;
             }
-            crdt->remove(op.key);
+            crdt_remove(op.key);
           }
         } else if constexpr (std::is_same_v<A, SetNeighboursAction>) {
-          if (auto* crdt = dynamic_cast<CrdtProcess*>(node().find(crdt_pid_))) crdt->set_neighbours(a.neighbours);
+          crdt_set_neighbours(a.neighbours);
         } else if constexpr (std::is_same_v<A, LinkAction>) {
           link(a.pid);
+          linked_.insert(a.pid);
         } else if constexpr (std::is_same_v<A, ExitAction>) {
           ++counters_.conflicts;
           HC_LOG(info) << options_.name << ": name conflict, exiting " << Term(a.pid) << " with " << a.reason;
@@ -248,8 +204,8 @@ void RegistryProcess::execute_one(const RegistryAction& action) {
             for (const Atom& l : options_.listeners) send(l, msg);
           }
           // Copy: a listener may add or remove listeners.
-          if (!listeners_.empty()) {
-            auto copy = listeners_;
+          if (!carry_->listeners.empty()) {
+            auto copy = carry_->listeners;
             for (auto& [id, fn] : copy) fn(a.event);
           }
         } else if constexpr (std::is_same_v<A, ProblemAction>) {
@@ -266,12 +222,12 @@ bool RegistryProcess::pid_alive(const Pid& pid) const {
 }
 
 RegistryProcess::ListenerId RegistryProcess::add_listener(Listener listener) {
-  const ListenerId id = next_listener_++;
-  listeners_.emplace(id, std::move(listener));
+  const ListenerId id = carry_->next_listener++;
+  carry_->listeners.emplace(id, std::move(listener));
   return id;
 }
 
-void RegistryProcess::remove_listener(ListenerId id) { listeners_.erase(id); }
+void RegistryProcess::remove_listener(ListenerId id) { carry_->listeners.erase(id); }
 
 Term RegistryProcess::stats_term() const {
   TermPairs s;
@@ -286,10 +242,9 @@ Term RegistryProcess::stats_term() const {
   s.emplace_back(atom("problems"), u(counters_.problems));
   s.emplace_back(atom("conflicts"), u(counters_.conflicts));
   s.emplace_back(atom("exits"), u(counters_.exits));
-  if (auto* crdt = dynamic_cast<CrdtProcess*>(node().find(crdt_pid_))) {
-    s.emplace_back(atom("crdt_bytes"), u(crdt->memory_bytes()));
-    s.emplace_back(atom("crdt"), crdt->stats_term());
-  }
+  s.emplace_back(atom("restarts"), u(carry_->restarts));
+  s.emplace_back(atom("crdt_bytes"), u(crdt().memory_bytes()));
+  s.emplace_back(atom("crdt"), crdt().stats_term());
   return Term::map(std::move(s));
 }
 

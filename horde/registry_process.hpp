@@ -1,14 +1,11 @@
-// The `N` process of a Horde.Registry on the C++ node: the adapter that runs
-// RegistryState (the pure RegistryImpl state machine) on the cnode process
-// API and owns the local 'N.Crdt' (horde/crdt_process).
-//
-// Like Horde.Registry's one_for_all supervisor: the registry starts its CRDT
-// process linked; if either dies the other goes too.
+// The `N` process of a Horde.Registry on the C++ node: RegistryState (the
+// pure RegistryImpl state machine) on the role host (role_host.hpp), which
+// is also 'N.Crdt'. Started under a RoleSupervisor 'N.Supervisor'
+// (role_supervisor.hpp), like Horde.Registry's one_for_all tree.
 //
 // - gen_server calls from anywhere ({N, Node} or N locally) are parsed
 //   (horde_messages) and answered exactly like RegistryImpl;
-// - CRDT diffs reported by 'N.Crdt' are fed to the state machine (queued,
-//   never re-entrantly, in the order they happened);
+// - CRDT changes reach the state machine in the turn that caused them;
 // - it traps exits: {'EXIT', Pid, _} of a linked registered process removes
 //   its names;
 // - the state machine's actions are executed in order: CRDT operations,
@@ -16,36 +13,47 @@
 //   listener processes get Horde's messages, C++ listeners a callback),
 //   problems are logged.
 //
+// Across a restart (a crash of the host, i.e. of the registry or its CRDT):
+// the live processes registered through this registry keep their names (the
+// dying host unlinks them and the new one registers and links them again),
+// C++ listeners stay, the options' members and meta are applied again; names
+// held through other members and meta put at run time come back from the
+// other members' CRDTs.
+//
 // C++ code on the same node uses RegistryApi (registry_api.hpp), which calls
-// straight into this object on the io thread (no message round trip).
+// into this object on the io thread (no message round trip).
 //
 // Threading: io thread only, like every process.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <unordered_set>
 #include <vector>
 
-#include "cnode/gen_server.hpp"
 #include "horde/horde_messages.hpp"
 #include "horde/registry_state.hpp"
+#include "horde/role_host.hpp"
 
 namespace hc::horde {
 
 struct RegistryOptions {
   Atom name;                                       // N
   std::vector<MemberSpec> members;                 // Horde's `members:` (self is added)
-  // Horde's `members: :auto` (NodeListener): every connected node is a
-  // member, updated with set_members on each nodeup/nodedown.
+  // Horde's `members: :auto` (NodeListener): every visible connected node
+  // is a member, updated with set_members on each nodeup/nodedown.
   bool members_auto = false;
   std::chrono::milliseconds sync_interval{300};    // Horde's delta_crdt_options default
   std::vector<Atom> listeners;                     // named processes (Horde's `listeners:`)
   std::vector<std::pair<Term, Term>> meta;         // initial meta (Horde's `meta:`)
+  // Restart intensity of 'N.Supervisor' (OTP's defaults, as Horde's tree).
+  unsigned max_restarts = 3;
+  std::int64_t max_seconds = 5;
+  std::function<RestartIntensity::Clock::time_point()> clock;  // default: steady_clock
 };
 
 struct RegistryCounters {
@@ -57,27 +65,30 @@ struct RegistryCounters {
   std::uint64_t exits = 0;             // linked processes that exited
 };
 
-class RegistryProcess final : public cnode::GenServer {
+class RegistryProcess final : public RoleHost {
  public:
   using ListenerId = std::uint64_t;
   using Listener = std::function<void(const ListenerEvent&)>;
+  struct Carry;
 
-  explicit RegistryProcess(RegistryOptions options);
+  RegistryProcess(RegistryOptions options, std::shared_ptr<Carry> carry);
   ~RegistryProcess() override;
 
-  // Spawns the registry registered as N (and its 'N.Crdt'). nullopt when
-  // the name is taken.
+  // Starts 'N.Supervisor' with the registry (N, also 'N.Crdt') under it;
+  // the registry's pid, or nullopt when a name is taken.
   static std::optional<Pid> start(cnode::Node& node, RegistryOptions options);
-  // The live registry process named `name` on `node`, or nullptr.
+  // The live registry named `name` on `node`, or nullptr.
   static RegistryProcess* find(cnode::Node& node, Atom name);
   // Names of the registries running on `node`.
   static std::vector<Atom> running(cnode::Node& node);
+  static constexpr const char* kKind = "Horde.Registry";
 
   const RegistryOptions& options() const noexcept { return options_; }
   const RegistryState& state() const noexcept { return *state_; }
   const RegistryCounters& counters() const noexcept { return counters_; }
 
-  // Handles a call as if it came in as a gen_server call; returns the reply.
+  // Handles a call as if it came in as a gen_server call; returns the reply
+  // ({error, {no_registry, N}} when the registry crashed doing it).
   Term local_call(const RegistryCall& call);
   // Liveness as Horde.Registry.lookup sees it: local pid alive, or remote
   // pid on a connected node (we do not erpc; see registry_api.hpp).
@@ -88,38 +99,40 @@ class RegistryProcess final : public cnode::GenServer {
 
   // keys, members, meta, view_bytes, crdt_bytes, sync counters... as a map.
   Term stats_term() const;
-  Pid crdt_pid() const noexcept { return crdt_pid_; }
+  Pid crdt_pid() const noexcept { return self(); }
 
  protected:
-  void init() override;
-  std::optional<Term> handle_call(const Term& request, const Term& from) override;
-  void handle_info(const Term& message) override;
-  void terminate(const Term& reason) override;
+  void on_start() override;
+  std::optional<Term> on_call(const Term& request, const Term& from) override;
+  void on_info(const Term& message) override;
+  bool on_exit(const cnode::ExitMessage& exit) override;
+  void on_nodes_changed() override;
+  void on_crdt_changes(std::vector<crdt::KeyChange> changes) override;
+  void on_stop(const Term& reason) override;
 
  private:
-  void on_diffs(std::vector<CrdtDiff> diffs);
-  // Runs one event and then every diff batch it caused.
-  template <typename F>
-  void run_event(F&& f);
+  Term call_now(const RegistryCall& call);
   void execute(const RegistryActions& actions);
   void execute_one(const RegistryAction& action);
+  void set_auto_members();
 
   RegistryOptions options_;
+  std::shared_ptr<Carry> carry_;
   std::unique_ptr<RegistryState> state_;
-  Pid crdt_pid_;
-  // Diff batches not yet given to the state machine. Diffs caused by our
-  // own CRDT operations arrive while we execute actions; they are processed
-  // after the current event, as Horde processes {crdt_update, _} messages.
-  std::deque<std::vector<CrdtDiff>> pending_;
-  bool busy_ = false;
-  bool drain_scheduled_ = false;
   RegistryCounters counters_;
-  std::map<ListenerId, Listener> listeners_;
-  ListenerId next_listener_ = 1;
-  void set_auto_members();
-  std::uint64_t node_monitor_ = 0;
-  // Cleared on destruction so the CRDT's callback never reaches a dead object.
-  std::shared_ptr<RegistryProcess*> self_ref_;
+  std::unordered_set<Pid, PidHash> linked_;  // processes the registry linked (LinkAction)
+};
+
+// What a registry hands to its successor across a restart.
+struct RegistryProcess::Carry : RoleCarry {
+  struct Registration {
+    Term key;
+    Pid pid;
+    Term value;
+  };
+  std::vector<Registration> registrations;  // names of live processes registered through us
+  std::map<ListenerId, Listener> listeners;  // C++ listeners (RegistryApi)
+  ListenerId next_listener = 1;
 };
 
 }  // namespace hc::horde

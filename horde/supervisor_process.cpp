@@ -1,26 +1,22 @@
 #include "horde/supervisor_process.hpp"
 
-#include <mutex>
 #include <random>
-#include <set>
-#include <unordered_map>
 
 #include "cnode/log.hpp"
 #include "cnode/node.hpp"
-#include "horde/crdt_process.hpp"
 #include "horde/mixed_distribution.hpp"
 
 namespace hc::horde {
 namespace {
 
-constexpr std::string_view kDrain = "$hc_sup_drain";
-constexpr std::string_view kNodesChanged = "$hc_sup_nodes";
+// The end of a graceful stop's grace period (a timer message).
 constexpr std::string_view kStopNow = "$hc_sup_stop";
 
-std::mutex g_running_mutex;
-std::unordered_map<const cnode::Node*, std::set<Atom>>& running_map() {
-  static std::unordered_map<const cnode::Node*, std::set<Atom>> m;
-  return m;
+CrdtPartOptions crdt_options(const SupervisorOptions& o) {
+  CrdtPartOptions c;
+  c.name = sup::crdt_name_of(o.name);
+  c.sync_interval = o.sync_interval;
+  return c;
 }
 
 sup::Config::RandomBitsFn default_random() {
@@ -31,47 +27,70 @@ sup::Config::RandomBitsFn default_random() {
 
 }  // namespace
 
-SupervisorProcess::SupervisorProcess(SupervisorOptions options)
-    : options_(std::move(options)), self_ref_(std::make_shared<SupervisorProcess*>(this)) {
+SupervisorProcess::SupervisorProcess(SupervisorOptions options, std::shared_ptr<Carry> carry)
+    : RoleHost(options.name, kKind, crdt_options(options), carry), options_(std::move(options)), carry_(std::move(carry)) {
   if (!options_.random) options_.random = default_random();
   if (!options_.clock) options_.clock = [] { return RestartIntensity::Clock::now(); };
   if (!options_.strategy) options_.strategy = std::make_shared<UniformDistribution>();
   if (!options_.kinds) options_.kinds = std::make_shared<WorkerKinds>(WorkerKinds::builtin());
 }
 
-SupervisorProcess::~SupervisorProcess() { *self_ref_ = nullptr; }
+SupervisorProcess::~SupervisorProcess() = default;
 
 std::optional<Pid> SupervisorProcess::start(cnode::Node& node, SupervisorOptions options) {
   const Atom name = options.name;
   if (node.whereis(name) || node.whereis(sup::crdt_name_of(name)) || node.whereis(sup::processes_supervisor_name_of(name)))
     return std::nullopt;
-  cnode::SpawnOptions spawn;
-  spawn.register_as = name;
-  spawn.trap_exit = true;
-  Pid pid = node.spawn(std::make_unique<SupervisorProcess>(std::move(options)), spawn);
-  if (!node.is_alive(pid)) return std::nullopt;
-  return pid;
+  if (!options.clock) options.clock = [] { return RestartIntensity::Clock::now(); };
+  auto carry = std::make_shared<Carry>();
+  RoleSupervisorOptions rs;
+  rs.name = name;
+  rs.kind = kKind;
+  rs.carry = carry;
+  rs.clock = options.clock;  // OTP's Supervisor defaults (3 in 5 s) for the tree itself
+
+  RolePart ps;
+  ps.label = "ProcessesSupervisor";
+  ps.spawn.trap_exit = true;
+  ps.spawn.register_as = sup::processes_supervisor_name_of(name);
+  ProcessesSupervisorOptions pso;
+  pso.root_name = name;
+  pso.max_restarts = options.max_restarts;
+  pso.max_seconds = options.max_seconds;
+  pso.max_children = options.max_children;
+  pso.extra_arguments = options.extra_arguments;
+  pso.kinds = options.kinds ? options.kinds : std::make_shared<WorkerKinds>(WorkerKinds::builtin());
+  pso.clock = options.clock;
+  ps.make = [pso]() -> std::unique_ptr<cnode::Process> { return std::make_unique<ProcessesSupervisor>(pso); };
+
+  RolePart host;
+  host.label = "supervisor and CRDT";
+  host.spawn.register_as = name;
+  host.spawn.trap_exit = true;
+  host.make = [options, carry]() -> std::unique_ptr<cnode::Process> {
+    return std::make_unique<SupervisorProcess>(options, carry);
+  };
+  rs.parts.push_back(std::move(ps));
+  rs.parts.push_back(std::move(host));
+  return RoleSupervisor::start(node, std::move(rs));
 }
 
 SupervisorProcess* SupervisorProcess::find(cnode::Node& node, Atom name) {
-  auto pid = node.whereis(name);
-  if (!pid) return nullptr;
-  return dynamic_cast<SupervisorProcess*>(node.find(*pid));
+  RoleRecord* r = RoleDirectory::of(node).find(name);
+  if (r == nullptr || r->host == nullptr || r->kind != kKind) return nullptr;
+  return static_cast<SupervisorProcess*>(r->host);  // kind checked: only supervisors enter as kKind
 }
 
-std::vector<Atom> SupervisorProcess::running(cnode::Node& node) {
-  std::lock_guard lock(g_running_mutex);
-  auto it = running_map().find(&node);
-  if (it == running_map().end()) return {};
-  return {it->second.begin(), it->second.end()};
-}
+std::vector<Atom> SupervisorProcess::running(cnode::Node& node) { return RoleDirectory::of(node).running(kKind); }
 
 ProcessesSupervisor* SupervisorProcess::processes_supervisor() const {
-  return dynamic_cast<ProcessesSupervisor*>(node().find(ps_pid_));
+  // The sibling started just before us (RoleSupervisor part 0). Called
+  // synchronously, as Horde calls its ProcessesSupervisor with GenServer.call.
+  if (carry_->parts.empty()) return nullptr;
+  return dynamic_cast<ProcessesSupervisor*>(node().find(carry_->parts.front()));
 }
 
-void SupervisorProcess::init() {
-  set_trap_exit(true);
+void SupervisorProcess::on_start() {
   sup::Config config;
   config.name = options_.name;
   config.node = node().name();
@@ -81,114 +100,64 @@ void SupervisorProcess::init() {
   if (options_.advertise_kinds) config.cpp_worker_kinds = options_.kinds->modules();
   config.random = options_.random;
   state_ = std::make_unique<sup::SupervisorState>(std::move(config), static_cast<sup::LocalChildren&>(*this));
-
-  // 'N.Crdt': its diffs come back through the callback, queued (never
-  // re-entrant), like Horde's {crdt_update, Diffs} messages.
-  std::weak_ptr<SupervisorProcess*> ref = self_ref_;
-  CrdtProcessOptions crdt;
-  crdt.name = sup::crdt_name_of(options_.name);
-  crdt.sync_interval = options_.sync_interval;
-  crdt.on_diffs = [ref](const std::vector<crdt::KeyChange>& changes) {
-    auto strong = ref.lock();
-    if (!strong || *strong == nullptr) return;
-    std::vector<Term> diffs;
-    diffs.reserve(changes.size());
-    for (const auto& c : changes)
-      diffs.push_back(c.kind == crdt::KeyChange::Kind::add ? tuple(atom("add"), c.key, c.value)
-                                                          : tuple(atom("remove"), c.key));
-    (*strong)->on_diffs(std::move(diffs));
-  };
-  cnode::SpawnOptions crdt_spawn;
-  crdt_spawn.link = true;
-  crdt_spawn.register_as = crdt.name;
-  crdt_pid_ = spawn(std::make_unique<CrdtProcess>(std::move(crdt)), crdt_spawn);
-
-  ProcessesSupervisorOptions ps;
-  ps.root_name = options_.name;
-  ps.max_restarts = options_.max_restarts;
-  ps.max_seconds = options_.max_seconds;
-  ps.max_children = options_.max_children;
-  ps.extra_arguments = options_.extra_arguments;
-  ps.kinds = options_.kinds;
-  ps.clock = options_.clock;
-  cnode::SpawnOptions ps_spawn;
-  ps_spawn.link = true;
-  ps_spawn.trap_exit = true;
-  ps_spawn.register_as = sup::processes_supervisor_name_of(options_.name);
-  ps_pid_ = spawn(std::make_unique<ProcessesSupervisor>(std::move(ps)), ps_spawn);
-
-  {
-    std::lock_guard lock(g_running_mutex);
-    running_map()[&node()].insert(options_.name);
-  }
-  HC_LOG(info) << "Starting Horde.DynamicSupervisorImpl with name " << options_.name;
+  HC_LOG(info) << "Starting Horde.DynamicSupervisorImpl with name " << options_.name
+               << (carry_->restarts ? " (restart " + std::to_string(carry_->restarts) + ")" : std::string());
 
   std::optional<std::vector<Term>> members;
   if (options_.members_auto) {
     members = auto_members();
-    std::weak_ptr<SupervisorProcess*> weak = self_ref_;
-    const Pid me = self();
-    cnode::Node* n = &node();
-    node_monitor_ = node().monitor_nodes([weak, me, n](Atom, bool) {
-      auto strong = weak.lock();
-      if (!strong || *strong == nullptr) return;
-      n->send(me, me, Term(atom(kNodesChanged)));
-    });
+    follow_visible_nodes();
   } else {
     // Horde.DynamicSupervisor always makes itself a member ([name | members]).
     members = options_.members;
     members->push_back(tuple(options_.name, node().name()));
   }
-  run_event([&] { execute(state_->init(members)); });
+  execute(state_->init(members));
+  adopt_children();
+}
+
+void SupervisorProcess::adopt_children() {
+  auto* ps = processes_supervisor();
+  if (ps == nullptr) return;
+  // Children from before a restart whose ProcessesSupervisor died with them:
+  // started once more, under the same id.
+  std::size_t restarted = 0, adopted = 0;
+  for (const Term& spec : std::exchange(carry_->local_children, {})) {
+    const Term* id = spec.map_get(std::string_view("id"));
+    if (id == nullptr || ps->has_child_id(*id)) continue;
+    Term r = ps->start_child(spec);
+    if (r.is_tuple() && r.element(0)->is_atom("ok")) ++restarted;
+    else HC_LOG(warn) << options_.name << ": child " << *id << " did not restart: " << r;
+  }
+  // The children the ProcessesSupervisor runs (all of them after a restart
+  // of the host alone): ours in the new CRDT.
+  for (const auto& [spec, pid] : ps->running_children()) {
+    execute(state_->adopt_local_child(spec, pid));
+    ++adopted;
+  }
+  if (carry_->restarts)
+    HC_LOG(info) << options_.name << ": " << adopted << " running child(ren) adopted after the restart, " << restarted
+                 << " started again";
 }
 
 std::vector<Term> SupervisorProcess::auto_members() const {
+  // Horde.NodeListener: [node() | Node.list()], visible nodes only.
   std::vector<Term> out{tuple(options_.name, node().name())};
-  for (const Atom& n : node().connected_nodes()) out.push_back(tuple(options_.name, n));
+  for (const Atom& n : node().visible_nodes()) out.push_back(tuple(options_.name, n));
   return out;
 }
 
-void SupervisorProcess::terminate(const Term& reason) {
+void SupervisorProcess::on_stop(const Term& reason) {
   (void)reason;
-  *self_ref_ = nullptr;
-  if (node_monitor_ != 0) node().remove_node_monitor(node_monitor_);
-  {
-    std::lock_guard lock(g_running_mutex);
-    auto it = running_map().find(&node());
-    if (it != running_map().end()) {
-      it->second.erase(options_.name);
-      if (it->second.empty()) running_map().erase(it);
-    }
+  if (state_) {
+    // The children this member runs, for a successor whose
+    // ProcessesSupervisor may have died with them.
+    for (const auto& [id, entry] : state_->processes())
+      if (entry.owner == state_->self_name()) carry_->local_children.push_back(entry.spec);
   }
   auto waiters = std::move(stop_waiters_);
   for (auto& w : waiters)
     if (w) w();
-}
-
-template <typename F>
-void SupervisorProcess::run_event(F&& f) {
-  if (busy_) {
-    f();
-    return;
-  }
-  busy_ = true;
-  f();
-  while (!pending_.empty()) {
-    std::vector<Term> batch = std::move(pending_.front());
-    pending_.pop_front();
-    counters_.diffs += batch.size();
-    execute(state_->on_crdt_update(batch));
-  }
-  busy_ = false;
-}
-
-void SupervisorProcess::on_diffs(std::vector<Term> diffs) {
-  if (diffs.empty()) return;
-  pending_.push_back(std::move(diffs));
-  if (!busy_ && !drain_scheduled_) {
-    drain_scheduled_ = true;
-    send(self(), Term(atom(kDrain)));
-  }
 }
 
 // ---- LocalChildren: the ProcessesSupervisor, called synchronously -------------------
@@ -211,59 +180,52 @@ void SupervisorProcess::send_exit_signal(const Term& pid, const Term& reason) {
 
 void SupervisorProcess::stop_all() {
   // Horde stops the ProcessesSupervisor, which (max_restarts 0) takes the
-  // whole Horde tree down; the same here through the links.
+  // whole Horde tree down: the role stops (no restart).
   HC_LOG(warn) << options_.name << ": quorum lost, stopping";
+  carry_->stopping = true;
   exit(Term(atom("shutdown")));
 }
 
 // ---- messages ---------------------------------------------------------------------
 
-std::optional<Term> SupervisorProcess::handle_call(const Term& request, const Term& from) {
+std::optional<Term> SupervisorProcess::on_call(const Term& request, const Term& from) {
   ++counters_.calls;
-  run_event([&] { execute(state_->handle_call(request, from)); });
+  execute(state_->handle_call(request, from));
   return std::nullopt;
 }
 
-void SupervisorProcess::handle_cast(const Term& request) {
-  run_event([&] { execute(state_->handle_cast(request)); });
+void SupervisorProcess::on_cast(const Term& request) { execute(state_->handle_cast(request)); }
+
+void SupervisorProcess::on_down(const cnode::DownMessage& down) {
+  auto it = member_monitors_.find(down.ref);
+  if (it == member_monitors_.end()) return;
+  const Term member = it->second;
+  member_monitors_.erase(it);
+  ++counters_.member_downs;
+  HC_LOG(info) << options_.name << ": member " << member << " down: " << down.reason;
+  execute(state_->on_member_down(member));
 }
 
-void SupervisorProcess::handle_info(const Term& message) {
-  if (message.is_atom(kDrain)) {
-    drain_scheduled_ = false;
-    run_event([] {});
-    return;
-  }
-  if (message.is_tuple(5) && message.element(0)->is_atom("DOWN")) {
-    auto it = member_monitors_.find(*message.element(1));
-    if (it == member_monitors_.end()) return;
-    const Term member = it->second;
-    member_monitors_.erase(it);
-    ++counters_.member_downs;
-    HC_LOG(info) << options_.name << ": member " << member << " down: " << *message.element(4);
-    run_event([&] { execute(state_->on_member_down(member)); });
-    return;
-  }
-  if (message.is_tuple(3) && message.element(0)->is_atom("EXIT")) {
-    const Pid* pid = message.element(1)->as_pid();
-    if (pid != nullptr && (*pid == crdt_pid_ || *pid == ps_pid_)) {
-      // one_for_all: the role cannot work without either.
-      HC_LOG(warn) << options_.name << ": " << (*pid == crdt_pid_ ? "CRDT" : "ProcessesSupervisor")
-                   << " exited: " << *message.element(2);
-      exit(message.element(2)->is_atom("normal") ? Term(atom("shutdown")) : *message.element(2));
-    }
-    return;
-  }
-  if (message.is_atom(kNodesChanged)) {
-    run_event([&] { execute(state_->set_members(auto_members())); });
-    return;
-  }
+void SupervisorProcess::on_nodes_changed() { execute(state_->set_members(auto_members())); }
+
+void SupervisorProcess::on_crdt_changes(std::vector<crdt::KeyChange> changes) {
+  std::vector<Term> diffs;
+  diffs.reserve(changes.size());
+  for (auto& c : changes)
+    diffs.push_back(c.kind == crdt::KeyChange::Kind::add ? tuple(atom("add"), std::move(c.key), std::move(c.value))
+                                                        : tuple(atom("remove"), std::move(c.key)));
+  counters_.diffs += diffs.size();
+  execute(state_->on_crdt_update(diffs));
+}
+
+void SupervisorProcess::on_info(const Term& message) {
   if (message.is_atom(kStopNow)) {
+    carry_->stopping = true;
     exit(Term(atom("shutdown")));
     return;
   }
   if (message.is_tuple() && message.element(0) && message.element(0)->is_atom("proxy_operation")) ++counters_.proxied_in;
-  run_event([&] { execute(state_->handle_info(message)); });
+  execute(state_->handle_info(message));
 }
 
 // ---- actions ----------------------------------------------------------------------
@@ -277,14 +239,12 @@ void SupervisorProcess::execute_one(const sup::Action& action) {
       [&](const auto& a) {
         using A = std::decay_t<decltype(a)>;
         if constexpr (std::is_same_v<A, sup::CrdtOps>) {
-          auto* crdt = dynamic_cast<CrdtProcess*>(node().find(crdt_pid_));
-          if (crdt == nullptr) return;
           for (const auto& op : a.ops) {
-            if (op.kind == sup::CrdtOp::Kind::add) crdt->put(op.key, op.value);
-            else crdt->remove(op.key);
+            if (op.kind == sup::CrdtOp::Kind::add) crdt_put(op.key, op.value);
+            else crdt_remove(op.key);
           }
         } else if constexpr (std::is_same_v<A, sup::SetNeighbours>) {
-          if (auto* crdt = dynamic_cast<CrdtProcess*>(node().find(crdt_pid_))) crdt->set_neighbours(a.neighbours);
+          crdt_set_neighbours(a.neighbours);
         } else if constexpr (std::is_same_v<A, sup::MonitorMember>) {
           const Atom* name = a.member.element(0)->as_atom();
           const Atom* n = a.member.element(1)->as_atom();
@@ -348,7 +308,7 @@ void SupervisorProcess::graceful_stop(std::function<void()> done) {
   if (stopping_) return;
   stopping_ = true;
   HC_LOG(info) << options_.name << ": graceful shutdown";
-  run_event([&] { execute(state_->handle_call(Term(atom("horde_shutting_down")), Term())); });
+  turn([&] { execute(state_->handle_call(Term(atom("horde_shutting_down")), Term())); });
   // The children's releases come back as relinquish casts, queued behind
   // this; the stop message is sent after the grace period, behind them.
   if (auto* ps = processes_supervisor()) ps->shutdown_children(true);
@@ -382,10 +342,9 @@ Term SupervisorProcess::stats_term() const {
     for (const Atom& ns : mixed->config().cpp_namespaces) namespaces.emplace_back(ns);
     s.emplace_back(atom("cpp_namespaces"), Term::list(std::move(namespaces)));
   }
-  if (auto* crdt = dynamic_cast<CrdtProcess*>(node().find(crdt_pid_))) {
-    s.emplace_back(atom("crdt_bytes"), u(crdt->memory_bytes()));
-    s.emplace_back(atom("crdt"), crdt->stats_term());
-  }
+  s.emplace_back(atom("restarts"), u(carry_->restarts));
+  s.emplace_back(atom("crdt_bytes"), u(crdt().memory_bytes()));
+  s.emplace_back(atom("crdt"), crdt().stats_term());
   return Term::map(std::move(s));
 }
 

@@ -1,9 +1,13 @@
-// The `N` process of a Horde.DynamicSupervisor on the C++ node: the adapter
-// that runs sup::SupervisorState (the pure DynamicSupervisorImpl state
-// machine) on the cnode process API. It owns, linked like Horde's
-// one_for_all tree (any of the three dying takes the others down):
-//   'N.Crdt'                 the DeltaCrdt peer (horde/crdt_process)
+// The `N` process of a Horde.DynamicSupervisor on the C++ node:
+// sup::SupervisorState (the pure DynamicSupervisorImpl state machine) on the
+// role host (role_host.hpp), which is also 'N.Crdt'. Started under a
+// RoleSupervisor 'N.Supervisor' (role_supervisor.hpp) with, before it,
 //   'N.ProcessesSupervisor'  the local C++ children (processes_supervisor.hpp)
+// so that (rest_for_one) a crash of N/'N.Crdt' restarts only the host: the
+// children keep running and the new host adopts them (puts them in its new
+// CRDT as ours); a crash of the ProcessesSupervisor (its children die with
+// it) restarts both, and the new host starts each child it had once more,
+// under the same id. Intensity exceeded: the role stops.
 //
 // - gen_server calls on N ({N, Node} or N locally) go to the state machine;
 //   replies (also for proxied operations) are sent with gen_server:reply
@@ -33,8 +37,8 @@
 #include <optional>
 #include <vector>
 
-#include "cnode/gen_server.hpp"
 #include "horde/processes_supervisor.hpp"
+#include "horde/role_host.hpp"
 #include "horde/supervisor_state.hpp"
 
 namespace hc::horde {
@@ -67,10 +71,12 @@ struct SupervisorCounters {
   std::uint64_t member_downs = 0;
 };
 
-class SupervisorProcess final : public cnode::GenServer, private sup::LocalChildren {
+class SupervisorProcess final : public RoleHost, private sup::LocalChildren {
  public:
-  explicit SupervisorProcess(SupervisorOptions options);
+  struct Carry;
+  SupervisorProcess(SupervisorOptions options, std::shared_ptr<Carry> carry);
   ~SupervisorProcess() override;
+  static constexpr const char* kKind = "Horde.DynamicSupervisor";
 
   // Spawns N (and its 'N.Crdt' and 'N.ProcessesSupervisor'). nullopt when a
   // name is taken.
@@ -85,16 +91,19 @@ class SupervisorProcess final : public cnode::GenServer, private sup::LocalChild
   const sup::SupervisorState& state() const noexcept { return *state_; }
   const SupervisorCounters& counters() const noexcept { return counters_; }
   ProcessesSupervisor* processes_supervisor() const;
-  Pid crdt_pid() const noexcept { return crdt_pid_; }
+  Pid crdt_pid() const noexcept { return self(); }
   // members, children (local/global), crdt bytes, counters.
   Term stats_term() const;
 
  protected:
-  void init() override;
-  std::optional<Term> handle_call(const Term& request, const Term& from) override;
-  void handle_cast(const Term& request) override;
-  void handle_info(const Term& message) override;
-  void terminate(const Term& reason) override;
+  void on_start() override;
+  std::optional<Term> on_call(const Term& request, const Term& from) override;
+  void on_cast(const Term& request) override;
+  void on_info(const Term& message) override;
+  void on_down(const cnode::DownMessage& down) override;
+  void on_nodes_changed() override;
+  void on_crdt_changes(std::vector<crdt::KeyChange> changes) override;
+  void on_stop(const Term& reason) override;
 
  private:
   // sup::LocalChildren
@@ -103,27 +112,24 @@ class SupervisorProcess final : public cnode::GenServer, private sup::LocalChild
   void send_exit_signal(const Term& pid, const Term& reason) override;
   void stop_all() override;
 
-  template <typename F>
-  void run_event(F&& f);
   void execute(const sup::Actions& actions);
   void execute_one(const sup::Action& action);
   void collect_children(const sup::CollectChildren& c);
-  void on_diffs(std::vector<Term> diffs);
+  void adopt_children();
   std::vector<Term> auto_members() const;
 
   SupervisorOptions options_;
+  std::shared_ptr<Carry> carry_;
   std::unique_ptr<sup::SupervisorState> state_;
-  Pid crdt_pid_;
-  Pid ps_pid_;
   std::map<Term, Term> member_monitors_;  // monitor ref -> member
-  std::deque<std::vector<Term>> pending_;
-  bool busy_ = false;
-  bool drain_scheduled_ = false;
-  std::uint64_t node_monitor_ = 0;
   bool stopping_ = false;
   std::vector<std::function<void()>> stop_waiters_;
   SupervisorCounters counters_;
-  std::shared_ptr<SupervisorProcess*> self_ref_;
+};
+
+// What a supervisor hands to its successor across a restart.
+struct SupervisorProcess::Carry : RoleCarry {
+  std::vector<Term> local_children;  // specs (with Horde's id) of the children this member ran
 };
 
 }  // namespace hc::horde

@@ -347,6 +347,14 @@ Term SupervisorState::add_child(const Term& spec) {
   return result;
 }
 
+Actions SupervisorState::adopt_local_child(const Term& spec, const Term& pid) {
+  Actions actions;
+  Collect c(out_, actions);
+  const Term* id = spec_id(spec);
+  if (id != nullptr && processes_by_id_.count(*id) == 0) update_state_with_child(spec, pid);
+  return actions;
+}
+
 void SupervisorState::update_state_with_child(const Term& spec, const Term& pid) {
   const Term* id = spec_id(spec);
   if (id == nullptr) return;

@@ -163,6 +163,9 @@ class SupervisorState {
   // DOWN of the monitor on `member` ({N, Node}).
   Actions on_member_down(const Term& member);
   Actions set_members(const std::vector<Term>& members);
+  // A child the local ProcessesSupervisor already runs (after a restart of
+  // N alone): recorded as ours and put in the CRDT, as start_child would.
+  Actions adopt_local_child(const Term& spec, const Term& pid);
 
   // ---- views --------------------------------------------------------------
   const Term& self_name() const noexcept { return self_; }

@@ -52,7 +52,7 @@ enum Tag : std::uint8_t {
 constexpr std::size_t kMaxAtomChars = 255;
 constexpr std::size_t kMaxAtomBytes = 255 * 4;  // MAXATOMLEN_UTF8 - 1
 constexpr std::size_t kMaxRefWords = 5;          // erlang_ref::n[5]; OTP 25 uses at most 5
-constexpr std::size_t kMaxFunNesting = 64;       // funs recurse on the C++ stack: keep it shallow
+constexpr std::size_t kMaxFunNesting = max_fun_nesting;  // funs recurse on the C++ stack: keep it shallow
 
 inline std::uint16_t be16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] << 8 | p[1]); }
 inline std::uint32_t be32(const std::uint8_t* p) {
@@ -130,6 +130,7 @@ class Decoder {
   // Decode one term (no version byte). `depth` is the nesting already used
   // by enclosing decoders (fun environments); `fun_depth` the fun nesting.
   Result<Term> term(std::size_t depth = 0, std::size_t fun_depth = 0);
+  static constexpr std::size_t frame_bytes() noexcept;
 
  private:
   struct Frame {
@@ -217,8 +218,10 @@ Result<Atom> Decoder::atom() {
   erlang_char_encoding result{};
   if (ei_decode_atom_as(cbuf(), &index, out, sizeof out, ERLANG_UTF8, &was, &result) < 0) return TermError::ei_failure;
   if (static_cast<std::size_t>(index) != pos_ + header + len) return TermError::ei_failure;
+  auto a = Atom::bounded(std::string_view(out, out_len));
+  if (!a) return TermError::atom_table_full;
   pos_ = static_cast<std::size_t>(index);
-  return Atom(std::string_view(out, out_len));
+  return *a;
 }
 
 Result<Term> Decoder::integer_term() {
@@ -551,6 +554,8 @@ Result<Term> Decoder::scalar(std::uint8_t tag) {
   }
 }
 
+constexpr std::size_t Decoder::frame_bytes() noexcept { return sizeof(Frame); }
+
 Result<Term> Decoder::term(std::size_t depth, std::size_t fun_depth) {
   const std::size_t start = pos_;
   // The outermost decode on a thread reuses one frame stack (its capacity),
@@ -579,7 +584,8 @@ Result<Term> Decoder::term(std::size_t depth, std::size_t fun_depth) {
     return ec;
   };
   auto open = [&](Frame::Kind kind, std::size_t elements, std::size_t tail) -> std::error_code {
-    if (depth + stack.size() >= max_nesting) return TermError::nesting_too_deep;
+    // Memory, not depth: the BEAM accepts any nesting its heap holds.
+    if ((depth + stack.size() + 1) * sizeof(Frame) > max_decode_stack_bytes) return TermError::nesting_too_deep;
     const std::size_t mine = elements + tail;
     if (mine > left() || owed > left() - mine) return TermError::absurd_length;
     owed += mine;
@@ -982,6 +988,8 @@ void Encoder::term(const Term& root) {
 void append_term(std::vector<std::uint8_t>& out, const Term& t) { Encoder(out).term(t); }
 
 }  // namespace
+
+std::size_t max_nesting_levels() noexcept { return Decoder::frame_bytes() == 0 ? 0 : max_decode_stack_bytes / Decoder::frame_bytes(); }
 
 Result<Term> decode_body_at(std::span<const std::uint8_t> bytes, std::size_t& index) {
   if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) return TermError::absurd_length;

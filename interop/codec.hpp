@@ -6,7 +6,8 @@
 // remaining input *before* ei is called (ei itself trusts lengths), element
 // counts that cannot fit in the rest of the input fail with
 // TermError::absurd_length before anything is allocated, and nesting is handled
-// with an explicit stack limited to max_nesting levels.
+// with an explicit stack (no native recursion, except inside fun
+// environments) whose memory, not depth, is bounded (max_decode_stack_bytes).
 //
 // What is decoded: every tag OTP 25 emits plus the older ones it still reads
 // (FLOAT_EXT, ATOM_EXT / SMALL_ATOM_EXT in Latin-1, converted to UTF-8;
@@ -46,9 +47,17 @@ namespace hc {
 
 // The external format version magic that prefixes every top-level term.
 inline constexpr std::uint8_t kVersionMagic = 131;
-// Deepest nesting of compound terms (tuples, lists, maps, fun environments)
-// that decode accepts; deeper input fails with TermError::nesting_too_deep.
-inline constexpr std::size_t max_nesting = 10'000;
+// The BEAM has no nesting limit in binary_to_term (only its heap), so the
+// decoder has none of its own either: each open compound term costs one
+// frame on an explicit stack, and what is bounded is that stack's memory.
+// Input that would need more (about 2.5 million open levels, several MB of
+// nothing but headers) fails with TermError::nesting_too_deep.
+inline constexpr std::size_t max_decode_stack_bytes = std::size_t{256} << 20;
+// The open levels that fit in max_decode_stack_bytes.
+std::size_t max_nesting_levels() noexcept;
+// Funs nest through native recursion (their environment is decoded by a
+// nested decoder), so their own nesting stays shallow.
+inline constexpr std::size_t max_fun_nesting = 64;
 
 // Decode one complete term_to_binary blob: version byte 131, one term, and
 // nothing after it (TermError::trailing_bytes otherwise).

@@ -27,6 +27,7 @@ class TermCategory final : public std::error_category {
       case TermError::bad_float: return "malformed or non-finite float";
       case TermError::duplicate_map_key: return "duplicate map key";
       case TermError::ei_failure: return "erl_interface rejected validated input";
+      case TermError::atom_table_full: return "atom table full (a new atom beyond the atom limit)";
     }
     return "unknown hc.term error " + std::to_string(ev);
   }

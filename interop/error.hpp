@@ -25,12 +25,13 @@ enum class TermError {
   expected_atom,       // an atom is required here (pid/port/ref node, fun module, ...)
   expected_integer,    // an integer is required here (fun old index/uniq, export arity)
   expected_pid,        // a pid is required here (NEW_FUN_EXT creator)
-  nesting_too_deep,    // more than max_nesting (10 000) nested compound terms
+  nesting_too_deep,    // nesting needs more than max_decode_stack_bytes of decoder stack (codec.hpp)
   trailing_bytes,      // decode(): bytes left over after the term
   bad_bigint,          // SMALL_BIG_EXT / LARGE_BIG_EXT sign byte is not 0 or 1
   bad_float,           // FLOAT_EXT text unparsable, or a NaN / infinity (not Erlang values)
   duplicate_map_key,   // MAP_EXT with two equal (=:=) keys
   ei_failure,          // erl_interface rejected bytes we had already validated (a bug)
+  atom_table_full,     // a new atom while the table holds atom_limit() atoms (term.hpp)
 };
 
 const std::error_category& term_category() noexcept;

@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <atomic>
 #include <cstring>
 #include <functional>
 #include <mutex>
@@ -65,6 +66,23 @@ class AtomTable {
     std::unique_lock lock(mutex_);
     return &*set_.emplace(text).first;
   }
+  // nullptr when `text` is new and the table holds `limit` atoms already.
+  const std::string* intern_bounded(std::string_view text, std::size_t limit) {
+    {
+      std::shared_lock lock(mutex_);
+      auto it = set_.find(text);
+      if (it != set_.end()) return &*it;
+    }
+    std::unique_lock lock(mutex_);
+    auto it = set_.find(text);
+    if (it != set_.end()) return &*it;
+    if (set_.size() >= limit) return nullptr;
+    return &*set_.emplace(text).first;
+  }
+  std::size_t size() const {
+    std::shared_lock lock(mutex_);
+    return set_.size();
+  }
   const std::string* find(std::string_view text) const {
     std::shared_lock lock(mutex_);
     auto it = set_.find(text);
@@ -84,7 +102,7 @@ AtomTable& atom_table() {
 // Per-thread direct-mapped cache in front of the shared table: decoding looks
 // up the same few atoms over and over, and this keeps them off the lock and
 // off a general-purpose hash table.
-const std::string* intern_atom(std::string_view text) {
+const std::string* intern_atom(std::string_view text, std::size_t limit = 0) {
   thread_local const std::string* cache[1024] = {};
   // Cheap hash, 8 bytes at a time (atoms are short; collisions only cost a miss).
   std::uint64_t h = text.size() * 0x9e3779b97f4a7c15ULL;
@@ -101,8 +119,9 @@ const std::string* intern_atom(std::string_view text) {
   }
   const std::string*& slot = cache[(h >> 40) & 1023];
   if (slot && *slot == text) return slot;
-  slot = atom_table().intern(text);
-  return slot;
+  const std::string* p = limit ? atom_table().intern_bounded(text, limit) : atom_table().intern(text);
+  if (p != nullptr) slot = p;
+  return p;
 }
 
 const std::string* empty_atom() {
@@ -114,6 +133,24 @@ const std::string* empty_atom() {
 
 Atom::Atom() : text_(empty_atom()) {}
 Atom::Atom(std::string_view text) : text_(intern_atom(text)) {}
+
+namespace {
+// Process-wide on purpose (the table is); atomic, so nodes on several
+// threads read it safely.
+std::atomic<std::size_t> g_atom_limit{kDefaultAtomLimit};
+}  // namespace
+
+std::optional<Atom> Atom::bounded(std::string_view text) {
+  const std::string* p = intern_atom(text, std::max<std::size_t>(1, g_atom_limit.load(std::memory_order_relaxed)));
+  if (p == nullptr) return std::nullopt;
+  Atom a;
+  a.text_ = p;
+  return a;
+}
+
+std::size_t atom_count() noexcept { return atom_table().size(); }
+std::size_t atom_limit() noexcept { return g_atom_limit.load(std::memory_order_relaxed); }
+void set_atom_limit(std::size_t limit) noexcept { g_atom_limit.store(limit, std::memory_order_relaxed); }
 
 std::strong_ordering Atom::operator<=>(const Atom& other) const noexcept {
   if (text_ == other.text_) return std::strong_ordering::equal;

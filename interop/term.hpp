@@ -46,6 +46,11 @@ class Atom {
  public:
   Atom();
   explicit Atom(std::string_view text);
+  // For text from peers (the decoder): nullopt when `text` is not an atom
+  // yet and the table already holds atom_limit() atoms, so endless fresh
+  // atoms cannot grow memory without bound. Atoms made by our own code
+  // (the constructor) are not counted against the limit.
+  static std::optional<Atom> bounded(std::string_view text);
 
   std::string_view text() const noexcept { return *text_; }
   bool operator==(const Atom& other) const noexcept { return text_ == other.text_; }
@@ -58,6 +63,14 @@ class Atom {
  private:
   const std::string* text_;
 };
+
+// The BEAM's default atom table size (+t, 1 048 576): the most atoms
+// Atom::bounded admits. The table is process-wide (atoms are immortal
+// values, shared by every node of the process, as on one BEAM).
+inline constexpr std::size_t kDefaultAtomLimit = 1'048'576;
+std::size_t atom_count() noexcept;
+std::size_t atom_limit() noexcept;
+void set_atom_limit(std::size_t limit) noexcept;  // tests; thread-safe
 
 // Shorthand: atom("ok").
 inline Atom atom(std::string_view text) { return Atom(text); }

@@ -62,8 +62,16 @@ class Runner {
  private:
   void started(std::error_code ec) {
     if (ec) {
-      const bool in_use = ec == cnode::Errc::name_in_use;
-      std::cerr << program_ << ": cannot start node " << flags_.node.name << ": " << ec.message() << '\n';
+      const bool in_use = ec == cnode::Errc::epmd_name_in_use;
+      const std::string& n = flags_.node.name;
+      if (in_use)
+        std::cerr << program_ << ": name " << n.substr(0, n.find('@')) << " is in use (epmd on port "
+                  << flags_.node.epmd_port << " has a node registered under it)\n";
+      else if (ec == cnode::Errc::epmd_unreachable)
+        std::cerr << program_ << ": cannot reach epmd on 127.0.0.1:" << flags_.node.epmd_port
+                  << " (--epmd-port / ERL_EPMD_PORT; epmd is started automatically unless --no-epmd-start)\n";
+      else
+        std::cerr << program_ << ": cannot start node " << n << ": " << ec.message() << '\n';
       HC_LOG(error) << "cannot start: " << ec.message();
       status_ = in_use ? kExitNameInUse : kExitStartFailed;
       stop_now();
@@ -213,7 +221,10 @@ int run_node(int argc, const char* const* argv, ApplicationSpec spec) {
   if (vm.count("help")) {
     std::cout << "usage: " << program << " --name NAME@HOST [--cookie-file FILE] [--connect NODE]... [OPTIONS]\n\n"
               << spec.description << "\n\n"
-              << all << "\nExit status: 0 stopped cleanly, 1 start-up failed, 2 usage error, 3 node name in use.\n";
+              << all << "\nLimits:\n  atoms: at most " << kDefaultAtomLimit
+              << " distinct atoms (the BEAM's default); a message from a peer that would add more is dropped\n"
+              << "\nExit status: 0 stopped cleanly, 1 start-up failure (e.g. epmd unreachable), 2 usage error, "
+              << int(kExitNameInUse) << " the node name is in use in epmd.\n";
     return kExitOk;
   }
   if (vm.count("version")) {

@@ -1,5 +1,6 @@
 #include "cnode/framing.hpp"
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <vector>
 
@@ -47,10 +48,57 @@ BOOST_AUTO_TEST_CASE(oversized_length_is_an_error_before_the_body_arrives) {
   auto r = next_frame(in, LengthPrefix::four, 1024 * 1024);
   BOOST_REQUIRE(r.is_error());
   BOOST_TEST(r.error == make_error_code(Errc::frame_too_large));
+  BOOST_TEST(r.declared == 1024u * 1024 + 1);
+  BOOST_TEST(r.consumed == 4u);  // the header only
   Bytes ok{0, 0x10, 0, 0};  // exactly the limit: need more, not an error
   BOOST_TEST(next_frame(ok, LengthPrefix::four, 1024 * 1024).need_more());
   Bytes hs{0xff, 0xff};
   BOOST_TEST(next_frame(hs, LengthPrefix::two, 4096).is_error());
+}
+
+// The reading loop of a connection, over bytes arriving in chunks: an
+// oversized frame is skipped as it arrives, the frames around it come out.
+BOOST_AUTO_TEST_CASE(oversized_frame_is_skipped_without_buffering) {
+  const std::size_t limit = 1000;
+  Bytes stream;
+  append_frame(stream, Bytes{1, 2, 3}, LengthPrefix::four);
+  append_frame(stream, Bytes(5000, 7), LengthPrefix::four);  // over the limit
+  append_frame(stream, Bytes{4, 5}, LengthPrefix::four);
+  std::vector<Bytes> frames;
+  std::vector<std::size_t> skipped;
+  Bytes buffer;
+  std::size_t largest_buffer = 0;
+  FrameSkipper skip;
+  for (std::size_t at = 0; at < stream.size(); at += 100) {  // 100-byte reads
+    buffer.insert(buffer.end(), stream.begin() + at, stream.begin() + std::min(stream.size(), at + 100));
+    largest_buffer = std::max(largest_buffer, buffer.size());
+    std::size_t off = 0;
+    for (;;) {
+      if (skip.active()) {
+        off += skip.take(buffer.size() - off);
+        if (skip.active()) break;
+        continue;
+      }
+      auto r = next_frame(std::span(buffer).subspan(off), LengthPrefix::four, limit);
+      if (r.need_more()) break;
+      if (r.is_error()) {
+        BOOST_REQUIRE(r.error == make_error_code(Errc::frame_too_large));
+        skipped.push_back(r.declared);
+        off += r.consumed;
+        skip.start(r.declared);
+        continue;
+      }
+      frames.emplace_back(r.payload.begin(), r.payload.end());
+      off += r.consumed;
+    }
+    buffer.erase(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(off));
+  }
+  BOOST_TEST(frames.size() == 2u);
+  BOOST_TEST((frames.at(0) == Bytes{1, 2, 3}));
+  BOOST_TEST((frames.at(1) == Bytes{4, 5}));
+  BOOST_TEST((skipped == std::vector<std::size_t>{5000}));
+  BOOST_TEST(largest_buffer <= 200u);  // never more than what one read brings plus a partial header
+  BOOST_TEST(!skip.active());
 }
 
 BOOST_AUTO_TEST_CASE(append_frame_round_trips) {

@@ -28,7 +28,8 @@ SyncEngine make_engine(std::int64_t id = 42) {
 }
 
 Term neighbour(const char* node) { return tuple(Atom("N.Crdt"), Atom(node)); }
-Term gen_call(Term req) { return tuple(Atom("$gen_call"), tuple(Term(Pid{Atom("c@h"), 9, 0, 1}), Term(7)), req); }
+// A gen_server call as the host hands it over (it parses the envelope).
+SyncActions call(SyncEngine& e, Term req) { return e.handle_call(req, tuple(Term(Pid{Atom("c@h"), 9, 0, 1}), Term(7))); }
 
 }  // namespace
 
@@ -62,8 +63,7 @@ BOOST_AUTO_TEST_CASE(set_neighbours_monitors_and_starts_a_sync) {
   auto b = e.handle_message(tuple(Atom("set_neighbours"), list(neighbour("c@h"))));
   BOOST_REQUIRE_EQUAL(only<action::Demonitor>(b).size(), 1u);
   BOOST_CHECK_EQUAL(only<action::Demonitor>(b)[0].neighbour, neighbour("b@h"));
-  auto c = e.handle_message(tuple(Atom("DOWN"), Term(Reference{Atom("me@host"), 1, {1, 2, 3}}), Atom("process"),
-                                  neighbour("c@h"), Atom("noconnection")));
+  auto c = e.handle_down(neighbour("c@h"));  // the host matched the DOWN's ref to this neighbour
   BOOST_CHECK(c.empty());
   BOOST_CHECK(e.monitored().empty());
   auto s = e.on_sync_timer();
@@ -98,23 +98,23 @@ BOOST_AUTO_TEST_CASE(flow_control_holds_back_ticks_while_a_round_is_unacknowledg
 
 BOOST_AUTO_TEST_CASE(gen_server_calls_behave_like_deltacrdt) {
   auto e = make_engine();
-  auto r = e.handle_message(gen_call(tuple(Atom("operation"), tuple(Atom("add"), list(binary("k"), Term(1))))));
+  auto r = call(e, tuple(Atom("operation"), tuple(Atom("add"), list(binary("k"), Term(1)))));
   BOOST_REQUIRE_EQUAL(only<action::Reply>(r).size(), 1u);
   BOOST_CHECK_EQUAL(only<action::Reply>(r)[0].reply, Term(Atom("ok")));
   BOOST_REQUIRE_EQUAL(only<action::Notify>(r).size(), 1u);
   BOOST_CHECK_EQUAL(changes_to_term(only<action::Notify>(r)[0].diffs), list(tuple(Atom("add"), binary("k"), Term(1))));
-  r = e.handle_message(gen_call(tuple(Atom("bulk_operation"),
-                                      list(tuple(Atom("add"), list(binary("j"), Term(2))), tuple(Atom("remove"), list(binary("k")))))));
+  r = call(e, tuple(Atom("bulk_operation"),
+                                      list(tuple(Atom("add"), list(binary("j"), Term(2))), tuple(Atom("remove"), list(binary("k"))))));
   BOOST_CHECK_EQUAL(only<action::Notify>(r).size(), 2u);
   BOOST_CHECK_EQUAL(only<action::Reply>(r).at(0).reply, Term(Atom("ok")));
-  r = e.handle_message(gen_call(Term(Atom("read"))));
+  r = call(e, Term(Atom("read")));
   BOOST_CHECK_EQUAL(only<action::Reply>(r).at(0).reply, Term::map({{binary("j"), Term(2)}}));
-  r = e.handle_message(gen_call(tuple(Atom("read"), list(binary("j"), binary("zz")))));
+  r = call(e, tuple(Atom("read"), list(binary("j"), binary("zz"))));
   BOOST_CHECK_EQUAL(only<action::Reply>(r).at(0).reply, Term::map({{binary("j"), Term(2)}}));
-  r = e.handle_message(gen_call(tuple(Atom("read"), Term())));
+  r = call(e, tuple(Atom("read"), Term()));
   BOOST_CHECK_EQUAL(only<action::Reply>(r).at(0).reply, Term::map({}));
   // Removing an absent key changes nothing: no notification.
-  r = e.handle_message(gen_call(tuple(Atom("operation"), tuple(Atom("remove"), list(binary("nope"))))));
+  r = call(e, tuple(Atom("operation"), tuple(Atom("remove"), list(binary("nope")))));
   BOOST_CHECK(only<action::Notify>(r).empty());
 }
 
@@ -138,7 +138,7 @@ BOOST_AUTO_TEST_CASE(malformed_messages_are_dropped_with_a_warning) {
     BOOST_CHECK(only<action::Send>(a).empty());
   }
   // A call we cannot serve is answered, so that the caller never hangs.
-  auto r = e.handle_message(gen_call(tuple(Atom("operation"), tuple(Atom("clear"), Term()))));
+  auto r = call(e, tuple(Atom("operation"), tuple(Atom("clear"), Term())));
   BOOST_REQUIRE_EQUAL(only<action::Reply>(r).size(), 1u);
   BOOST_CHECK(only<action::Reply>(r)[0].reply.is_record("error", 2));
   BOOST_CHECK(e.state().get(binary("k")) == Term(1));

@@ -5,8 +5,9 @@
 // The BEAM nodes load erlang_harness/registry_harness.exs (the
 // `:registry_driver` server); the test talks to it over distribution with
 // typed terms, from a throw-away process on a C++ node.
-#include "registry_test_support.hpp"
+#include "registry_horde_support.hpp"
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <future>
@@ -24,78 +25,12 @@ namespace {
 constexpr auto kSync = 100ms;
 const Atom kReg("Elixir.HordeCnodeTest.Registry");
 
-using hc::test::run_capture;
-
-// ERL_LIBS for the BEAM nodes: the caller's (Horde and its deps) plus
-// Elixir's lib dir. Exits 77 when Horde.Registry cannot be loaded.
-const std::string& horde_erl_libs() {
-  static std::string libs = [] {
-    const char* env = std::getenv("ERL_LIBS");
-    std::string base = env ? env : "";
-    const std::string elixir_lib =
-        run_capture("elixir -e 'IO.puts(Path.dirname(:code.lib_dir(:elixir)))' 2>/dev/null");
-    std::string all = base.empty() ? elixir_lib : base + ":" + elixir_lib;
-    const int status = std::system(("ERL_LIBS='" + all +
-                                     "' erl -noshell -eval \"halt(case code:which('Elixir.Horde.Registry') of "
-                                     "non_existing -> 1; _ -> 0 end).\" >/dev/null 2>&1")
-                                        .c_str());
-    if (base.empty() || status != 0) {
-      std::printf("skipped: Horde not in ERL_LIBS (ERL_LIBS='%s'; Horde.Registry cannot be loaded). Set ERL_LIBS "
-                  "to a directory holding horde, delta_crdt, merkle_map, libring, telemetry.\n",
-                  base.c_str());
-      std::fflush(stdout);
-      std::_Exit(77);
-    }
-    return all;
-  }();
-  return libs;
-}
-
-// A BEAM node with Horde.Registry kReg and the registry driver.
-struct BeamRegistryNode {
-  std::unique_ptr<BeamNode> beam;
-  Atom name;
-  explicit BeamRegistryNode(const std::string& cookie) {
-    beam = std::make_unique<BeamNode>(hc::test::BeamNodeOptions{unique_name("hb"), cookie, horde_erl_libs(), {}, false});
-    name = Atom(beam->node_name());
-    beam->eval("logger:set_primary_config(level, warning), {ok, _} = application:ensure_all_started(elixir), ok.");
-    beam->eval("_ = 'Elixir.Code':require_file(<<\"" + std::string(HC_SOURCE_DIR) +
-                   "/erlang_harness/registry_harness.exs\">>), ok.",
-               60s);
-  }
-  // members: "auto" or an Erlang list of member tuples.
-  void start(const std::string& members) {
-    BOOST_REQUIRE_EQUAL(beam->eval("'Elixir.RegistryDriver.Starter':start('" + std::string(kReg.text()) + "', " +
-                                   members + ", " + std::to_string(kSync.count()) + ")."),
-                        "ok");
-  }
+// This suite's registry and sync interval.
+struct TestBeam : hc::test::reg::BeamRegistryNode {
+  explicit TestBeam(const std::string& cookie) : BeamRegistryNode(cookie, kReg, kSync) {}
 };
-
-// The test's hands on BEAM nodes: driver calls from a C++ node.
-struct Driver {
-  cnode::NodeRunner* via;
-  Term call(const BeamRegistryNode& b, Term request) {
-    auto r = hc::test::reg::call(*via, cnode::Dest(atom("registry_driver"), b.name), std::move(request));
-    BOOST_REQUIRE_MESSAGE(r.ok(), "driver call failed: " << r.reason());
-    return r.value();
-  }
-  // Horde.Registry.lookup on `b`: the pid, or nullopt for [].
-  std::optional<Pid> lookup(const BeamRegistryNode& b, const Term& key) {
-    Term r = call(b, tuple(atom("lookup"), kReg, key));
-    if (!r.is_tuple(2) || !r.element(0)->is_atom("ok")) return std::nullopt;
-    auto l = r.element(1)->list_elements();
-    if (l.empty()) return std::nullopt;
-    return *l[0].element(0)->as_pid();
-  }
-  std::int64_t count(const BeamRegistryNode& b) { return call(b, tuple(atom("count"), kReg)).as_int().value_or(-1); }
-  // {Result, Pid} of a fresh registrant process on `b`.
-  std::pair<Term, Pid> register_name(const BeamRegistryNode& b, const Term& key, const Term& value) {
-    Term r = call(b, tuple(atom("register"), kReg, key, value));
-    return {*r.element(0), *r.element(1)->as_pid()};
-  }
-  std::size_t members(const BeamRegistryNode& b) {
-    return call(b, tuple(atom("members"), kReg)).list_elements().size();
-  }
+struct TestDriver : hc::test::reg::Driver {
+  explicit TestDriver(cnode::NodeRunner* runner) : Driver{runner, kReg} {}
 };
 
 Term erl_members(const std::vector<Atom>& nodes) {
@@ -119,7 +54,7 @@ BOOST_AUTO_TEST_SUITE(registry_horde_test)
 BOOST_AUTO_TEST_CASE(two_beam_one_cpp_auto_members) {
   horde_erl_libs();
   const std::string cookie = unique_name("ck");
-  BeamRegistryNode b1(cookie), b2(cookie);
+  TestBeam b1(cookie), b2(cookie);
   b1.start("auto");
   b2.start("auto");
   BOOST_REQUIRE_EQUAL(b1.beam->eval("net_adm:ping('" + std::string(b2.name.text()) + "')."), "pong");
@@ -130,7 +65,7 @@ BOOST_AUTO_TEST_CASE(two_beam_one_cpp_auto_members) {
     cpp->node().add_peer(b1.name);
     cpp->node().add_peer(b2.name);
   }).get();
-  Driver d{cpp->runner.get()};
+  TestDriver d(cpp->runner.get());
 
   BOOST_TEST_REQUIRE(eventually([&] { return cpp->members() == 3u && d.members(b1) == 3u && d.members(b2) == 3u; }, 20s));
 
@@ -209,8 +144,7 @@ BOOST_AUTO_TEST_CASE(two_beam_one_cpp_auto_members) {
     std::cerr << "b1 ets " << b1.beam->try_eval("ets:lookup('keys_Elixir.HordeCnodeTest.Registry', <<\"x\">>).") << "\n";
     std::cerr << "cpp crdt " << cpp->runner->run([&] {
       auto* p = horde::RegistryProcess::find(cpp->node(), kReg);
-      auto* cp = dynamic_cast<horde::CrdtProcess*>(cpp->node().find(p->crdt_pid()));
-      auto v = cp->engine().state().value_term(horde::CrdtKey::name_key(binary("x")));
+      auto v = p->crdt().engine().state().value_term(horde::CrdtKey::name_key(binary("x")));
       return v ? *v : Term(atom("none"));
     }).get() << "\n";
   }
@@ -263,14 +197,14 @@ BOOST_AUTO_TEST_CASE(two_beam_one_cpp_auto_members) {
 BOOST_AUTO_TEST_CASE(one_beam_two_cpp_explicit_members) {
   horde_erl_libs();
   const std::string cookie = unique_name("ck");
-  BeamRegistryNode b(cookie);
+  TestBeam b(cookie);
   const std::string n1 = unique_name("hc1"), n2 = unique_name("hc2");
   const Atom a1(n1 + "@127.0.0.1"), a2(n2 + "@127.0.0.1");
   b.start(erl_list({b.name, a1, a2}));
   CppRegistryNode c1(n1, cookie, kReg), c2(n2, cookie, kReg);
   c1.start({b.name, a2}, kSync);
   c2.start({b.name, a1}, kSync);
-  Driver d{c1.runner.get()};
+  TestDriver d(c1.runner.get());
   BOOST_TEST_REQUIRE(eventually([&] { return c1.members() == 3u && c2.members() == 3u && d.members(b) == 3u; }, 20s));
 
   auto [rb, pb] = d.register_name(b, tuple(atom("user"), 1), atom("beam"));
@@ -299,6 +233,65 @@ BOOST_AUTO_TEST_CASE(one_beam_two_cpp_explicit_members) {
   c2.exit_process(p2, atom("shutdown"));
   d.call(b, tuple(atom("kill"), pb, atom("kill")));
   BOOST_TEST(eventually([&] { return d.count(b) == 0 && c1.count() == 0u && c2.count() == 0u; }));
+}
+
+// Issue 11 faults 1 and 2 against real Horde (members: :auto on the BEAM
+// side): the C++ registry restarts after {'EXIT', self(), kill} sent to its
+// 'N.Crdt' from a BEAM node, and every name comes back on every node; a 70 MB
+// binary and a 20 000-deep list sent to a C++ process then cost no name and
+// no connection.
+BOOST_AUTO_TEST_CASE(names_survive_a_cpp_role_restart_and_big_messages) {
+  horde_erl_libs();
+  const std::string cookie = unique_name("ck");
+  TestBeam b1(cookie), b2(cookie);
+  b1.start("auto");
+  b2.start("auto");
+  BOOST_REQUIRE_EQUAL(b1.beam->eval("net_adm:ping('" + std::string(b2.name.text()) + "')."), "pong");
+  auto cpp = std::make_unique<CppRegistryNode>(unique_name("hc"), cookie, kReg);
+  cpp->start({}, kSync);
+  auto downs = std::make_shared<std::atomic<int>>(0);
+  cpp->runner->run([&] {
+    cpp->node().monitor_nodes([downs](Atom, bool up) {
+      if (!up) ++*downs;
+    });
+    cpp->node().add_peer(b1.name);
+    cpp->node().add_peer(b2.name);
+  }).get();
+  TestDriver d(cpp->runner.get());
+  BOOST_TEST_REQUIRE(eventually([&] { return cpp->members() == 3u && d.members(b1) == 3u && d.members(b2) == 3u; }, 20s));
+  auto [rb, pb] = d.register_name(b1, binary("beam-name"), Term(1));
+  BOOST_TEST(rb.is_tuple(2));
+  auto [pc, rc] = cpp->register_echo(binary("cpp-name"), atom("cpp_value"));
+  BOOST_REQUIRE(rc.ok());
+  auto all_there = [&] {
+    return d.lookup(b1, binary("cpp-name")) == std::optional<Pid>(pc) &&
+           d.lookup(b2, binary("cpp-name")) == std::optional<Pid>(pc) &&
+           d.lookup(b2, binary("beam-name")) == std::optional<Pid>(pb) && cpp->lookup(binary("beam-name")).has_value() &&
+           cpp->lookup(binary("cpp-name")).has_value() && d.count(b1) == 2 && d.count(b2) == 2 && cpp->count() == 2u;
+  };
+  BOOST_TEST_REQUIRE(eventually(all_there));
+
+  const std::string N = "'" + std::string(cpp->name().text()) + "'";
+  auto registry_pid = [&] { return cpp->runner->run([&] { return cpp->node().whereis(kReg); }).get(); };
+  const auto before = registry_pid();
+  b1.beam->eval("{'Elixir.HordeCnodeTest.Registry.Crdt', " + N + "} ! {'EXIT', self(), kill}, ok.");
+  BOOST_TEST(eventually([&] {
+    auto now = registry_pid();
+    return now && before && !(*now == *before);
+  }));
+  BOOST_TEST(cpp->alive(pc));
+  BOOST_TEST(eventually(all_there, 15s));  // rejoined, resynced, the C++ name re-registered
+  BOOST_TEST(d.call(b2, tuple(atom("via_call"), kReg, binary("cpp-name"), atom("hello"))) ==
+             tuple(atom("ok"), atom("hello")));
+
+  b1.beam->eval("[{Pid, _}] = 'Elixir.Horde.Registry':lookup('Elixir.HordeCnodeTest.Registry', <<\"cpp-name\">>), "
+                "Pid ! binary:copy(<<1>>, 70000000), "
+                "Pid ! lists:foldl(fun(_, A) -> [A] end, [], lists:seq(1, 20000)), ok.",
+                60s);
+  BOOST_TEST(d.call(b1, tuple(atom("via_call"), kReg, binary("cpp-name"), atom("after_big"))) ==
+             tuple(atom("ok"), atom("after_big")));
+  BOOST_TEST(eventually(all_there));
+  BOOST_TEST(*downs == 0);  // no connection was cut
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -97,6 +97,15 @@ struct CppRegistryNode {
     BOOST_REQUIRE(pid.has_value());
   }
 
+  // members: auto (every visible node), as Horde's members: :auto.
+  void start_auto(std::chrono::milliseconds sync = 100ms) {
+    horde::RegistryOptions o;
+    o.name = registry;
+    o.sync_interval = sync;
+    o.members_auto = true;
+    BOOST_REQUIRE(runner->run([&] { return horde::RegistryProcess::start(runner->node(), o); }).get().has_value());
+  }
+
   // Runs f(RegistryApi&) on the io thread; `fallback` when the registry is not running.
   template <class F, class R = std::invoke_result_t<F, horde::RegistryApi&>>
   R with_api(F f, R fallback = R{}) {

@@ -582,4 +582,56 @@ BOOST_AUTO_TEST_CASE(a_beam_member_without_quorum_waits_until_a_cpp_member_retur
   BOOST_TEST(c.cpps[0]->call_sup(Term(atom("wait_for_quorum"))).value() == Term(atom("ok")));
 }
 
+// Issue 11 fault 1 against real Horde: the C++ supervisor role restarts
+// after {'EXIT', self(), kill} sent to its 'N.Crdt' from a BEAM node; its C++
+// children keep running under the same pids and every member's view agrees
+// again. When its ProcessesSupervisor dies (the children with it), each
+// child is started exactly once more, under its id.
+BOOST_AUTO_TEST_CASE(cpp_children_come_back_after_a_role_restart) {
+  MixedCluster c(1, 1);
+  auto& b1 = *c.beams[0];
+  auto& cpp = *c.cpps[0];
+  constexpr int kChildren = 20;
+  for (int i = 0; i < kChildren; ++i) {
+    auto r = c.harness(b1, tuple(atom("start_child"), c.sup, counter_spec(i)));
+    BOOST_REQUIRE(r.ok() && ok_pid(r.value()));
+  }
+  auto agreed = [&] { return c.views_agree({&b1}, {&cpp}, kChildren); };
+  BOOST_REQUIRE_MESSAGE(eventually(agreed, 20s), c.describe({&b1}, {&cpp}));
+  auto cpp_owned = [&] {
+    std::map<Term, Term> out;  // id -> pid
+    for (const auto& [id, e] : cpp.processes())
+      if (*e.owner.element(1) == Term(cpp.name())) out[id] = e.pid;
+    return out;
+  };
+  const auto owned = cpp_owned();
+  BOOST_REQUIRE_GT(owned.size(), 0u);
+  BOOST_REQUIRE_EQUAL(cpp.running_children(), owned.size());
+
+  auto host = [&] { return cpp.runner->run([&] { return cpp.runner->node().whereis(c.sup); }).get(); };
+  const auto before = host();
+  c.harness(b1, tuple(atom("eval"), binary("send({:\"" + std::string(c.sup.text()) + ".Crdt\", :\"" +
+                                           std::string(cpp.name().text()) + "\"}, {:EXIT, self(), :kill})")));
+  BOOST_TEST(eventually([&] {
+    auto now = host();
+    return now && before && !(*now == *before);
+  }));
+  BOOST_TEST_MESSAGE("host restarted");
+  BOOST_TEST(eventually([&] { return agreed() && cpp_owned() == owned; }, 20s), c.describe({&b1}, {&cpp}));
+  BOOST_TEST(cpp.running_children() == owned.size());
+
+  // The ProcessesSupervisor dies: its children with it; each restarts once.
+  cpp.runner->run([&] {
+    auto& n = cpp.runner->node();
+    n.exit_signal(n.null_pid(), *n.whereis(horde::sup::processes_supervisor_name_of(c.sup)), Term(atom("kill")));
+  }).get();
+  BOOST_TEST(eventually([&] {
+    auto now = cpp_owned();
+    if (now.size() != owned.size() || cpp.running_children() != owned.size()) return false;
+    for (const auto& [id, pid] : now)
+      if (!owned.count(id) || owned.at(id) == pid) return false;  // same ids, new pids
+    return agreed();
+  }, 20s), c.describe({&b1}, {&cpp}));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

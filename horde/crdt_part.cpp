@@ -1,0 +1,156 @@
+#include "horde/crdt_part.hpp"
+
+#include <random>
+
+#include "cnode/log.hpp"
+
+namespace hc::horde {
+
+namespace {
+
+std::int64_t random_node_id() {
+  std::random_device rd;
+  std::uniform_int_distribution<std::int64_t> d(1, 1'000'000'000);
+  return d(rd);
+}
+
+}  // namespace
+
+CrdtPart::CrdtPart(CrdtPartOptions options) : options_(std::move(options)) {
+  node_id_ = options_.node_id ? *options_.node_id : random_node_id();
+  if (!options_.clock) options_.clock = [] { return crdt::beam_monotonic_ns(); };
+}
+
+void CrdtPart::start(cnode::Process& self) {
+  crdt::SyncConfig cfg;
+  cfg.node_id = node_id_;
+  cfg.self = Term(self.self());
+  cfg.sync_interval_ms = static_cast<std::uint32_t>(options_.sync_interval.count());
+  cfg.max_sync_size = options_.max_sync_size;
+  // Hold back a neighbour's next round while its previous one is
+  // unacknowledged, for at most 10 intervals (see SyncConfig): keeps a
+  // round that costs more than one interval from being buried under more.
+  cfg.max_skipped_rounds = 10;
+  engine_ = std::make_unique<crdt::SyncEngine>(cfg, options_.clock);
+  execute(self, engine_->start());
+}
+
+bool CrdtPart::is_protocol_message(const Term& m) {
+  return m.is_atom("sync") || m.is_record("diff", 2) || m.is_record("diff", 3) || m.is_record("get_diff", 3) ||
+         m.is_record("ack_diff", 2) || m.is_record("set_neighbours", 2) ||
+         (m.is_record("$gen_cast", 2) && m.element(1)->is_record("operation", 2));
+}
+
+bool CrdtPart::is_crdt_call(const Term& r) {
+  return r.is_atom("read") || r.is_record("read", 2) || r.is_record("operation", 2) || r.is_record("bulk_operation", 2);
+}
+
+void CrdtPart::handle_message(cnode::Process& self, const Term& message) {
+  ++counters_.messages;
+  if (message.is_record("diff", 3)) ++counters_.slices_in;
+  if (message.is_record("diff", 2)) ++counters_.diffs_in;
+  if (message.is_record("get_diff", 3)) ++counters_.get_diffs_in;
+  execute(self, engine_->handle_message(message));
+}
+
+void CrdtPart::handle_call(cnode::Process& self, const Term& request, const Term& from) {
+  ++counters_.messages;
+  execute(self, engine_->handle_call(request, from));
+}
+
+bool CrdtPart::handle_down(cnode::Process& self, const cnode::DownMessage& d) {
+  for (auto it = monitors_.begin(); it != monitors_.end(); ++it) {
+    if (Term(it->second) == d.ref) {
+      Term neighbour = it->first;
+      monitors_.erase(it);
+      down(self, neighbour);
+      return true;
+    }
+  }
+  return false;
+}
+
+void CrdtPart::down(cnode::Process& self, const Term& neighbour) {
+  ++counters_.downs;
+  execute(self, engine_->handle_down(neighbour));
+}
+
+void CrdtPart::put(cnode::Process& self, const Term& key, const Term& value) { execute(self, engine_->put(key, value)); }
+void CrdtPart::remove(cnode::Process& self, const Term& key) { execute(self, engine_->remove(key)); }
+void CrdtPart::set_neighbours(cnode::Process& self, std::vector<Term> neighbours) {
+  execute(self, engine_->set_neighbours(std::move(neighbours)));
+}
+std::optional<Term> CrdtPart::get(const Term& key) const { return engine_->state().get(key); }
+Term CrdtPart::read() const { return engine_->state().read(); }
+
+void CrdtPart::execute(cnode::Process& self, const crdt::SyncActions& actions) {
+  for (const auto& a : actions) {
+    if (auto* s = std::get_if<crdt::action::Send>(&a)) {
+      auto dest = cnode::Dest::from_term(s->to);
+      if (!dest) {
+        ++counters_.warnings;
+        HC_LOG(warn) << options_.name << ": cannot send to " << s->to;
+        continue;
+      }
+      ++counters_.sends;
+      if (s->message.is_record("diff", 3)) ++counters_.slices_out;
+      if (s->message.is_record("diff", 2)) ++counters_.diffs_out;
+      if (s->message.is_record("get_diff", 3)) ++counters_.get_diffs_out;
+      self.send(*dest, s->message);
+    } else if (auto* m = std::get_if<crdt::action::Monitor>(&a)) {
+      auto dest = cnode::Dest::from_term(m->neighbour);
+      if (!dest) {
+        HC_LOG(warn) << options_.name << ": neighbour " << m->neighbour << " is not a process name";
+        down(self, m->neighbour);  // forget it; the next sync tries again
+        continue;
+      }
+      monitors_[m->neighbour] = self.monitor(*dest);
+    } else if (auto* d = std::get_if<crdt::action::Demonitor>(&a)) {
+      auto it = monitors_.find(d->neighbour);
+      if (it != monitors_.end()) {
+        self.demonitor(it->second);
+        monitors_.erase(it);
+      }
+    } else if (auto* r = std::get_if<crdt::action::Reply>(&a)) {
+      if (cnode::parse_from(r->from)) {
+        self.reply(r->from, r->reply);
+      } else {
+        HC_LOG(warn) << options_.name << ": cannot reply to " << r->from;
+      }
+    } else if (auto* n = std::get_if<crdt::action::Notify>(&a)) {
+      ++counters_.notifications;
+      changes_.insert(changes_.end(), n->diffs.begin(), n->diffs.end());
+    } else if (auto* t = std::get_if<crdt::action::ScheduleSync>(&a)) {
+      self.send_after(std::chrono::milliseconds(t->after_ms), Term(Atom("sync")));
+    } else if (auto* w = std::get_if<crdt::action::Warning>(&a)) {
+      ++counters_.warnings;
+      HC_LOG(warn) << options_.name << ": " << w->text;
+    }
+  }
+}
+
+std::size_t CrdtPart::memory_bytes() const { return engine_ ? engine_->state().memory_bytes() : 0; }
+
+Term CrdtPart::stats_term() const {
+  auto u = [](std::uint64_t v) { return Term(v); };
+  TermPairs s;
+  s.emplace_back(Term(Atom("node_id")), Term(node_id_));
+  s.emplace_back(Term(Atom("keys")), u(engine_ ? engine_->state().size() : 0));
+  s.emplace_back(Term(Atom("neighbours")), u(engine_ ? engine_->neighbours().size() : 0));
+  s.emplace_back(Term(Atom("monitored")), u(monitors_.size()));
+  s.emplace_back(Term(Atom("messages")), u(counters_.messages));
+  s.emplace_back(Term(Atom("sends")), u(counters_.sends));
+  s.emplace_back(Term(Atom("notifications")), u(counters_.notifications));
+  s.emplace_back(Term(Atom("warnings")), u(counters_.warnings));
+  s.emplace_back(Term(Atom("downs")), u(counters_.downs));
+  s.emplace_back(Term(Atom("memory_bytes")), u(memory_bytes()));
+  s.emplace_back(Term(Atom("slices_in")), u(counters_.slices_in));
+  s.emplace_back(Term(Atom("slices_out")), u(counters_.slices_out));
+  s.emplace_back(Term(Atom("get_diffs_in")), u(counters_.get_diffs_in));
+  s.emplace_back(Term(Atom("get_diffs_out")), u(counters_.get_diffs_out));
+  s.emplace_back(Term(Atom("diffs_in")), u(counters_.diffs_in));
+  s.emplace_back(Term(Atom("diffs_out")), u(counters_.diffs_out));
+  return Term::map(std::move(s));
+}
+
+}  // namespace hc::horde

@@ -1,0 +1,92 @@
+// The DeltaCrdt part of a process: a crdt::SyncEngine (the pure
+// DeltaCrdt.CausalCrdt 0.6.4 state machine) plus what executing its actions
+// needs on the cnode process API: neighbour monitors, sends, replies, the
+// sync timer, counters. Used by a Horde role host (horde/role_host.hpp),
+// which is addressed as 'N.Crdt' besides N, and by the stand-alone
+// CrdtProcess (horde/crdt_process.hpp).
+//
+// The changes DeltaCrdt would report through on_diffs are collected, in the
+// order they happened, for the owner to take in the same turn
+// (take_changes); nothing calls back up.
+//
+// Threading: io thread only; every call gets the process it runs in.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "cnode/gen_server.hpp"
+#include "cnode/process.hpp"
+#include "crdt/sync_engine.hpp"
+
+namespace hc::horde {
+
+struct CrdtPartOptions {
+  Atom name;                                     // 'N.Crdt', for logs
+  std::chrono::milliseconds sync_interval{200};  // DeltaCrdt default; Horde passes 300
+  std::optional<std::size_t> max_sync_size;      // nullopt = :infinite (Horde's); see sync_engine.hpp
+  std::optional<std::int64_t> node_id;           // default: random in 1..1 000 000 000
+  std::function<std::int64_t()> clock;           // default: crdt::beam_monotonic_ns
+};
+
+class CrdtPart {
+ public:
+  explicit CrdtPart(CrdtPartOptions options);
+
+  // Creates the engine for `self` (the pid peers sync with) and runs
+  // DeltaCrdt's init (the first sync is immediate).
+  void start(cnode::Process& self);
+
+  // A message of the DeltaCrdt protocol: the sync tick, {diff, _},
+  // {diff, _, _}, {get_diff, _, _}, {ack_diff, _}, {set_neighbours, _} and
+  // the {'$gen_cast', {operation, _}} casts.
+  static bool is_protocol_message(const Term& message);
+  // A DeltaCrdt gen_server request: read, {read, Keys}, {operation, Op},
+  // {bulk_operation, Ops}.
+  static bool is_crdt_call(const Term& request);
+
+  void handle_message(cnode::Process& self, const Term& message);
+  void handle_call(cnode::Process& self, const Term& request, const Term& from);
+  // True when `down` is for one of our neighbour monitors (then handled).
+  bool handle_down(cnode::Process& self, const cnode::DownMessage& down);
+
+  // ---- local operations (what DeltaCrdt.put/delete/set_neighbours do) ------
+  void put(cnode::Process& self, const Term& key, const Term& value);
+  void remove(cnode::Process& self, const Term& key);
+  void set_neighbours(cnode::Process& self, std::vector<Term> neighbours);
+
+  // The changes since the last call (DeltaCrdt's on_diffs), in order.
+  std::vector<crdt::KeyChange> take_changes() { return std::exchange(changes_, {}); }
+  bool has_changes() const noexcept { return !changes_.empty(); }
+
+  bool started() const noexcept { return engine_ != nullptr; }
+  const crdt::SyncEngine& engine() const { return *engine_; }
+  std::optional<Term> get(const Term& key) const;
+  Term read() const;
+  std::int64_t node_id() const noexcept { return node_id_; }
+  std::size_t memory_bytes() const;
+  // #{keys, node_id, neighbours, monitored, slices_in, ...}
+  Term stats_term() const;
+
+ private:
+  void execute(cnode::Process& self, const crdt::SyncActions& actions);
+  void down(cnode::Process& self, const Term& neighbour);
+
+  CrdtPartOptions options_;
+  std::int64_t node_id_ = 0;
+  std::unique_ptr<crdt::SyncEngine> engine_;
+  std::map<Term, Reference> monitors_;  // neighbour -> monitor ref
+  std::vector<crdt::KeyChange> changes_;
+  struct Counters {
+    std::uint64_t messages = 0, warnings = 0, sends = 0, notifications = 0, downs = 0;
+    // Key traffic: state slices {diff, AWLWWMap, Keys} and {get_diff, ...}.
+    std::uint64_t slices_in = 0, slices_out = 0, get_diffs_in = 0, get_diffs_out = 0, diffs_in = 0, diffs_out = 0;
+  } counters_;
+};
+
+}  // namespace hc::horde

@@ -1,0 +1,218 @@
+// The role host and its supervision, on one node without sockets: the node
+// runs on a test-owned io_context driven with poll(), timers are a
+// ManualTimerService and the restart clock is injected, so every restart,
+// and the intensity limit, is deterministic.
+#include "horde/role_host.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include "cnode/node.hpp"
+#include "horde/registry_api.hpp"
+#include "horde/supervisor_process.hpp"
+
+using namespace hc;
+using namespace hc::horde;
+using namespace std::chrono_literals;
+
+namespace {
+
+const Atom kReg("Elixir.UnitReg");
+const Atom kSup("Elixir.UnitSup");
+
+struct LocalNode {
+  boost::asio::io_context io;
+  cnode::ManualTimerService* timers = nullptr;
+  std::unique_ptr<cnode::Node> node;
+  RestartIntensity::Clock::time_point now{};  // the injected restart clock
+
+  LocalNode() {
+    cnode::NodeOptions o;
+    o.name = "unit@127.0.0.1";
+    o.cookie = "c";
+    o.listen_address = "127.0.0.1";
+    o.use_epmd = false;
+    o.discovery = false;
+    auto t = std::make_unique<cnode::ManualTimerService>();
+    timers = t.get();
+    node = std::make_unique<cnode::Node>(io, o, std::move(t));
+    bool started = false;
+    node->start([&](std::error_code ec) { started = !ec; });
+    settle();
+    BOOST_REQUIRE(started);
+  }
+  ~LocalNode() {
+    node->stop();
+    settle();
+  }
+  void settle() {
+    io.restart();
+    io.poll();
+  }
+  std::function<RestartIntensity::Clock::time_point()> clock() {
+    return [this] { return now; };
+  }
+  Pid idle_process() {
+    return node->spawn_fn([](cnode::Process&, const Term&) {});
+  }
+  void send(cnode::Dest to, Term msg) {
+    node->send(node->null_pid(), to, msg);
+    settle();
+  }
+  std::optional<Pid> where(Atom name) { return node->whereis(name); }
+  Term role_stats(Atom name) {
+    Term all = RoleDirectory::of(*node).stats_term();
+    const Term* r = all.map_get(Term(name));
+    return r ? *r : Term(atom("none"));
+  }
+};
+
+Pid start_registry(LocalNode& n) {
+  RegistryOptions o;
+  o.name = kReg;
+  o.sync_interval = 50ms;
+  o.clock = n.clock();
+  auto pid = RegistryProcess::start(*n.node, o);
+  BOOST_REQUIRE(pid.has_value());
+  return *pid;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(role_host_test)
+
+BOOST_AUTO_TEST_CASE(one_process_answers_as_n_and_n_crdt) {
+  LocalNode n;
+  Pid reg = start_registry(n);
+  BOOST_TEST((n.where(kReg) == std::optional<Pid>(reg)));
+  BOOST_TEST((n.where(crdt_name(kReg)) == std::optional<Pid>(reg)));
+  BOOST_TEST(n.where(role_supervisor_name(kReg)).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(crdt_changes_reach_the_role_in_the_same_turn) {
+  LocalNode n;
+  start_registry(n);
+  Pid worker = n.idle_process();
+  auto api = RegistryApi::find(*n.node, kReg);
+  BOOST_REQUIRE(api.has_value());
+  auto r = api->register_pid(worker, binary("w"), atom("v"));
+  BOOST_REQUIRE(r.ok());
+  // No poll in between: the CRDT's change already reached the view.
+  auto* p = RegistryProcess::find(*n.node, kReg);
+  BOOST_REQUIRE(p != nullptr);
+  BOOST_TEST(p->state().find(binary("w")).has_value());
+  BOOST_TEST(p->crdt().engine().state().size() >= 2u);  // the member key and the name
+  BOOST_TEST(api->lookup(binary("w")).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(exit_message_to_the_crdt_restarts_the_role_and_names_survive) {
+  LocalNode n;
+  Pid reg = start_registry(n);
+  Pid worker = n.idle_process();
+  auto api = RegistryApi::find(*n.node, kReg);
+  BOOST_REQUIRE(api->register_pid(worker, binary("w"), atom("v")).ok());
+  // send({'N.Crdt', Node}, {'EXIT', self(), kill}) from some unrelated process.
+  n.send(crdt_name(kReg), tuple(atom("EXIT"), Term(n.idle_process()), atom("kill")));
+  auto again = n.where(kReg);
+  BOOST_REQUIRE(again.has_value());
+  BOOST_TEST(!(*again == reg));
+  BOOST_TEST((n.where(crdt_name(kReg)) == again));
+  BOOST_TEST(n.node->is_alive(worker));  // linked to the old host, but kept out of its crash
+  auto hit = RegistryApi::find(*n.node, kReg)->lookup(binary("w"));
+  BOOST_REQUIRE(hit.has_value());
+  BOOST_TEST((hit->pid == worker));
+  BOOST_TEST(*n.role_stats(kReg).map_get(Term(atom("restarts"))) == Term(1));
+  BOOST_TEST(*n.role_stats(kReg).map_get(Term(atom("status"))) == Term(atom("running")));
+  // The re-registered process is linked to the new host: its exit drops the name.
+  n.node->exit_signal(n.node->null_pid(), worker, Term(atom("kill")));
+  n.settle();
+  BOOST_TEST(!RegistryApi::find(*n.node, kReg)->lookup(binary("w")).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(exit_signals_restart_the_role) {
+  LocalNode n;
+  Pid reg = start_registry(n);
+  n.node->exit_signal(n.node->null_pid(), reg, Term(atom("kill")));  // untrappable
+  n.settle();
+  auto second = n.where(kReg);
+  BOOST_REQUIRE(second.has_value());
+  BOOST_TEST(!(*second == reg));
+  n.node->exit_signal(n.node->null_pid(), *second, Term(atom("boom")));  // trapped, from an unlinked pid
+  n.settle();
+  auto third = n.where(kReg);
+  BOOST_REQUIRE(third.has_value());
+  BOOST_TEST(!(*third == *second));
+  n.send(kReg, tuple(atom("EXIT"), Term(n.idle_process()), atom("normal")));  // ignored, as DeltaCrdt does
+  BOOST_TEST((n.where(kReg) == third));
+}
+
+BOOST_AUTO_TEST_CASE(intensity_exceeded_stops_the_role_and_says_so) {
+  LocalNode n;
+  start_registry(n);
+  // Three restarts within 5 s are allowed (OTP's default 3 / 5 s) ...
+  for (int i = 0; i < 3; ++i) {
+    n.send(crdt_name(kReg), tuple(atom("EXIT"), Term(n.idle_process()), atom("kill")));
+    BOOST_REQUIRE(n.where(kReg).has_value());
+    n.now += 1s;
+  }
+  // ... after 6 s the oldest no longer counts.
+  n.now += 3s;
+  n.send(crdt_name(kReg), tuple(atom("EXIT"), Term(n.idle_process()), atom("kill")));
+  BOOST_REQUIRE(n.where(kReg).has_value());
+  // The fifth within 5 s of the last three: the role stops.
+  n.send(crdt_name(kReg), tuple(atom("EXIT"), Term(n.idle_process()), atom("kill")));
+  BOOST_TEST(!n.where(kReg).has_value());
+  BOOST_TEST(!n.where(crdt_name(kReg)).has_value());
+  BOOST_TEST(!n.where(role_supervisor_name(kReg)).has_value());
+  BOOST_TEST(!RegistryApi::find(*n.node, kReg).has_value());
+  BOOST_TEST(*n.role_stats(kReg).map_get(Term(atom("status"))) == Term(atom("stopped_restart_intensity_exceeded")));
+  BOOST_TEST(RegistryProcess::running(*n.node).empty());
+}
+
+BOOST_AUTO_TEST_CASE(supervisor_children_keep_running_or_restart_once) {
+  LocalNode n;
+  SupervisorOptions o;
+  o.name = kSup;
+  o.sync_interval = 50ms;
+  o.clock = n.clock();
+  BOOST_REQUIRE(SupervisorProcess::start(*n.node, o).has_value());
+  // start_child through a gen_server call from a throw-away process.
+  std::optional<Term> reply;
+  n.node->spawn_fn([](cnode::Process&, const Term&) {}, {}, [&](cnode::Process& self) {
+    self.call(kSup, tuple(atom("start_child"), default_child_spec(Atom("Elixir.CppWorkers.Counter"), Term(0))), 1000ms,
+              [&](cnode::CallResult r) { reply = r.ok() ? r.value() : r.reason(); });
+  });
+  n.settle();
+  BOOST_REQUIRE(reply.has_value());
+  BOOST_REQUIRE(reply->is_tuple(2));
+  const Pid child = *reply->element(1)->as_pid();
+  auto* sp = SupervisorProcess::find(*n.node, kSup);
+  BOOST_REQUIRE(sp != nullptr);
+  const Term id = sp->state().processes().begin()->first;
+
+  // The host (N and 'N.Crdt') crashes: the child keeps running and is ours again.
+  n.send(sup::crdt_name_of(kSup), tuple(atom("EXIT"), Term(n.idle_process()), atom("kill")));
+  sp = SupervisorProcess::find(*n.node, kSup);
+  BOOST_REQUIRE(sp != nullptr);
+  BOOST_TEST(n.node->is_alive(child));
+  BOOST_REQUIRE(sp->state().processes().count(id) == 1u);
+  BOOST_TEST(sp->state().processes().at(id).pid == Term(child));
+  BOOST_TEST(sp->state().local_process_count() == 1);
+
+  // The ProcessesSupervisor crashes (its child dies with it): both restart
+  // and the child is started once more, under the same id.
+  n.node->exit_signal(n.node->null_pid(), *n.where(sup::processes_supervisor_name_of(kSup)), Term(atom("kill")));
+  n.settle();
+  BOOST_TEST(!n.node->is_alive(child));
+  sp = SupervisorProcess::find(*n.node, kSup);
+  BOOST_REQUIRE(sp != nullptr);
+  BOOST_REQUIRE(sp->processes_supervisor() != nullptr);
+  BOOST_TEST(sp->processes_supervisor()->child_count() == 1u);
+  BOOST_REQUIRE(sp->state().processes().count(id) == 1u);
+  const Term pid2 = sp->state().processes().at(id).pid;
+  BOOST_TEST(!(pid2 == Term(child)));
+  BOOST_TEST(n.node->is_alive(*pid2.as_pid()));
+  BOOST_TEST(*n.role_stats(kSup).map_get(Term(atom("restarts"))) == Term(2));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
