@@ -29,7 +29,7 @@ constexpr BuiltinFlag kBuiltin[] = {
     {"--port", "N", "distribution listen port (default: any free port, published via epmd)"},
     {"--listen", "ADDRESS", "listen address (default 0.0.0.0)"},
     {"--log-level", "LEVEL", "trace, debug, info (default), warn, error or off"},
-    {"--max-frame", "BYTES", "largest accepted distribution frame (default 67108864)"},
+    {"--max-frame", "BYTES", "largest accepted distribution frame (default 4294967295, the protocol maximum)"},
     {"--tick", "MS", "interval of our own ticks in milliseconds (default 5000)"},
     {"--no-discovery", "", "do not connect to the nodes our peers know"},
     {"--no-epmd-start", "", "do not start `epmd -daemon` when no epmd runs"},
