@@ -10,6 +10,26 @@ namespace hc::horde {
 
 namespace {
 
+// The originator of a `{diff, %Diff{}}` message, or nullptr.
+const Term* diff_originator(const Term& m) {
+  if (!m.is_record("diff", 2)) return nullptr;
+  return m.tuple_elements()[1].map_get(std::string_view("originator"));
+}
+
+// A `{diff, _}` that starts a round: its continuation is the root subtree
+// (`trees: [{<<>>, _}]`, `keys: []`), as prepare_partial_diff makes it.
+bool is_round_start(const Term& m) {
+  const Term* cont = m.tuple_elements()[1].map_get(std::string_view("continuation"));
+  if (!cont) return false;
+  const Term* trees = cont->map_get(std::string_view("trees"));
+  const Term* keys = cont->map_get(std::string_view("keys"));
+  if (!trees || !keys || !keys->is_nil() || !trees->is_proper_list()) return false;
+  auto t = trees->list_elements();
+  if (t.size() != 1 || !t[0].is_tuple(2)) return false;
+  const Bitstring* loc = t[0].tuple_elements()[0].as_bitstring();
+  return loc && loc->bit_size == 0;
+}
+
 std::int64_t random_node_id() {
   std::random_device rd;
   std::uniform_int_distribution<std::int64_t> d(1, 1'000'000'000);
@@ -65,7 +85,25 @@ void CrdtProcess::handle_message(const Term& message) {
       return;
     }
     if (message.is_record("diff", 3)) ++counters_.slices_in;
-    if (message.is_record("diff", 2)) ++counters_.diffs_in;
+    if (message.is_record("diff", 2)) {
+      ++counters_.diffs_in;
+      // A peer's round that a newer round of the same originator, already
+      // in our mailbox, supersedes: continuing it would compute, ship and
+      // join the same keys again. DeltaCrdt starts a round every interval
+      // whether or not the last one finished, so a node that falls behind
+      // gets several at once, each as large as the whole backlog (the
+      // super-linear lag). Skipping one is a lost message to DeltaCrdt,
+      // which it tolerates (no sync waits for an ack). Our own rounds
+      // (originator self) are never skipped.
+      const Term* origin = diff_originator(message);
+      if (origin && !(*origin == Term(self())) && queued([origin](const Term& m) {
+            const Term* o = diff_originator(m);
+            return o && *o == *origin && is_round_start(m);
+          })) {
+        ++counters_.stale_diffs;
+        return;
+      }
+    }
     if (message.is_record("get_diff", 3)) ++counters_.get_diffs_in;
     execute(engine_->handle_message(message));
   } catch (const std::exception& e) {
@@ -153,6 +191,7 @@ Term CrdtProcess::stats_term() const {
   s.emplace_back(Term(Atom("get_diffs_out")), u(counters_.get_diffs_out));
   s.emplace_back(Term(Atom("diffs_in")), u(counters_.diffs_in));
   s.emplace_back(Term(Atom("diffs_out")), u(counters_.diffs_out));
+  s.emplace_back(Term(Atom("stale_diffs")), u(counters_.stale_diffs));
   return Term::map(std::move(s));
 }
 
