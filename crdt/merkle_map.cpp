@@ -454,12 +454,19 @@ std::uint32_t MerkleMap::compute_hash(std::uint32_t i, const MerkleContent& cont
   if (n.flags & kValid) return n.hash;
   std::uint32_t h;
   if (n.flags & kLeaf) {
-    std::vector<EntryId> ids;
-    leaf_ids(n, ids);
-    TermPairs pairs;
-    pairs.reserve(ids.size());
-    for (EntryId id : ids) pairs.emplace_back(content.merkle_key(id), content.merkle_value(id));
-    h = phash2_full(Term::map(std::move(pairs)));
+    // h(#{Key => Value, ...}) from the pairs: every key of a leaf has the
+    // leaf's 32-bit hash n.a = phash2_full(Key), so a pair hashes as the
+    // value continued from n.a, and neither the keys nor the map are built.
+    std::uint32_t pairs_xor = 0;
+    std::size_t count = 1;
+    if (n.flags & kMulti) {
+      const auto& ids = multi_[n.b];
+      count = ids.size();
+      for (EntryId id : ids) pairs_xor ^= phash2_continue(n.a, content.merkle_value(id));
+    } else {
+      pairs_xor = phash2_continue(n.a, content.merkle_value(n.b));
+    }
+    h = phash2_map_of_pairs(count, pairs_xor);
   } else {
     std::uint32_t l = n.a, r = n.b;
     if (l != kNil) compute_hash(l, content);
