@@ -228,6 +228,16 @@ Row run_one(const std::string& setup, std::size_t n) {
   } else {
     throw std::runtime_error("unknown set-up " + setup);
   }
+  if (std::getenv("HC_SCALE_VERBOSE")) {
+    Term st = c.run([&] {
+                 auto api = horde::RegistryApi::find(c.node(), reg);
+                 return api ? api->stats_term() : Term();
+               }).get();
+    std::fprintf(stderr, "C++ registry stats: %s\n", to_string(st).c_str());
+    struct mallinfo2 mi = mallinfo2();
+    std::fprintf(stderr, "malloc: in use %zu (arena) + %zu (mmap), free %zu; RSS %lld kB\n", mi.uordblks, mi.hblkhd,
+                 mi.fordblks, static_cast<long long>(self_status_kb("VmRSS")));
+  }
   c.stop();
   return row;
 }
