@@ -238,6 +238,16 @@ std::optional<TreeLoc> TreeLoc::from_term(const Term& t) {
   return loc;
 }
 
+bool is_round_start(const Term& cont) {
+  const Term* trees = cont.map_get(std::string_view("trees"));
+  const Term* keys = cont.map_get(std::string_view("keys"));
+  if (!trees || !keys || !keys->is_nil() || !trees->is_proper_list()) return false;
+  auto t = trees->list_elements();
+  if (t.size() != 1 || !t[0].is_tuple(2)) return false;
+  const Bitstring* loc = t[0].tuple_elements()[0].as_bitstring();
+  return loc && loc->bit_size == 0;
+}
+
 Term merkle_tree_struct(Term tree) {
   static const Atom mod = elixir_module("MerkleMap.MerkleTree");
   return make_struct(mod, {{Term(Atom("tree")), std::move(tree)}});

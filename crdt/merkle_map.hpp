@@ -158,6 +158,10 @@ class MerkleMap {
   std::vector<PendingOp> pending_;
 };
 
+// Whether a continuation is the first of a round: `trees: [{<<>>, _}]`,
+// `keys: []`, as prepare_partial_diff makes it.
+bool is_round_start(const Term& continuation);
+
 // Term helpers for the continuation structs.
 Term merkle_tree_struct(Term tree);                      // %MerkleMap.MerkleTree{tree: T}
 Term merkle_diff_struct(TermVector trees, TermVector keys);  // %MerkleMap.MerkleTree.Diff{}

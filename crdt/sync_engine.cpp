@@ -90,6 +90,7 @@ SyncActions SyncEngine::handle_message(const Term& m) {
   if (m.is_record("ack_diff", 2)) {
     awaiting_ack_.erase(m.tuple_elements()[1]);
     skipped_rounds_.erase(m.tuple_elements()[1]);
+    deferred_rounds_.erase(m.tuple_elements()[1]);
     return out;
   }
   if (m.is_record("diff", 2)) {
@@ -129,6 +130,7 @@ SyncActions SyncEngine::handle_down(const Term& neighbour) {
   }
   awaiting_ack_.erase(neighbour);
   skipped_rounds_.erase(neighbour);
+  deferred_rounds_.erase(neighbour);
   return out;
 }
 
@@ -143,6 +145,8 @@ SyncActions SyncEngine::set_neighbours(std::vector<Term> list) {
     it = fresh.count(*it) ? std::next(it) : awaiting_ack_.erase(it);
   for (auto it = skipped_rounds_.begin(); it != skipped_rounds_.end();)
     it = fresh.count(it->first) ? std::next(it) : skipped_rounds_.erase(it);
+  for (auto it = deferred_rounds_.begin(); it != deferred_rounds_.end();)
+    it = fresh.count(it->first) ? std::next(it) : deferred_rounds_.erase(it);
   neighbours_ = std::move(fresh);
   sync_to_all(out);
   return out;
@@ -170,6 +174,7 @@ void SyncEngine::handle_diff(const Term& diff_term, SyncActions& out) {
     out.push_back(warn("dropped {diff, _}: " + why));
     return;
   }
+  if (defer_peer_round(*parsed)) return;
   CausalDiff d = parsed->reversed();
   auto step = state_.continue_partial_diff(d.continuation, config_.depth, &why);
   if (!step) {
@@ -193,6 +198,31 @@ void SyncEngine::handle_diff(const Term& diff_term, SyncActions& out) {
     }
   }
   ack_diff(d, out);
+}
+
+bool SyncEngine::defer_peer_round(const CausalDiff& received) {
+  if (config_.max_deferred_peer_rounds == 0 || received.originator == config_.self ||
+      !is_round_start(received.continuation))
+    return false;
+  // The neighbour the originator is: its pid, or the {Name, Node} we sync to.
+  const Pid* pid = received.originator.as_pid();
+  const Term* neighbour = nullptr;
+  for (const Term& n : awaiting_ack_) {
+    if (n == received.originator ||
+        (pid && n.is_tuple(2) && n.tuple_elements()[1].is_atom() && *n.tuple_elements()[1].as_atom() == pid->node)) {
+      neighbour = &n;
+      break;
+    }
+  }
+  if (!neighbour) return false;
+  unsigned& dropped = deferred_rounds_[*neighbour];
+  if (dropped >= config_.max_deferred_peer_rounds) {
+    dropped = 0;
+    return false;
+  }
+  ++dropped;
+  ++deferred_total_;
+  return true;
 }
 
 void SyncEngine::handle_get_diff(const Term& diff_term, const Term& keys, SyncActions& out) {

@@ -16,18 +16,10 @@ const Term* diff_originator(const Term& m) {
   return m.tuple_elements()[1].map_get(std::string_view("originator"));
 }
 
-// A `{diff, _}` that starts a round: its continuation is the root subtree
-// (`trees: [{<<>>, _}]`, `keys: []`), as prepare_partial_diff makes it.
+// A `{diff, _}` that starts a round.
 bool is_round_start(const Term& m) {
   const Term* cont = m.tuple_elements()[1].map_get(std::string_view("continuation"));
-  if (!cont) return false;
-  const Term* trees = cont->map_get(std::string_view("trees"));
-  const Term* keys = cont->map_get(std::string_view("keys"));
-  if (!trees || !keys || !keys->is_nil() || !trees->is_proper_list()) return false;
-  auto t = trees->list_elements();
-  if (t.size() != 1 || !t[0].is_tuple(2)) return false;
-  const Bitstring* loc = t[0].tuple_elements()[0].as_bitstring();
-  return loc && loc->bit_size == 0;
+  return cont && crdt::is_round_start(*cont);
 }
 
 std::int64_t random_node_id() {
@@ -58,6 +50,10 @@ void CrdtProcess::init() {
   // unacknowledged, for at most 10 intervals (see SyncConfig): keeps a
   // round that costs more than one interval from being buried under more.
   cfg.max_skipped_rounds = 10;
+  // While our own round to a neighbour is unacknowledged, let its next 10
+  // round starts wait (see SyncConfig): a peer that lacks our keys would
+  // otherwise run rounds that find them and ship nothing, every interval.
+  cfg.max_deferred_peer_rounds = 10;
   engine_ = std::make_unique<crdt::SyncEngine>(cfg, options_.clock);
   execute(engine_->start());
 }
@@ -192,6 +188,7 @@ Term CrdtProcess::stats_term() const {
   s.emplace_back(Term(Atom("diffs_in")), u(counters_.diffs_in));
   s.emplace_back(Term(Atom("diffs_out")), u(counters_.diffs_out));
   s.emplace_back(Term(Atom("stale_diffs")), u(counters_.stale_diffs));
+  s.emplace_back(Term(Atom("deferred_peer_rounds")), u(engine_ ? engine_->deferred_peer_rounds() : 0));
   return Term::map(std::move(s));
 }
 
