@@ -10,8 +10,7 @@
 // CPU seconds and peak RSS belong to that run alone. Registrations: BEAM
 // one GenServer.call per name, one process per name (registry_bench.exs);
 // C++ RegistryApi::register_pid in batches of 10 000 per io-thread turn,
-// all names on a few local processes (so RSS is the registry, not the
-// processes). CPU and RSS of a BEAM node are its OS process's (/proc).
+// one local process per name. CPU and RSS of a BEAM node are its OS process's (/proc).
 //
 //   sync_scale_bench                      10k, 30k, 100k, 300k, all set-ups
 //   sync_scale_bench --million            ... and 1 000 000
@@ -123,19 +122,23 @@ std::int64_t await_beam(cnode::NodeRunner& c, const ElixirPeer& p, Atom reg, std
 Term uint(std::size_t n) { return Term(static_cast<std::uint64_t>(n)); }
 
 // C++ registrations in io-thread turns of 10 000 (no turn blocks the node
-// for long), spread over 16 local processes.
+// for long), one local process per name as on the BEAM side (spawned before
+// the clock starts). One process per name matters: Horde's RegistryImpl
+// keeps a list of keys per pid and runs Enum.uniq over it on every add, so
+// many names on one pid cost the BEAM peer quadratic time.
 std::pair<std::int64_t, std::int64_t> register_cpp(cnode::NodeRunner& c, Atom reg, std::size_t n) {
-  std::vector<Pid> pids = c.run([&] {
-                             std::vector<Pid> v;
-                             for (int i = 0; i < 16; ++i) v.push_back(c.node().spawn(std::make_unique<horde::EchoProcess>()));
-                             return v;
-                           }).get();
+  std::vector<Pid> pids;
+  for (std::size_t i = 0; i < n; i += 10'000)
+    c.run([&] {
+       for (std::size_t k = i; k < std::min(n, i + 10'000); ++k)
+         pids.push_back(c.node().spawn(std::make_unique<horde::EchoProcess>()));
+     }).get();
   const std::int64_t t0 = now_us();
   for (std::size_t i = 0; i < n; i += 10'000) {
     c.run([&] {
        auto api = horde::RegistryApi::find(c.node(), reg);
        for (std::size_t k = i; k < std::min(n, i + 10'000); ++k)
-         api->register_pid(pids[k % pids.size()], binary("c" + std::to_string(k)), Atom("nil"));
+         api->register_pid(pids[k], binary("c" + std::to_string(k)), Atom("nil"));
      }).get();
   }
   return {t0, now_us()};
