@@ -74,8 +74,9 @@ struct SyncConfig {
   unsigned max_skipped_rounds = 0;
   // Flow control the other way (0 = DeltaCrdt's behaviour): while our round
   // to a neighbour is unacknowledged, a round that neighbour starts
-  // (`{diff, _}` with a root continuation) is dropped, at most this many in
-  // a row. When we hold keys the peer lacks, the peer's own rounds find
+  // (`{diff, _}` with a root continuation) whose context holds no dot ours
+  // lacks (it has no write we have not seen) is dropped, at most this many
+  // in a row. When we hold keys the peer lacks, the peer's own rounds find
   // those keys and answer with slices of its values for them, which are
   // empty: each costs both nodes a full pass over the backlog, every
   // interval, and delays the peer's join of our slice behind them

@@ -72,12 +72,13 @@ inline std::int64_t self_status_kb(const std::string& key) {
 inline std::size_t heap_in_use() { return mallinfo2().uordblks; }
 
 // An Elixir node running registry_bench.exs, bound to 127.0.0.1 with epmd on
-// 127.0.0.1; killed (SIGKILL) on destruction.
+// 127.0.0.1, room for 4 M processes (one per registered name; the default
+// limit is 262 144); killed (SIGKILL) on destruction.
 class ElixirPeer {
  public:
   ElixirPeer(const std::string& name, const std::string& cookie) : name_(name + "@127.0.0.1") {
     std::vector<std::string> args{"elixir", "--name", name_, "--cookie", cookie, "--erl",
-                                  "-kernel inet_dist_use_interface {127,0,0,1}",
+                                  "-kernel inet_dist_use_interface {127,0,0,1} +P 4000000",
                                   source_dir() + "/erlang_harness/registry_bench.exs"};
     setenv("ERL_EPMD_ADDRESS", "127.0.0.1", 0);
     int in[2], out[2];
