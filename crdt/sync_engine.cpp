@@ -215,13 +215,6 @@ bool SyncEngine::defer_peer_round(const CausalDiff& received) {
     }
   }
   if (!neighbour) return false;
-  // Only a peer that has seen no write we have not: a round of a peer with
-  // news (dots beyond our context) is what brings them to us. (A removal
-  // adds no dot; it waits at most until our round is acknowledged.)
-  auto theirs = DotContext::from_term(received.dots);
-  if (!theirs) return false;
-  for (const auto& [node, counter] : theirs->entries())
-    if (state_.context().max(node) < counter) return false;
   unsigned& dropped = deferred_rounds_[*neighbour];
   if (dropped >= config_.max_deferred_peer_rounds) {
     dropped = 0;
