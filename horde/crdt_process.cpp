@@ -50,10 +50,11 @@ void CrdtProcess::init() {
   // unacknowledged, for at most 10 intervals (see SyncConfig): keeps a
   // round that costs more than one interval from being buried under more.
   cfg.max_skipped_rounds = 10;
-  // While our own round to a neighbour is unacknowledged, let its next 10
-  // round starts wait (see SyncConfig): a peer that lacks our keys would
-  // otherwise run rounds that find them and ship nothing, every interval.
-  cfg.max_deferred_peer_rounds = 10;
+  // While our own round to a neighbour is unacknowledged, drop at most 3 of
+  // its round starts in a row (see SyncConfig): overlapping rounds ship the
+  // whole backlog each; more than 3 (~1 s) delays the peer's news too long
+  // (10 measured: BEAM -> C++ at 10 000 names 4.5 s instead of ~1 s).
+  cfg.max_deferred_peer_rounds = 3;
   engine_ = std::make_unique<crdt::SyncEngine>(cfg, options_.clock);
   execute(engine_->start());
 }
