@@ -84,16 +84,17 @@ void CrdtProcess::handle_message(const Term& message) {
     if (message.is_record("diff", 3)) ++counters_.slices_in;
     if (message.is_record("diff", 2)) {
       ++counters_.diffs_in;
-      // A peer's round that a newer round of the same originator, already
-      // in our mailbox, supersedes: continuing it would compute, ship and
-      // join the same keys again. DeltaCrdt starts a round every interval
-      // whether or not the last one finished, so a node that falls behind
-      // gets several at once, each as large as the whole backlog (the
-      // super-linear lag). Skipping one is a lost message to DeltaCrdt,
-      // which it tolerates (no sync waits for an ack). Our own rounds
-      // (originator self) are never skipped.
+      // A peer's round start that a newer round start of the same
+      // originator, already in our mailbox, supersedes: continuing it would
+      // compute, ship and join the same keys again. DeltaCrdt starts a round
+      // every interval whether or not the last one finished, so a node that
+      // falls behind gets several at once, each as large as the whole
+      // backlog (the super-linear lag). Skipping one is a lost message to
+      // DeltaCrdt, which it tolerates (no sync waits for an ack). A round
+      // already under way is never cut (the newer start may itself be
+      // deferred by the engine: both would be lost), nor our own rounds.
       const Term* origin = diff_originator(message);
-      if (origin && !(*origin == Term(self())) && queued([origin](const Term& m) {
+      if (origin && !(*origin == Term(self())) && is_round_start(message) && queued([origin](const Term& m) {
             const Term* o = diff_originator(m);
             return o && *o == *origin && is_round_start(m);
           })) {
