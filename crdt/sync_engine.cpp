@@ -174,7 +174,14 @@ void SyncEngine::handle_diff(const Term& diff_term, SyncActions& out) {
     out.push_back(warn("dropped {diff, _}: " + why));
     return;
   }
-  if (defer_peer_round(*parsed)) return;
+  if (defer_peer_round(*parsed)) {
+    // Acknowledged all the same: a peer that holds back its next round
+    // until this one is acked (a C++ node) would otherwise stall, and with
+    // both ends deferring, each would wait out its hold-back. (DeltaCrdt
+    // only clears a failed send on an ack.)
+    ack_diff(parsed->reversed(), out);
+    return;
+  }
   CausalDiff d = parsed->reversed();
   auto step = state_.continue_partial_diff(d.continuation, config_.depth, &why);
   if (!step) {

@@ -101,14 +101,20 @@ BOOST_AUTO_TEST_CASE(flow_control_defers_a_peers_rounds_while_ours_is_unacknowle
   cfg.max_deferred_peer_rounds = 2;
   SyncEngine e(cfg, [] { return std::int64_t{1}; });
   const Pid b_pid{Atom("b@h"), 5, 0, 1};
-  // b's round start, as DeltaCrdt sends it to us (both replicas empty: an
-  // answered round is one {ack_diff, _} back to b).
+  // b's round start, as DeltaCrdt sends it to us. We hold a key b lacks:
+  // an answered round is {get_diff, _, [Key]} plus {ack_diff, _} to b; a
+  // deferred one only the {ack_diff, _}.
+  e.put(Term(Atom("k")), Term(1));
   AWLWWMap empty;
   empty.enable_merkle();
   const Term b_round = tuple(Atom("diff"), CausalDiff{empty.prepare_partial_diff(), DotContext().to_term(), Term(b_pid),
                                                       Term(b_pid), e.config().self, {}}
                                                .to_term());
-  auto answered = [&](const SyncActions& a) { return only<action::Send>(a).size() == 1; };
+  auto answered = [&](const SyncActions& a) {
+    auto sends = only<action::Send>(a);
+    BOOST_CHECK(!sends.empty() && sends.back().message.is_record("ack_diff", 2));  // acked either way
+    return sends.size() == 2 && sends.front().message.is_record("get_diff", 3);
+  };
   // Without a round of ours in flight, b's rounds are answered.
   BOOST_CHECK(answered(e.handle_message(b_round)));
   e.set_neighbours({neighbour("b@h")});  // our round to b, unacknowledged
