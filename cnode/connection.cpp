@@ -11,6 +11,11 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr std::size_t kReadChunk = 64 * 1024;
+// Buffers that grew past this for one large message (a DeltaCrdt sync slice
+// of a big registry is tens of MB) are released once it is handled: kept,
+// every connection would hold its largest message ever, read and written,
+// for good (measured: ~1.5 KB per registry name after a 30 000-name absorb).
+constexpr std::size_t kKeepBuffer = 1024 * 1024;
 // Handshake messages are small (the longest is a challenge with a 255-byte
 // name); anything bigger is garbage or an attack.
 constexpr std::size_t kMaxHandshakeMessage = 4096;
@@ -91,7 +96,17 @@ void Connection::start_dist_handshake() {
 
 void Connection::read() {
   if (closed_) return;
-  if (in_.size() - in_len_ < kReadChunk) in_.resize(in_len_ + kReadChunk);
+  if (in_.size() - in_len_ < kReadChunk) {
+    // A large frame whose length we know is received into one exact buffer
+    // (no geometric growth to twice its size).
+    std::size_t want = in_len_ + kReadChunk;
+    if (established_ && in_len_ >= 4) {
+      const std::size_t frame = 4 + (std::size_t{in_[0]} << 24 | std::size_t{in_[1]} << 16 | std::size_t{in_[2]} << 8 | in_[3]);
+      if (frame > want && frame <= config_.max_frame + 4) want = frame;
+    }
+    if (want > in_.capacity() && in_.capacity() > 0) in_.reserve(want);
+    in_.resize(want);
+  }
   stream_.async_read_some(asio::buffer(in_.data() + in_len_, in_.size() - in_len_),
                           [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
                             if (self->closed_) return;
@@ -151,6 +166,10 @@ bool Connection::process_input() {
   if (off > 0) {
     std::memmove(in_.data(), in_.data() + off, in_len_ - off);
     in_len_ -= off;
+    if (in_.capacity() > kKeepBuffer && in_len_ <= kReadChunk) {
+      in_.resize(kReadChunk);
+      in_.shrink_to_fit();
+    }
   }
   return true;
 }
@@ -205,6 +224,7 @@ void Connection::start_write() {
                         return;
                       }
                       self->writing_.clear();
+                      if (self->writing_.capacity() > kKeepBuffer) self->writing_.shrink_to_fit();
                       if (!self->pending_.empty()) {
                         self->start_write();
                       } else if (self->close_after_flush_) {

@@ -1,6 +1,7 @@
 #include "cnode/dist_frame.hpp"
 
 #include "cnode/error.hpp"
+#include "cnode/framing.hpp"
 #include "cnode/term_io.hpp"
 #include "interop/codec.hpp"
 
@@ -80,7 +81,7 @@ void append_control(std::vector<std::uint8_t>& out, const ControlMessage& contro
   append_control_body(out, control);
 }
 
-void append_dist_frame(std::vector<std::uint8_t>& out, const ControlMessage& control, const Term* payload,
+bool append_dist_frame(std::vector<std::uint8_t>& out, const ControlMessage& control, const Term* payload,
                        FrameFormat format) {
   // Written in place (the codec appends in amortised O(term size)), then the
   // 4-byte length is patched in.
@@ -98,10 +99,15 @@ void append_dist_frame(std::vector<std::uint8_t>& out, const ControlMessage& con
     if (payload) hc::encode_to(out, *payload);
   }
   const std::size_t n = out.size() - start - 4;
+  if (n > kMaxFramePayload) {  // the length would wrap: the peer would misframe the stream
+    out.resize(start);
+    return false;
+  }
   out[start] = std::uint8_t(n >> 24);
   out[start + 1] = std::uint8_t(n >> 16);
   out[start + 2] = std::uint8_t(n >> 8);
   out[start + 3] = std::uint8_t(n);
+  return true;
 }
 
 std::vector<std::uint8_t> encode_dist_frame(const ControlMessage& control, const Term* payload, FrameFormat format) {

@@ -50,7 +50,9 @@ void append_control(std::vector<std::uint8_t>& out, const ControlMessage& contro
 enum class FrameFormat { pass_through, dist_header };
 
 // Append one complete frame, 4-byte length prefix included, to `out`.
-void append_dist_frame(std::vector<std::uint8_t>& out, const ControlMessage& control,
+// Returns false, and leaves `out` as it was, when the frame is longer than a
+// 4-byte length can say (kMaxFramePayload): such a message cannot be sent.
+bool append_dist_frame(std::vector<std::uint8_t>& out, const ControlMessage& control,
                        const Term* payload = nullptr, FrameFormat format = FrameFormat::pass_through);
 std::vector<std::uint8_t> encode_dist_frame(const ControlMessage& control, const Term* payload = nullptr,
                                             FrameFormat format = FrameFormat::pass_through);

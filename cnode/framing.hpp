@@ -17,7 +17,14 @@ namespace hc::cnode {
 
 enum class LengthPrefix : std::uint8_t { two = 2, four = 4 };
 
-inline constexpr std::size_t kDefaultMaxFrame = 64 * 1024 * 1024;
+// The default accepts every frame a 4-byte length can declare (4 GiB - 1):
+// DeltaCrdt sends a whole sync slice as one message, and a slice grows with
+// the registry without bound (over 64 MiB at 300 000 Horde names, ~4x that
+// at 1 000 000), so any lower default cut legitimate Horde traffic. The peer
+// has passed the cookie handshake; a lower `max_frame` is an operator's
+// choice (--max-frame). A frame is buffered only once its bytes arrive.
+inline constexpr std::size_t kMaxFramePayload = 0xFFFFFFFFu;
+inline constexpr std::size_t kDefaultMaxFrame = kMaxFramePayload;
 
 struct FrameResult {
   enum class Status { frame, need_more, error };

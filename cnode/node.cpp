@@ -438,7 +438,10 @@ void NodeImpl::send_ctrl(Atom node, const ControlMessage& m, const Term* payload
   auto it = conns_.find(node);
   if (it != conns_.end()) {
     auto& c = *it->second;
-    append_dist_frame(c.out(), m, payload, frame_format(c));
+    if (!append_dist_frame(c.out(), m, payload, frame_format(c))) {
+      HC_LOG(error) << "message to " << node << " dropped: over the 4 GiB a distribution frame can carry";
+      return;
+    }
     ++stats_.frames_out;
     c.flush();
     return;
@@ -447,7 +450,7 @@ void NodeImpl::send_ctrl(Atom node, const ControlMessage& m, const Term* payload
   auto [pit, fresh] = pending_.try_emplace(node);
   std::optional<Term> p = payload ? std::optional<Term>(*payload) : std::nullopt;
   pit->second.queued.push_back([this, m, p](Connection& c) {
-    append_dist_frame(c.out(), m, p ? &*p : nullptr, frame_format(c));
+    if (!append_dist_frame(c.out(), m, p ? &*p : nullptr, frame_format(c))) return;  // over 4 GiB: dropped
     ++stats_.frames_out;
   });
   if (fresh) dial(node);

@@ -52,6 +52,13 @@ void Process::exit(const Term& reason) {
   if (auto* e = node_->impl().entry(pid_)) node_->impl().exit_process(*e, reason);
 }
 
+bool Process::queued(const std::function<bool(const Term&)>& pred) {
+  if (auto* e = node_->impl().entry(pid_))
+    for (const Term& m : e->mailbox)
+      if (pred(m)) return true;
+  return false;
+}
+
 void Process::exit(const Pid& target, const Term& reason) { node_->impl().exit_signal(pid_, target, reason, false); }
 
 Pid Process::spawn(std::unique_ptr<Process> child, SpawnOptions options) {

@@ -155,6 +155,12 @@ class Process {
     return spawn(std::make_unique<P>(std::forward<Args>(args)...), std::move(options));
   }
 
+  // ---- mailbox --------------------------------------------------------------
+  // Whether a message matching `pred` waits in this process's mailbox, behind
+  // the one being handled (what `process_info(self(), messages)` lets an
+  // Erlang process see). Lets a process skip work a later message makes moot.
+  bool queued(const std::function<bool(const Term&)>& pred);
+
   // ---- timers -------------------------------------------------------------
   // Deliver `message` to self after `delay` (like erlang:send_after/3).
   TimerId send_after(std::chrono::milliseconds delay, Term message);

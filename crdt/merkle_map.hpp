@@ -38,6 +38,7 @@
 
 namespace hc::crdt {
 
+class LocalDiffWalker;
 using EntryId = std::uint32_t;
 
 // Where the keys and values of leaves come from.
@@ -147,6 +148,7 @@ class MerkleMap {
   Term leaf_term(const Node& leaf, const MerkleContent& content) const;
   Term node_term(std::uint32_t i, TreeLoc loc, int depth, const MerkleContent& content) const;
   Term hash_term(std::uint32_t i) const;
+  friend class LocalDiffWalker;  // compares our nodes with a received subtree in place
 
   std::vector<Node> nodes_;
   std::vector<std::uint32_t> free_nodes_;
@@ -155,6 +157,10 @@ class MerkleMap {
   std::uint32_t root_ = kNil;
   std::vector<PendingOp> pending_;
 };
+
+// Whether a continuation is the first of a round: `trees: [{<<>>, _}]`,
+// `keys: []`, as prepare_partial_diff makes it.
+bool is_round_start(const Term& continuation);
 
 // Term helpers for the continuation structs.
 Term merkle_tree_struct(Term tree);                      // %MerkleMap.MerkleTree{tree: T}

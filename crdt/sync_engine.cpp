@@ -89,6 +89,7 @@ SyncActions SyncEngine::handle_message(const Term& m) {
   if (m.is_record("ack_diff", 2)) {
     awaiting_ack_.erase(m.tuple_elements()[1]);
     skipped_rounds_.erase(m.tuple_elements()[1]);
+    deferred_rounds_.erase(m.tuple_elements()[1]);
     return out;
   }
   if (m.is_record("diff", 2)) {
@@ -123,6 +124,7 @@ SyncActions SyncEngine::handle_down(const Term& neighbour) {
   }
   awaiting_ack_.erase(neighbour);
   skipped_rounds_.erase(neighbour);
+  deferred_rounds_.erase(neighbour);
   return out;
 }
 
@@ -137,6 +139,8 @@ SyncActions SyncEngine::set_neighbours(std::vector<Term> list) {
     it = fresh.count(*it) ? std::next(it) : awaiting_ack_.erase(it);
   for (auto it = skipped_rounds_.begin(); it != skipped_rounds_.end();)
     it = fresh.count(it->first) ? std::next(it) : skipped_rounds_.erase(it);
+  for (auto it = deferred_rounds_.begin(); it != deferred_rounds_.end();)
+    it = fresh.count(it->first) ? std::next(it) : deferred_rounds_.erase(it);
   neighbours_ = std::move(fresh);
   sync_to_all(out);
   return out;
@@ -164,6 +168,14 @@ void SyncEngine::handle_diff(const Term& diff_term, SyncActions& out) {
     out.push_back(warn("dropped {diff, _}: " + why));
     return;
   }
+  if (defer_peer_round(*parsed)) {
+    // Acknowledged all the same: a peer that holds back its next round
+    // until this one is acked (a C++ node) would otherwise stall, and with
+    // both ends deferring, each would wait out its hold-back. (DeltaCrdt
+    // only clears a failed send on an ack.)
+    ack_diff(parsed->reversed(), out);
+    return;
+  }
   CausalDiff d = parsed->reversed();
   auto step = state_.continue_partial_diff(d.continuation, config_.depth, &why);
   if (!step) {
@@ -187,6 +199,31 @@ void SyncEngine::handle_diff(const Term& diff_term, SyncActions& out) {
     }
   }
   ack_diff(d, out);
+}
+
+bool SyncEngine::defer_peer_round(const CausalDiff& received) {
+  if (config_.max_deferred_peer_rounds == 0 || received.originator == config_.self ||
+      !is_round_start(received.continuation))
+    return false;
+  // The neighbour the originator is: its pid, or the {Name, Node} we sync to.
+  const Pid* pid = received.originator.as_pid();
+  const Term* neighbour = nullptr;
+  for (const Term& n : awaiting_ack_) {
+    if (n == received.originator ||
+        (pid && n.is_tuple(2) && n.tuple_elements()[1].is_atom() && *n.tuple_elements()[1].as_atom() == pid->node)) {
+      neighbour = &n;
+      break;
+    }
+  }
+  if (!neighbour) return false;
+  unsigned& dropped = deferred_rounds_[*neighbour];
+  if (dropped >= config_.max_deferred_peer_rounds) {
+    dropped = 0;
+    return false;
+  }
+  ++dropped;
+  ++deferred_total_;
+  return true;
 }
 
 void SyncEngine::handle_get_diff(const Term& diff_term, const Term& keys, SyncActions& out) {

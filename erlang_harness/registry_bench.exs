@@ -100,6 +100,19 @@ defmodule RegistryBench do
 
   def handle_call({:count, reg}, _from, state), do: {:reply, Horde.Registry.count(reg), state}
 
+  # {os_stats} -> {CpuMs, PeakRssKb, RssKb} of this OS process (every
+  # scheduler and dirty thread), read from /proc as for the C++ node.
+  def handle_call({:os_stats}, _from, state) do
+    [_, rest] = String.split(File.read!("/proc/self/stat"), ") ", parts: 2)
+    fields = String.split(rest)
+    # utime, stime: fields 14 and 15 of stat(5), 12 and 13 after "pid (comm) "
+    ticks = String.to_integer(Enum.at(fields, 11)) + String.to_integer(Enum.at(fields, 12))
+    status = File.read!("/proc/self/status")
+    kb = fn key -> String.to_integer(hd(Regex.run(~r/#{key}:\s+(\d+)/, status, capture: :all_but_first))) end
+    # clock ticks are 10 ms (CLK_TCK 100 on Linux)
+    {:reply, {ticks * 10, kb.("VmHWM"), kb.("VmRSS")}, state}
+  end
+
   defp await(check, deadline, sleep_us) do
     cond do
       check.() -> {:ok, now_us()}

@@ -86,6 +86,7 @@ class CrdtPart {
     std::uint64_t messages = 0, warnings = 0, sends = 0, notifications = 0, downs = 0;
     // Key traffic: state slices {diff, AWLWWMap, Keys} and {get_diff, ...}.
     std::uint64_t slices_in = 0, slices_out = 0, get_diffs_in = 0, get_diffs_out = 0, diffs_in = 0, diffs_out = 0;
+    std::uint64_t stale_diffs = 0;  // a peer's round starts skipped for a newer one queued behind them
   } counters_;
 };
 

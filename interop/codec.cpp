@@ -142,10 +142,11 @@ class Decoder {
     Term key;                   // map: the key waiting for its value
   };
 
-  const char* cbuf() const { return reinterpret_cast<const char*>(buf_); }
+  // ei takes its position as an `int`: it gets a pointer at our position and
+  // an index relative to it, so terms past 2 GiB into a buffer decode too.
+  const char* here() const { return reinterpret_cast<const char*>(buf_ + pos_); }
   std::size_t left() const { return end_ - pos_; }
   bool need(std::size_t n) const { return left() >= n; }
-  int ei_index() const { return static_cast<int>(pos_); }
 
   Result<Term> scalar(std::uint8_t tag);
   Result<Atom> atom();
@@ -213,14 +214,14 @@ Result<Atom> Decoder::atom() {
   // ei converts Latin-1 to UTF-8 for us; the text may contain NUL bytes, so
   // the length comes from the count above, not from strlen.
   char out[MAXATOMLEN_UTF8];
-  int index = ei_index();
+  int index = 0;
   erlang_char_encoding was{};
   erlang_char_encoding result{};
-  if (ei_decode_atom_as(cbuf(), &index, out, sizeof out, ERLANG_UTF8, &was, &result) < 0) return TermError::ei_failure;
-  if (static_cast<std::size_t>(index) != pos_ + header + len) return TermError::ei_failure;
+  if (ei_decode_atom_as(here(), &index, out, sizeof out, ERLANG_UTF8, &was, &result) < 0) return TermError::ei_failure;
+  if (static_cast<std::size_t>(index) != header + len) return TermError::ei_failure;
   auto a = Atom::bounded(std::string_view(out, out_len));
   if (!a) return TermError::atom_table_full;
-  pos_ = static_cast<std::size_t>(index);
+  pos_ += static_cast<std::size_t>(index);
   return *a;
 }
 
@@ -261,8 +262,8 @@ Result<Term> Decoder::flt(std::uint8_t tag) {
   double d = 0;
   if (tag == TAG_NEW_FLOAT_EXT) {
     if (!need(9)) return TermError::truncated;
-    int index = ei_index();
-    if (ei_decode_double(cbuf(), &index, &d) < 0 || static_cast<std::size_t>(index) != pos_ + 9)
+    int index = 0;
+    if (ei_decode_double(here(), &index, &d) < 0 || index != 9)
       return TermError::ei_failure;
   } else {
     // FLOAT_EXT: 31 bytes of "%.20e" text, NUL padded. ei runs sscanf on
@@ -288,10 +289,10 @@ Result<Term> Decoder::binary() {
   b.bytes.resize(len);
   b.bit_size = len * 8;
   long got = 0;
-  int index = ei_index();
-  if (ei_decode_binary(cbuf(), &index, b.bytes.data(), &got) < 0 || static_cast<std::size_t>(got) != len)
+  int index = 0;
+  if (ei_decode_binary(here(), &index, b.bytes.data(), &got) < 0 || static_cast<std::size_t>(got) != len)
     return TermError::ei_failure;
-  pos_ = static_cast<std::size_t>(index);
+  pos_ += static_cast<std::size_t>(index);
   return Term(std::move(b));
 }
 
@@ -305,11 +306,11 @@ Result<Term> Decoder::bit_binary() {
   const char* data = nullptr;
   unsigned int bitoffs = 0;
   std::size_t nbits = 0;
-  int index = ei_index();
-  if (ei_decode_bitstring(cbuf(), &index, &data, &bitoffs, &nbits) < 0) return TermError::ei_failure;
+  int index = 0;
+  if (ei_decode_bitstring(here(), &index, &data, &bitoffs, &nbits) < 0) return TermError::ei_failure;
   std::size_t expect_bits = len == 0 ? 0 : (len - 1) * 8 + bits;
   if (nbits != expect_bits || bitoffs != 0) return TermError::ei_failure;
-  pos_ = static_cast<std::size_t>(index);
+  pos_ += static_cast<std::size_t>(index);
   return Term::bitstring(std::span(reinterpret_cast<const std::uint8_t*>(data), len), nbits);
 }
 
@@ -503,8 +504,10 @@ Result<Term> Decoder::export_fun() {
   f.function = *function;
   f.arity = buf_[pos_ + 1];
   pos_ += 2;
-  int index = static_cast<int>(start);
-  if (ei_skip_term(cbuf(), &index) < 0 || static_cast<std::size_t>(index) != pos_) return TermError::ei_failure;
+  int index = 0;
+  if (ei_skip_term(reinterpret_cast<const char*>(buf_ + start), &index) < 0 ||
+      static_cast<std::size_t>(index) != pos_ - start)
+    return TermError::ei_failure;
   // Canonical encoding (UTF-8 atoms), see new_fun.
   f.encoded.push_back(TAG_EXPORT_EXT);
   append_term(f.encoded, Term(f.module));
@@ -521,9 +524,9 @@ Result<Term> Decoder::scalar(std::uint8_t tag) {
     case TAG_INTEGER_EXT: {
       if (!need(tag == TAG_SMALL_INTEGER_EXT ? 2 : 5)) return TermError::truncated;
       long long v = 0;
-      int index = ei_index();
-      if (ei_decode_longlong(cbuf(), &index, &v) < 0) return TermError::ei_failure;
-      pos_ = static_cast<std::size_t>(index);
+      int index = 0;
+      if (ei_decode_longlong(here(), &index, &v) < 0) return TermError::ei_failure;
+      pos_ += static_cast<std::size_t>(index);
       return Term(static_cast<std::int64_t>(v));
     }
     case TAG_SMALL_BIG_EXT:
@@ -654,10 +657,10 @@ Result<Term> Decoder::term(std::size_t depth, std::size_t fun_depth) {
           std::size_t n = tag == TAG_SMALL_TUPLE_EXT ? buf_[pos_ + 1] : be32(buf_ + pos_ + 1);
           if (n > left() - header) return fail(TermError::absurd_length);
           int arity = 0;
-          int index = ei_index();
-          if (ei_decode_tuple_header(cbuf(), &index, &arity) < 0 || static_cast<std::size_t>(arity) != n)
+          int index = 0;
+          if (ei_decode_tuple_header(here(), &index, &arity) < 0 || static_cast<std::size_t>(arity) != n)
             return fail(TermError::ei_failure);
-          pos_ = static_cast<std::size_t>(index);
+          pos_ += static_cast<std::size_t>(index);
           if (n == 0) {
             value = Term::tuple({});
             break;
@@ -670,10 +673,10 @@ Result<Term> Decoder::term(std::size_t depth, std::size_t fun_depth) {
           std::size_t n = be32(buf_ + pos_ + 1);
           if (n > (left() - 5) / 2) return fail(TermError::absurd_length);
           int arity = 0;
-          int index = ei_index();
-          if (ei_decode_map_header(cbuf(), &index, &arity) < 0 || static_cast<std::size_t>(arity) != n)
+          int index = 0;
+          if (ei_decode_map_header(here(), &index, &arity) < 0 || static_cast<std::size_t>(arity) != n)
             return fail(TermError::ei_failure);
-          pos_ = static_cast<std::size_t>(index);
+          pos_ += static_cast<std::size_t>(index);
           if (n == 0) {
             value = Term::map({});
             break;
@@ -686,10 +689,10 @@ Result<Term> Decoder::term(std::size_t depth, std::size_t fun_depth) {
           std::size_t n = be32(buf_ + pos_ + 1);
           if (n != 0 && n >= left() - 5) return fail(TermError::absurd_length);  // n elements + a tail
           int arity = 0;
-          int index = ei_index();
-          if (ei_decode_list_header(cbuf(), &index, &arity) < 0 || static_cast<std::size_t>(arity) != n)
+          int index = 0;
+          if (ei_decode_list_header(here(), &index, &arity) < 0 || static_cast<std::size_t>(arity) != n)
             return fail(TermError::ei_failure);
-          pos_ = static_cast<std::size_t>(index);
+          pos_ += static_cast<std::size_t>(index);
           if (n == 0) {  // a zero-length LIST_EXT is just its tail: still owed
             if (!stack.empty()) ++owed;
             continue;
@@ -787,9 +790,12 @@ class Encoder {
   template <typename F>
   void ei(std::size_t max, F&& f) {
     reserve(max);
-    int index = static_cast<int>(len_);
-    f(reinterpret_cast<char*>(out_.data()), &index);
-    len_ = static_cast<std::size_t>(index);
+    // ei takes its write position as an `int`; a position past 2 GiB (a
+    // send buffer holding a few large sync messages) overflowed it and ei
+    // wrote before the buffer. ei gets a pointer at the write position.
+    int index = 0;
+    f(reinterpret_cast<char*>(out_.data() + len_), &index);
+    len_ += static_cast<std::size_t>(index);
   }
   void put(const std::uint8_t* p, std::size_t n) {
     reserve(n);
@@ -992,7 +998,6 @@ void append_term(std::vector<std::uint8_t>& out, const Term& t) { Encoder(out).t
 std::size_t max_nesting_levels() noexcept { return Decoder::frame_bytes() == 0 ? 0 : max_decode_stack_bytes / Decoder::frame_bytes(); }
 
 Result<Term> decode_body_at(std::span<const std::uint8_t> bytes, std::size_t& index) {
-  if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) return TermError::absurd_length;
   if (index >= bytes.size()) return TermError::truncated;
   Decoder d(bytes.data(), bytes.size(), index);
   auto r = d.term();

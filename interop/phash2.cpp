@@ -435,8 +435,15 @@ std::uint32_t atom_text_hash(std::string_view utf8) noexcept {
   return h;
 }
 
-std::uint32_t phash2_full(const Term& root) {
-  std::uint32_t hash = 0;
+std::uint32_t phash2_full(const Term& root) { return phash2_continue(0, root); }
+
+std::uint32_t phash2_map_of_pairs(std::size_t size, std::uint32_t pairs_xor) noexcept {
+  const std::uint32_t hash = mix1(0, static_cast<std::uint32_t>(size), kMapSizeConst);
+  return size == 0 ? hash : mix1(hash, pairs_xor, kMapPairsConst);
+}
+
+std::uint32_t phash2_continue(std::uint32_t seed, const Term& root) {
+  std::uint32_t hash = seed;
   std::uint32_t xor_pairs = 0;
   FrameStack stack;
   // Decoded fun environments stay alive while their elements are on the stack.

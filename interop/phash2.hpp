@@ -43,6 +43,14 @@ namespace hc {
 // Allocates only for very deep terms and for funs with free variables.
 std::uint32_t phash2_full(const Term& term);
 
+// The running hash of make_hash2 continued over `term` from `seed`
+// (phash2_full(T) == phash2_continue(0, T)). A map pair {K, V} hashes as
+// phash2_continue(phash2_full(K), V); with phash2_map_of_pairs this hashes a
+// map from its pairs without building it (the Merkle leaves do).
+std::uint32_t phash2_continue(std::uint32_t seed, const Term& term);
+// phash2_full of a map of `size` pairs whose pair hashes XOR to `pairs_xor`.
+std::uint32_t phash2_map_of_pairs(std::size_t size, std::uint32_t pairs_xor) noexcept;
+
 // erlang:phash2/1: the hash reduced to 0..2^27-1.
 inline std::uint32_t phash2(const Term& term) {
   return phash2_full(term) & ((std::uint32_t{1} << 27) - 1);

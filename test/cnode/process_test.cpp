@@ -108,6 +108,27 @@ BOOST_AUTO_TEST_CASE(send_by_pid_name_and_order) {
   BOOST_TEST((n.node->whereis(Atom("rec")) == std::optional<Pid>(p)));
 }
 
+BOOST_AUTO_TEST_CASE(queued_sees_the_messages_behind_the_current_one) {
+  // Each message handled records whether `last` still waits in the mailbox.
+  class Peeker final : public Process {
+   public:
+    explicit Peeker(std::vector<Term>* log) : log_(log) {}
+    void handle_message(const Term& m) override {
+      log_->push_back(tuple(m, Atom(queued([](const Term& q) { return q.is_atom("last"); }) ? "last_queued" : "none")));
+    }
+
+   private:
+    std::vector<Term>* log_;
+  };
+  std::vector<Term> log;
+  LocalNode n;
+  Pid p = n.node->spawn(std::make_unique<Peeker>(&log));
+  for (const char* m : {"a", "b", "last"}) n.node->send(n.node->null_pid(), p, Term(Atom(m)));
+  n.settle();
+  BOOST_TEST(log == (std::vector<Term>{tuple(Atom("a"), Atom("last_queued")), tuple(Atom("b"), Atom("last_queued")),
+                                       tuple(Atom("last"), Atom("none"))}));
+}
+
 BOOST_AUTO_TEST_CASE(registered_names_are_unique_and_released_on_exit) {
   std::vector<Term> log;
   LocalNode n;  // after the logs: processes write to them until the node stops

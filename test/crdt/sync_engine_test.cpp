@@ -96,6 +96,38 @@ BOOST_AUTO_TEST_CASE(flow_control_holds_back_ticks_while_a_round_is_unacknowledg
   BOOST_CHECK_EQUAL(only<action::Send>(e.set_neighbours({neighbour("b@h")})).size(), 1u);
 }
 
+BOOST_AUTO_TEST_CASE(flow_control_defers_a_peers_rounds_while_ours_is_unacknowledged) {
+  SyncConfig cfg = make_engine().config();
+  cfg.max_deferred_peer_rounds = 2;
+  SyncEngine e(cfg, [] { return std::int64_t{1}; });
+  const Pid b_pid{Atom("b@h"), 5, 0, 1};
+  // b's round start, as DeltaCrdt sends it to us. We hold a key b lacks:
+  // an answered round is {get_diff, _, [Key]} plus {ack_diff, _} to b; a
+  // deferred one only the {ack_diff, _}.
+  e.put(Term(Atom("k")), Term(1));
+  AWLWWMap empty;
+  empty.enable_merkle();
+  const Term b_round = tuple(Atom("diff"), CausalDiff{empty.prepare_partial_diff(), DotContext().to_term(), Term(b_pid),
+                                                      Term(b_pid), e.config().self, {}}
+                                               .to_term());
+  auto answered = [&](const SyncActions& a) {
+    auto sends = only<action::Send>(a);
+    BOOST_CHECK(!sends.empty() && sends.back().message.is_record("ack_diff", 2));  // acked either way
+    return sends.size() == 2 && sends.front().message.is_record("get_diff", 3);
+  };
+  // Without a round of ours in flight, b's rounds are answered.
+  BOOST_CHECK(answered(e.handle_message(b_round)));
+  e.set_neighbours({neighbour("b@h")});  // our round to b, unacknowledged
+  BOOST_CHECK(!answered(e.handle_message(b_round)));
+  BOOST_CHECK(!answered(e.handle_message(b_round)));
+  BOOST_CHECK(answered(e.handle_message(b_round)));  // at most 2 in a row
+  BOOST_CHECK(!answered(e.handle_message(b_round)));
+  BOOST_CHECK_EQUAL(e.deferred_peer_rounds(), 3u);
+  // Our round acknowledged: b's next round is answered at once.
+  e.handle_message(tuple(Atom("ack_diff"), neighbour("b@h")));
+  BOOST_CHECK(answered(e.handle_message(b_round)));
+}
+
 BOOST_AUTO_TEST_CASE(gen_server_calls_behave_like_deltacrdt) {
   auto e = make_engine();
   auto r = call(e, tuple(Atom("operation"), tuple(Atom("add"), list(binary("k"), Term(1)))));

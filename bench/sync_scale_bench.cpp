@@ -1,0 +1,363 @@
+// Sync at scale (issue 13): a Horde.Registry with Horde's defaults (sync
+// interval 300 ms), N names registered on one node, time from the last
+// registration until the peer holds all N. Side by side in one run:
+//   bb     BEAM -> BEAM   (B1 registers, B2 is the peer)
+//   bc     BEAM -> C++    (B1 registers, the C++ node is the peer)
+//   cb     C++  -> BEAM   (the C++ node registers, B1 is the peer)
+//   jb     cold join, BEAM: B1 holds N names, B2 starts the registry
+//   jc     cold join, C++:  B1 holds N names, the C++ node starts and joins
+// Every (set-up, N) runs in a fresh child process with fresh BEAM nodes, so
+// CPU seconds and peak RSS belong to that run alone. Registrations: BEAM
+// one GenServer.call per name, one process per name (registry_bench.exs);
+// C++ RegistryApi::register_pid in batches of 10 000 per io-thread turn,
+// one local process per name. CPU and RSS of a BEAM node are its OS process's (/proc).
+//
+//   sync_scale_bench                      10k, 30k, 100k, 300k, all set-ups
+//   sync_scale_bench --million            ... and 1 000 000
+//   sync_scale_bench --sizes 10000,30000 --setups bb,bc
+// Needs Horde in ERL_LIBS and `elixir` in PATH (prints SKIPPED otherwise).
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cnode/log.hpp"
+#include "horde/echo_process.hpp"
+#include "horde/registry_api.hpp"
+#include "support/bench_support.hpp"
+
+using namespace hc;
+using namespace hc::bench;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::int64_t kSyncMs = 300;
+constexpr int kTimeoutS = 900;
+
+struct Row {
+  double lag_s = -1;        // last registration (or join start) -> peer has all N
+  double rate = 0;          // registrar's names/s (0 for a join)
+  double cpu_reg = 0;       // CPU s of the registrar / existing member, during the run
+  double cpu_peer = 0;      // CPU s of the peer / joining node
+  double rss_peak_mb = 0;   // peer's peak RSS (MB)
+  double rss_per_name = 0;  // C++ peer: RSS growth per name after settling (B)
+  double heap_per_name = 0; // C++ peer: malloc in-use growth per name (B)
+  double stats_per_name = 0;  // C++ peer: registry `stats` memory per name (B)
+};
+
+struct OsStats {
+  double cpu_s;
+  double hwm_mb;
+  double rss_mb;
+};
+OsStats beam_stats(cnode::NodeRunner& c, const ElixirPeer& p) {
+  Term t = bench_call(c, p, tuple(Atom("os_stats")));
+  return {*t.element(0)->as_int() / 1000.0, *t.element(1)->as_int() / 1024.0, *t.element(2)->as_int() / 1024.0};
+}
+OsStats self_stats() { return {self_cpu_seconds(), self_status_kb("VmHWM") / 1024.0, self_status_kb("VmRSS") / 1024.0}; }
+
+cnode::NodeOptions node_options(const std::string& cookie) {
+  cnode::NodeOptions o;
+  o.name = rnd("ssc") + "@127.0.0.1";
+  o.cookie = cookie;
+  o.listen_address = "127.0.0.1";
+  o.discovery = false;
+  return o;
+}
+
+void connect(cnode::NodeRunner& c, const ElixirPeer& p) {
+  std::promise<std::error_code> done;
+  c.post([&] { c.node().connect(p.name(), [&](std::error_code ec) { done.set_value(ec); }); });
+  if (auto ec = done.get_future().get()) throw std::runtime_error("cannot connect to " + std::string(p.name().text()));
+}
+
+void start_beam(cnode::NodeRunner& c, const ElixirPeer& p, Atom reg, std::vector<Atom> members) {
+  TermVector v;
+  for (auto& m : members) v.push_back(Term(m));
+  Term r = bench_call(c, p, tuple(Atom("start"), reg, Term::list(v), Term(kSyncMs)));
+  if (!(r == Term(Atom("ok")))) throw std::runtime_error("start failed: " + to_string(r));
+}
+
+void start_cpp(cnode::NodeRunner& c, Atom reg, Atom peer) {
+  bool ok = c.run([&] {
+               c.node().add_peer(peer);
+               horde::RegistryOptions ro;
+               ro.name = reg;
+               ro.sync_interval = std::chrono::milliseconds(kSyncMs);
+               ro.members.push_back(horde::MemberSpec{reg, peer});
+               return horde::RegistryProcess::start(c.node(), ro).has_value();
+             }).get();
+  if (!ok) throw std::runtime_error("cannot start the C++ registry");
+}
+
+std::size_t cpp_count(cnode::NodeRunner& c, Atom reg) {
+  return c.run([&] {
+            auto api = horde::RegistryApi::find(c.node(), reg);
+            return api ? api->count() : 0;
+          }).get();
+}
+
+// Polls (every 5 ms: a poll is one io-thread turn) until the C++ registry
+// holds n names; returns the time it did, or -1.
+std::int64_t await_cpp(cnode::NodeRunner& c, Atom reg, std::size_t n, std::int64_t since) {
+  while (now_us() - since < kTimeoutS * 1'000'000LL) {
+    if (cpp_count(c, reg) >= n) return now_us();
+    std::this_thread::sleep_for(5ms);
+  }
+  return -1;
+}
+
+std::int64_t await_beam(cnode::NodeRunner& c, const ElixirPeer& p, Atom reg, std::size_t n) {
+  return ok_int(bench_call(c, p, tuple(Atom("await_count"), reg, Term(static_cast<std::uint64_t>(n)), kTimeoutS * 1000)));
+}
+
+Term uint(std::size_t n) { return Term(static_cast<std::uint64_t>(n)); }
+
+// C++ registrations in io-thread turns of 10 000 (no turn blocks the node
+// for long), one local process per name as on the BEAM side (spawned before
+// the clock starts). One process per name matters: Horde's RegistryImpl
+// keeps a list of keys per pid and runs Enum.uniq over it on every add, so
+// many names on one pid cost the BEAM peer quadratic time.
+std::pair<std::int64_t, std::int64_t> register_cpp(cnode::NodeRunner& c, Atom reg, std::size_t n) {
+  std::vector<Pid> pids;
+  for (std::size_t i = 0; i < n; i += 10'000)
+    c.run([&] {
+       for (std::size_t k = i; k < std::min(n, i + 10'000); ++k)
+         pids.push_back(c.node().spawn(std::make_unique<horde::EchoProcess>()));
+     }).get();
+  const std::int64_t t0 = now_us();
+  for (std::size_t i = 0; i < n; i += 10'000) {
+    c.run([&] {
+       auto api = horde::RegistryApi::find(c.node(), reg);
+       for (std::size_t k = i; k < std::min(n, i + 10'000); ++k)
+         api->register_pid(pids[k], binary("c" + std::to_string(k)), Atom("nil"));
+     }).get();
+  }
+  return {t0, now_us()};
+}
+
+Row run_one(const std::string& setup, std::size_t n) {
+  Row row;
+  const std::string cookie = rnd("ssb");
+  const Atom reg("Elixir.Bench.Scale");
+  ElixirPeer b1(rnd("ss1"), cookie);
+  std::unique_ptr<ElixirPeer> b2;
+  if (setup == "bb" || setup == "jb") b2 = std::make_unique<ElixirPeer>(rnd("ss2"), cookie);
+  cnode::NodeRunner c(node_options(cookie));
+  if (auto ec = c.start()) throw std::runtime_error("cannot start the C++ node: " + ec.message());
+  const Atom cn = c.node().name();
+  connect(c, b1);
+  if (b2) connect(c, *b2);
+
+  if (setup == "bb" || setup == "jb") {
+    start_beam(c, b1, reg, {b1.name(), b2->name()});
+    if (setup == "bb") start_beam(c, *b2, reg, {b1.name(), b2->name()});
+    std::this_thread::sleep_for(1s);
+    OsStats r0 = beam_stats(c, b1), p0 = beam_stats(c, *b2);
+    Term r = bench_call(c, b1, tuple(Atom("register_many"), reg, binary("b"), uint(n)));
+    std::int64_t t0 = ok_int(r, 1), t1 = ok_int(r, 2);
+    if (setup == "bb") {
+      row.rate = n * 1e6 / std::max<std::int64_t>(t1 - t0, 1);
+      std::int64_t seen = await_beam(c, *b2, reg, n);
+      row.lag_s = seen < 0 ? -1 : (seen - t1) / 1e6;
+    } else {
+      r0 = beam_stats(c, b1);
+      p0 = beam_stats(c, *b2);
+      const std::int64_t s = now_us();
+      start_beam(c, *b2, reg, {b1.name(), b2->name()});
+      std::int64_t seen = await_beam(c, *b2, reg, n);
+      row.lag_s = seen < 0 ? -1 : (seen - s) / 1e6;
+    }
+    OsStats r1 = beam_stats(c, b1), p1 = beam_stats(c, *b2);
+    row.cpu_reg = r1.cpu_s - r0.cpu_s;
+    row.cpu_peer = p1.cpu_s - p0.cpu_s;
+    row.rss_peak_mb = p1.hwm_mb;
+  } else if (setup == "bc" || setup == "jc") {
+    start_beam(c, b1, reg, {b1.name(), cn});
+    if (setup == "bc") start_cpp(c, reg, b1.name());
+    std::this_thread::sleep_for(1s);
+    malloc_trim(0);
+    const double rss0 = self_status_kb("VmRSS") * 1024.0;
+    const std::size_t heap0 = heap_in_use();
+    OsStats r0 = beam_stats(c, b1), p0 = self_stats();
+    Term r = bench_call(c, b1, tuple(Atom("register_many"), reg, binary("b"), uint(n)));
+    std::int64_t t0 = ok_int(r, 1), t1 = ok_int(r, 2);
+    std::int64_t from = t1;
+    if (setup == "bc") {
+      row.rate = n * 1e6 / std::max<std::int64_t>(t1 - t0, 1);
+    } else {
+      r0 = beam_stats(c, b1);
+      p0 = self_stats();
+      from = now_us();
+      start_cpp(c, reg, b1.name());
+    }
+    std::int64_t seen = await_cpp(c, reg, n, from);
+    row.lag_s = seen < 0 ? -1 : (seen - from) / 1e6;
+    OsStats r1 = beam_stats(c, b1), p1 = self_stats();
+    row.cpu_reg = r1.cpu_s - r0.cpu_s;
+    row.cpu_peer = p1.cpu_s - p0.cpu_s;
+    row.rss_peak_mb = p1.hwm_mb;
+    // Steady state: rounds the peer started before we had everything may
+    // still be shipping slices for a few seconds; the smallest of 5 samples
+    // one second apart (after malloc_trim) is the resident state.
+    double rss = 1e300, heap = 1e300;
+    for (int i = 0; i < 5; ++i) {
+      std::this_thread::sleep_for(1s);
+      c.run([] { malloc_trim(0); }).get();
+      rss = std::min(rss, self_status_kb("VmRSS") * 1024.0);
+      heap = std::min(heap, static_cast<double>(heap_in_use()));
+    }
+    row.rss_per_name = (rss - rss0) / n;
+    row.heap_per_name = (heap - static_cast<double>(heap0)) / n;
+    Term st = c.run([&] { return horde::RegistryApi::find(c.node(), reg)->stats_term(); }).get();
+    double stats_bytes = 0;
+    for (const char* k : {"view_bytes", "crdt_bytes"})
+      if (const Term* m = st.map_get(std::string_view(k))) stats_bytes += static_cast<double>(m->as_int().value_or(0));
+    row.stats_per_name = stats_bytes / n;
+  } else if (setup == "cb") {
+    start_beam(c, b1, reg, {b1.name(), cn});
+    start_cpp(c, reg, b1.name());
+    std::this_thread::sleep_for(1s);
+    OsStats r0 = self_stats(), p0 = beam_stats(c, b1);
+    auto [t0, t1] = register_cpp(c, reg, n);
+    row.rate = n * 1e6 / std::max<std::int64_t>(t1 - t0, 1);
+    std::int64_t seen = await_beam(c, b1, reg, n);
+    row.lag_s = seen < 0 ? -1 : (seen - t1) / 1e6;
+    OsStats r1 = self_stats(), p1 = beam_stats(c, b1);
+    row.cpu_reg = r1.cpu_s - r0.cpu_s;
+    row.cpu_peer = p1.cpu_s - p0.cpu_s;
+    row.rss_peak_mb = p1.hwm_mb;
+  } else {
+    throw std::runtime_error("unknown set-up " + setup);
+  }
+  if (std::getenv("HC_SCALE_VERBOSE")) {
+    Term st = c.run([&] {
+                 auto api = horde::RegistryApi::find(c.node(), reg);
+                 return api ? api->stats_term() : Term();
+               }).get();
+    std::fprintf(stderr, "C++ registry stats: %s\n", to_string(st).c_str());
+    struct mallinfo2 mi = mallinfo2();
+    std::fprintf(stderr, "malloc: in use %zu (arena) + %zu (mmap), free %zu; RSS %lld kB\n", mi.uordblks, mi.hblkhd,
+                 mi.fordblks, static_cast<long long>(self_status_kb("VmRSS")));
+  }
+  c.stop();
+  return row;
+}
+
+// Runs one (set-up, N) in a child process; parses its RESULT line.
+std::optional<Row> run_child(const char* self, const std::string& setup, std::size_t n) {
+  int out[2];
+  if (pipe(out) != 0) return std::nullopt;
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], 1);
+    close(out[0]);
+    std::string ns = std::to_string(n);
+    execl(self, self, "--one", setup.c_str(), ns.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out[1]);
+  std::string text;
+  char buf[4096];
+  for (ssize_t k; (k = read(out[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(k));
+  close(out[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  auto at = text.rfind("RESULT ");
+  if (at == std::string::npos) {
+    std::printf("  %s N=%zu failed: %s\n", setup.c_str(), n, text.c_str());
+    return std::nullopt;
+  }
+  Row r;
+  if (std::sscanf(text.c_str() + at, "RESULT %lf %lf %lf %lf %lf %lf %lf %lf", &r.lag_s, &r.rate, &r.cpu_reg, &r.cpu_peer,
+                  &r.rss_peak_mb, &r.rss_per_name, &r.heap_per_name, &r.stats_per_name) != 8)
+    return std::nullopt;
+  return r;
+}
+
+// Least-squares slope of log(y) over log(x): the growth exponent.
+double exponent(const std::vector<std::pair<double, double>>& pts) {
+  std::vector<std::pair<double, double>> v;
+  for (auto [x, y] : pts)
+    if (y > 0) v.emplace_back(std::log(x), std::log(y));
+  if (v.size() < 2) return NAN;
+  double mx = 0, my = 0;
+  for (auto [x, y] : v) mx += x, my += y;
+  mx /= v.size(), my /= v.size();
+  double sxy = 0, sxx = 0;
+  for (auto [x, y] : v) sxy += (x - mx) * (y - my), sxx += (x - mx) * (x - mx);
+  return sxy / sxx;
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string part; std::getline(ss, part, ',');) out.push_back(part);
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  hc::log::set_level(hc::log::Level::warn);
+  if (argc == 4 && std::strcmp(argv[1], "--one") == 0) {
+    try {
+      Row r = run_one(argv[2], std::stoul(argv[3]));
+      std::printf("RESULT %.3f %.0f %.2f %.2f %.1f %.0f %.0f %.0f\n", r.lag_s, r.rate, r.cpu_reg, r.cpu_peer, r.rss_peak_mb,
+                  r.rss_per_name, r.heap_per_name, r.stats_per_name);
+      return 0;
+    } catch (const std::exception& e) {
+      std::printf("error: %s\n", e.what());
+      return 1;
+    }
+  }
+  if (!horde_available()) {
+    std::printf("sync_scale_bench: SKIPPED (Horde not in ERL_LIBS='%s')\n", std::getenv("ERL_LIBS") ? std::getenv("ERL_LIBS") : "");
+    return 0;
+  }
+  std::setvbuf(stdout, nullptr, _IONBF, 0);
+  std::vector<std::size_t> sizes{10'000, 30'000, 100'000, 300'000};
+  std::vector<std::string> setups{"bb", "bc", "cb", "jb", "jc"};
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--million") sizes.push_back(1'000'000);
+    else if (a == "--sizes" && i + 1 < argc) {
+      sizes.clear();
+      for (auto& s : split(argv[++i])) sizes.push_back(std::stoul(s));
+    } else if (a == "--setups" && i + 1 < argc) setups = split(argv[++i]);
+  }
+  const std::map<std::string, std::string> title{{"bb", "BEAM -> BEAM"}, {"bc", "BEAM -> C++"}, {"cb", "C++ -> BEAM"},
+                                                 {"jb", "cold join, BEAM"}, {"jc", "cold join, C++"}};
+  std::printf("sync_scale_bench: Horde.Registry, sync interval %lld ms; lag = last registration (join: registry start) "
+              "-> peer has all N\n",
+              static_cast<long long>(kSyncMs));
+  std::printf("%-16s %9s %9s %11s %9s %9s %10s %8s %8s %8s\n", "set-up", "N", "lag s", "reg names/s", "CPU reg", "CPU peer",
+              "peer RSS", "RSS B/n", "heap B/n", "stats B/n");
+  std::map<std::string, std::vector<std::pair<double, double>>> lags;
+  for (std::size_t n : sizes) {
+    for (const auto& s : setups) {
+      auto r = run_child(argv[0], s, n);
+      if (!r) continue;
+      lags[s].emplace_back(static_cast<double>(n), r->lag_s);
+      const bool cpp_peer = s == "bc" || s == "jc";
+      auto opt = [&](double v) { return cpp_peer ? std::to_string(static_cast<long long>(v)) : std::string("-"); };
+      std::printf("%-16s %9zu %9.2f %11.0f %9.2f %9.2f %8.0fMB %8s %8s %8s\n", title.at(s).c_str(), n, r->lag_s, r->rate,
+                  r->cpu_reg, r->cpu_peer, r->rss_peak_mb, opt(r->rss_per_name).c_str(), opt(r->heap_per_name).c_str(),
+                  opt(r->stats_per_name).c_str());
+    }
+  }
+  std::printf("\ngrowth exponent of the lag over N (least squares on log-log):\n");
+  for (const auto& s : setups)
+    if (lags.count(s)) std::printf("  %-16s N^%.2f\n", title.at(s).c_str(), exponent(lags[s]));
+  std::printf("(CPU reg/peer: CPU s of the registrar (join: existing member) and of the peer (join: joining node) during\n"
+              " the run; peer RSS: the peer's peak; B/n: the C++ peer after settling, RSS / malloc in-use / `stats` growth per name)\n");
+  return 0;
+}

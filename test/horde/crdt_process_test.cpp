@@ -1,0 +1,100 @@
+// The 'N.Crdt' process on one node without a BEAM (test-owned io_context,
+// ManualTimerService): what it does with the messages of a peer's rounds.
+#include "horde/crdt_process.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include "cnode/node.hpp"
+#include "crdt/merkle_map.hpp"
+#include "crdt/sync_messages.hpp"
+
+using namespace hc;
+using namespace hc::cnode;
+
+namespace {
+
+class Recorder final : public Process {
+ public:
+  explicit Recorder(std::vector<Term>* log) : log_(log) {}
+  void handle_message(const Term& m) override { log_->push_back(m); }
+
+ private:
+  std::vector<Term>* log_;
+};
+
+struct LocalNode {
+  boost::asio::io_context io;
+  std::unique_ptr<Node> node;
+  LocalNode() {
+    NodeOptions o;
+    o.name = "unit@127.0.0.1";
+    o.cookie = "c";
+    o.listen_address = "127.0.0.1";
+    o.use_epmd = false;
+    o.discovery = false;
+    node = std::make_unique<Node>(io, o, std::make_unique<ManualTimerService>());
+    bool started = false;
+    node->start([&](std::error_code ec) { started = !ec; });
+    settle();
+    BOOST_REQUIRE(started);
+  }
+  ~LocalNode() {
+    node->stop();
+    settle();
+  }
+  void settle() {
+    io.restart();
+    io.poll();
+  }
+};
+
+// {diff, %Diff{}} that starts a round of `peer` (an empty replica: root
+// subtree [] ) towards `to`.
+Term round_start(const Pid& peer, const Term& to) {
+  crdt::MerkleMap empty;
+  struct NoContent final : crdt::MerkleContent {
+    Term merkle_key(crdt::EntryId) const override { return Term(); }
+    Term merkle_value(crdt::EntryId) const override { return Term(); }
+  } content;
+  crdt::CausalDiff d{empty.prepare_partial_diff(crdt::MerkleMap::kSyncDepth, content),
+                     Term::map({{Term(std::int64_t{7}), Term(0)}}), Term(peer), Term(peer), to, {}};
+  return tuple(Atom("diff"), d.to_term());
+}
+
+std::size_t count_records(const std::vector<Term>& log, const char* tag) {
+  std::size_t n = 0;
+  for (const Term& m : log) n += m.is_tuple() && m.element(0)->is_atom(tag);
+  return n;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(crdt_process_test)
+
+BOOST_AUTO_TEST_CASE(a_peer_round_superseded_by_a_queued_one_is_skipped) {
+  std::vector<Term> peer_log;
+  LocalNode n;
+  Pid peer = n.node->spawn(std::make_unique<Recorder>(&peer_log));
+  horde::CrdtProcessOptions o;
+  o.name = Atom("Test.Crdt");
+  Pid crdt = n.node->spawn(std::make_unique<horde::CrdtProcess>(o), SpawnOptions{false, Atom("Test.Crdt"), false});
+  n.settle();
+  // Three rounds of the same peer arrive together (a node that was busy):
+  // only the last is answered. Both replicas are empty, so an answered round
+  // is exactly one {ack_diff, _} back to the originator.
+  for (int i = 0; i < 3; ++i) n.node->send(peer, crdt, round_start(peer, Term(crdt)));
+  n.settle();
+  BOOST_TEST(count_records(peer_log, "ack_diff") == 1u);
+  // One at a time, every round is answered.
+  n.node->send(peer, crdt, round_start(peer, Term(crdt)));
+  n.settle();
+  n.node->send(peer, crdt, round_start(peer, Term(crdt)));
+  n.settle();
+  BOOST_TEST(count_records(peer_log, "ack_diff") == 3u);
+  auto* p = dynamic_cast<horde::CrdtProcess*>(n.node->find(crdt));
+  BOOST_REQUIRE(p);
+  BOOST_TEST(*p->stats_term().map_get(std::string_view("stale_diffs")) == Term(2));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
