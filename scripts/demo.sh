@@ -15,12 +15,13 @@ cpp_node="hc_demo_cpp_${suffix}@127.0.0.1"
 beam_node="hc_demo_beam_${suffix}@127.0.0.1"
 log=$(mktemp /tmp/hc-demo-cpp.XXXXXX.log)
 
+export ERL_EPMD_ADDRESS=127.0.0.1   # every epmd and node of the demo on loopback only
 epmd -daemon
 cleanup() { [ -n "${cpp_pid:-}" ] && kill "$cpp_pid" 2>/dev/null && wait "$cpp_pid" 2>/dev/null; true; }
 trap cleanup EXIT
 
 echo "==> starting the C++ node: $bin --name $cpp_node --cookie $cookie --distribution mixed"
-"$bin" --name "$cpp_node" --cookie "$cookie" --distribution mixed >"$log" 2>&1 &
+"$bin" --name "$cpp_node" --cookie "$cookie" --listen 127.0.0.1 --distribution mixed >"$log" 2>&1 &
 cpp_pid=$!
 for _ in $(seq 1 100); do
   epmd -names 2>/dev/null | grep -q "name hc_demo_cpp_${suffix} " && break
@@ -34,7 +35,7 @@ else
   echo "==> no Horde in ERL_LIBS: the BEAM node uses the C++ node's control process"
 fi
 echo "==> starting the BEAM node $beam_node"
-elixir --name "$beam_node" --cookie "$cookie" erlang_harness/demo.exs "$cpp_node"
+elixir --name "$beam_node" --cookie "$cookie" --erl "-kernel inet_dist_use_interface {127,0,0,1}" erlang_harness/demo.exs "$cpp_node"
 status=$?
 echo
 echo "==> the C++ node's log ($log):"
