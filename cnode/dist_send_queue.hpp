@@ -33,9 +33,10 @@
 
 namespace hc::cnode {
 
-// Bytes of message body per fragment. OTP's ERTS_DIST_FRAG_SIZE is about
-// 64 KB as well; a frame of this size takes well under a millisecond on a
-// LAN, which bounds how long a small message waits behind a large one.
+// Bytes of message body per fragment: the size of the pieces OTP 25 sends us
+// (fragments_beam_test); a frame of this size takes well under a
+// millisecond on a LAN, which bounds how long a small message waits behind
+// a large one.
 inline constexpr std::size_t kFragmentSize = 64 * 1024;
 // About how many bytes one socket write carries when fragments are queued.
 inline constexpr std::size_t kWriteSlice = 256 * 1024;
