@@ -48,7 +48,8 @@ class Echo final : public GenServer {
 };
 
 // {count, From, N}: count the next N messages then From ! {counted, N};
-// {blast, To, N}: send N messages {msg, I} to To. Same as dist_bench:sink/1.
+// {blast, To, N}: send N messages {msg, I} to To; {big_to, To, Size}: one
+// binary of Size bytes to To. Same as dist_bench:sink/1.
 class Sink final : public Process {
  public:
   void handle_message(const Term& m) override {
@@ -67,6 +68,9 @@ class Sink final : public Process {
     } else if (m.is_record("blast", 3)) {
       Pid to = *m.element(1)->as_pid();
       for (std::int64_t i = *m.element(2)->as_int(); i > 0; --i) send(to, tuple(Atom("msg"), i));
+    } else if (m.is_record("big_to", 3)) {  // {big_to, To, Size}: To ! {big, <<7, 7, ...>>}
+      send(*m.element(1)->as_pid(),
+           tuple(Atom("big"), Term::binary(std::string(std::size_t(*m.element(2)->as_int()), '\x07'))));
     }
   }
 

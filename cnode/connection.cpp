@@ -1,5 +1,6 @@
 #include "cnode/connection.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
 
@@ -27,6 +28,7 @@ Connection::Connection(DistStream stream, ConnectionConfig config, Handshake::Ro
       config_(std::move(config)),
       handshake_(role, with_status_hook(config_.handshake), expected_peer),
       handler_(handler),
+      queue_(config_.fragment_size),
       expected_peer_(std::move(expected_peer)),
       tick_timer_(stream_.socket().get_executor()) {
   boost::system::error_code ec;
@@ -201,18 +203,30 @@ bool Connection::handle_handshake_message(std::span<const std::uint8_t> msg) {
 }
 
 void Connection::write_handshake(const std::vector<Bytes>& msgs) {
-  for (const auto& m : msgs) append_frame(pending_, m, handshake_prefix());
+  for (const auto& m : msgs) append_frame(queue_.ready(), m, handshake_prefix());
   if (!msgs.empty()) flush();
 }
 
 void Connection::flush() {
-  if (!closed_ && !write_in_flight_ && !pending_.empty()) start_write();
+  if (closed_) return;
+  if (config_.max_send_queue && queue_.queued_bytes() > config_.max_send_queue && !overflowed_) {
+    // Not from inside the sender's turn: closing runs nodedown handlers.
+    overflowed_ = true;
+    HC_LOG(error) << "connection to " << peer_name() << ": " << queue_.queued_bytes()
+                  << " bytes queued for writing, over the limit of " << config_.max_send_queue
+                  << " (the peer does not read fast enough); closing";
+    asio::post(stream_.socket().get_executor(), [self = shared_from_this()] {
+      self->close(make_error_code(std::errc::no_buffer_space));
+    });
+    return;
+  }
+  if (!write_in_flight_ && !queue_.empty()) start_write();
 }
 
 void Connection::start_write() {
   write_in_flight_ = true;
-  writing_.swap(pending_);
-  pending_.clear();
+  writing_.clear();
+  queue_.take(writing_);
   wrote_since_tick_ = true;
   stream_.async_write(asio::buffer(writing_),
                     [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
@@ -223,9 +237,11 @@ void Connection::start_write() {
                         self->close(std::error_code(ec.value(), std::system_category()));
                         return;
                       }
+                      // A buffer that one large message grew past 1 MiB is
+                      // given back (memory per connection stays small).
                       self->writing_.clear();
                       if (self->writing_.capacity() > kKeepBuffer) self->writing_.shrink_to_fit();
-                      if (!self->pending_.empty()) {
+                      if (!self->queue_.empty()) {
                         self->start_write();
                       } else if (self->close_after_flush_) {
                         self->close(self->close_reason_);
@@ -248,7 +264,8 @@ void Connection::arm_tick() {
     // Our own ticks, also while we only receive: the BEAM needs to hear from
     // us within net_ticktime.
     if (!self->wrote_since_tick_) {
-      self->pending_.insert(self->pending_.end(), std::begin(kTick), std::end(kTick));
+      auto& out = self->queue_.ready();
+      out.insert(out.end(), std::begin(kTick), std::end(kTick));
       self->flush();
     }
     self->wrote_since_tick_ = false;
@@ -258,7 +275,7 @@ void Connection::arm_tick() {
 
 void Connection::close_after_flush(std::error_code why) {
   if (closed_) return;
-  if (!write_in_flight_ && pending_.empty()) {
+  if (!write_in_flight_ && queue_.empty()) {
     close(why);
     return;
   }

@@ -18,6 +18,7 @@
 #include <system_error>
 #include <vector>
 
+#include "cnode/dist_send_queue.hpp"
 #include "cnode/dist_stream.hpp"
 #include "cnode/framing.hpp"
 #include "cnode/handshake.hpp"
@@ -51,6 +52,12 @@ struct ConnectionConfig {
   std::chrono::milliseconds tick_interval{5000};
   std::chrono::milliseconds peer_timeout{60000};
   std::chrono::milliseconds handshake_timeout{7000};
+  // Bytes queued for the peer (not yet written) beyond which the connection
+  // is closed (the peer does not read fast enough; the processes see
+  // noconnection, as Erlang allows messages to be lost only with the
+  // connection). 0: no limit.
+  std::size_t max_send_queue = kDefaultMaxSendQueue;
+  std::size_t fragment_size = kFragmentSize;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -68,8 +75,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void close_after_flush(std::error_code why);
 
   // Append complete frames (length prefix included) to the output buffer
-  // with append_*() on out(), then call flush().
-  std::vector<std::uint8_t>& out() noexcept { return pending_; }
+  // with append_*() on out() (a distribution-header frame of a process:
+  // then queue().commit(sender, start), which fragments it when large), then
+  // call flush(). Each write takes what is ready plus a slice of fragments.
+  std::vector<std::uint8_t>& out() noexcept { return queue_.ready(); }
+  DistSendQueue& queue() noexcept { return queue_; }
+  // Start a write when none is in flight; past max_send_queue, the
+  // connection is closed (in a later turn of the io thread).
   void flush();
 
   bool established() const noexcept { return established_; }
@@ -116,8 +128,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<std::uint8_t> in_;
   std::size_t in_len_ = 0;
   FrameSkipper skip_;       // an oversized frame being discarded
-  std::vector<std::uint8_t> pending_;
+  DistSendQueue queue_;
   std::vector<std::uint8_t> writing_;
+  bool overflowed_ = false;
   bool write_in_flight_ = false;
 
   boost::asio::steady_timer tick_timer_;

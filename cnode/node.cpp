@@ -76,6 +76,8 @@ ConnectionConfig NodeImpl::connection_config() const {
   c.tick_interval = opts_.tick_interval;
   c.peer_timeout = opts_.peer_timeout;
   c.handshake_timeout = opts_.handshake_timeout;
+  c.max_send_queue = opts_.max_send_queue;
+  c.fragment_size = opts_.fragment_size;
   return c;
 }
 
@@ -434,25 +436,59 @@ FrameFormat NodeImpl::frame_format(const Connection& c) {
   return (c.peer_flags() & dflag::FRAGMENTS) ? FrameFormat::dist_header : FrameFormat::pass_through;
 }
 
-void NodeImpl::send_ctrl(Atom node, const ControlMessage& m, const Term* payload, bool auto_connect) {
+namespace {
+// The process whose messages and signals must stay in order with this one
+// (DistSendQueue holds its later frames behind its fragmented messages): the
+// sending or exiting process, or none (the node answering for no process).
+std::optional<Pid> sender_of(const ControlMessage& m) {
+  return std::visit(
+      [](const auto& x) -> std::optional<Pid> {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, ctrl::MonitorPExit> || std::is_same_v<T, ctrl::PayloadMonitorPExit>) {
+          if (auto p = x.from_proc.as_pid()) return *p;
+          return std::nullopt;
+        } else if constexpr (requires { x.from; }) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(x.from)>, Pid>) return x.from;
+          else return std::nullopt;
+        } else {
+          return std::nullopt;
+        }
+      },
+      m);
+}
+}  // namespace
+
+void NodeImpl::write_ctrl(Connection& c, const ControlMessage& m, const Term* payload, const Pid* sender) {
+  const FrameFormat format = frame_format(c);
+  auto& out = c.out();
+  const std::size_t start = out.size();
+  if (!append_dist_frame(out, m, payload, format)) {
+    HC_LOG(error) << "message to " << c.peer() << " dropped: over the 4 GiB a distribution frame can carry";
+    return;
+  }
+  ++stats_.frames_out;
+  if (format == FrameFormat::dist_header) {
+    // FRAGMENTS peer: large messages go out in fragments, and the sender's
+    // later frames stay behind them.
+    auto from = sender ? std::optional<Pid>(*sender) : sender_of(m);
+    c.queue().commit(from ? key_of(*from) : DistSendQueue::kNoSender, start);
+  }
+}
+
+void NodeImpl::send_ctrl(Atom node, const ControlMessage& m, const Term* payload, bool auto_connect,
+                         const Pid* sender) {
   auto it = conns_.find(node);
   if (it != conns_.end()) {
     auto& c = *it->second;
-    if (!append_dist_frame(c.out(), m, payload, frame_format(c))) {
-      HC_LOG(error) << "message to " << node << " dropped: over the 4 GiB a distribution frame can carry";
-      return;
-    }
-    ++stats_.frames_out;
+    write_ctrl(c, m, payload, sender);
     c.flush();
     return;
   }
   if (!auto_connect || stopping_ || node == name_ || !valid_node_name(node.text())) return;
   auto [pit, fresh] = pending_.try_emplace(node);
   std::optional<Term> p = payload ? std::optional<Term>(*payload) : std::nullopt;
-  pit->second.queued.push_back([this, m, p](Connection& c) {
-    if (!append_dist_frame(c.out(), m, p ? &*p : nullptr, frame_format(c))) return;  // over 4 GiB: dropped
-    ++stats_.frames_out;
-  });
+  std::optional<Pid> s = sender ? std::optional<Pid>(*sender) : std::nullopt;
+  pit->second.queued.push_back([this, m, p, s](Connection& c) { write_ctrl(c, m, p ? &*p : nullptr, s ? &*s : nullptr); });
   if (fresh) dial(node);
 }
 
@@ -786,7 +822,8 @@ void NodeImpl::run_exit(Entry& e, Term reason) {
         deliver(w.watcher, make_down(*ref.as_reference(), item, reason));
       }
     } else {
-      send_ctrl(w.watcher.node, ctrl::MonitorPExit{w.monitored, w.watcher, *ref.as_reference(), reason}, nullptr, false);
+      send_ctrl(w.watcher.node, ctrl::MonitorPExit{w.monitored, w.watcher, *ref.as_reference(), reason}, nullptr, false,
+                &self);  // monitored by name: still this process's signal
     }
   }
   for (auto& [ref, m] : monitors) {

@@ -27,6 +27,7 @@
 #include "cnode/process.hpp"
 #include "cnode/rpc_exports.hpp"
 #include "cnode/timer.hpp"
+#include "cnode/dist_send_queue.hpp"
 #include "cnode/tls_options.hpp"
 #include "interop/term.hpp"
 
@@ -43,6 +44,11 @@ struct NodeOptions {
   std::uint16_t port = 0;                // 0: any free port (published through epmd)
   std::vector<std::string> connect;      // peers to keep connected (reconnect with backoff)
   std::size_t max_frame = kDefaultMaxFrame;
+  // Outgoing: messages larger than this go out in fragments to FRAGMENTS
+  // peers (dist_send_queue.hpp); a connection with more than
+  // max_send_queue bytes waiting to be written is closed (0: no limit).
+  std::size_t fragment_size = kFragmentSize;
+  std::size_t max_send_queue = kDefaultMaxSendQueue;
   std::chrono::milliseconds tick_interval{5000};   // our own ticks (BEAM default net_ticktime 60 s)
   std::chrono::milliseconds peer_timeout{60000};   // no bytes from a peer for this long: dead
   std::chrono::milliseconds handshake_timeout{7000};

@@ -86,7 +86,12 @@ class NodeImpl final : public ConnectionHandler {
   std::uint64_t peer_flags(Atom node) const;
   // Send a control message (+ payload) to `node`, connecting first when
   // needed (`auto_connect`); dropped when the node cannot be reached.
-  void send_ctrl(Atom node, const ControlMessage& m, const Term* payload, bool auto_connect = true);
+  // `sender`: the process the message is ordered with (default: the one the
+  // control message names as its sender; see sender_of in node.cpp).
+  void send_ctrl(Atom node, const ControlMessage& m, const Term* payload, bool auto_connect = true,
+                 const Pid* sender = nullptr);
+  // Encode into c's queue (fragmented when large and the peer has FRAGMENTS); no flush.
+  void write_ctrl(Connection& c, const ControlMessage& m, const Term* payload, const Pid* sender);
   static FrameFormat frame_format(const Connection& c);
 
   // ConnectionHandler

@@ -26,6 +26,7 @@ sink(idle) ->
     receive
         {count, From, N} -> sink({counting, From, N, 0});
         {blast, To, N} -> blast(To, N), sink(idle);
+        {big_to, To, Size} -> To ! {big, binary:copy(<<7>>, Size)}, sink(idle);
         _ -> sink(idle)
     end;
 sink({counting, From, N, N}) ->
@@ -56,6 +57,11 @@ client([CppNodeS, BNodeS, NS]) ->
     %% towards the C++ node the message goes out as one frame.
     report_big("50 MB message, then calls A -> C++", Cpp, {cpp_sink, CppNode}),
     report_big("50 MB message, then calls A -> B", Beam, {bench_sink, BNode}),
+    %% The other direction: the sink on C++ / B sends us 50 MB, then we call
+    %% the echo server on the same node; its small replies share the
+    %% connection with the big message (fragmented by the sender, or not).
+    report_big_out("50 MB message C++ -> A, calls A -> C++", Cpp, {cpp_sink, CppNode}),
+    report_big_out("50 MB message B -> A, calls A -> B", Beam, {bench_sink, BNode}),
     erlang:halt(0).
 
 report_big(What, Target, Sink) ->
@@ -71,6 +77,23 @@ report_big(What, Target, Sink) ->
     Total = erlang:monotonic_time(microsecond) - T0,
     io:format("~-40s first call ~8.1f ms, max ~8.1f ms, last ~6.1f us (20 calls in ~.1f ms)~n",
               [What, hd(Ls) / 1.0e6, lists:max(Ls) / 1.0e6, lists:last(Ls) / 1000, Total / 1000]).
+
+report_big_out(What, Target, Source) ->
+    Size = 50 * 1024 * 1024,
+    _ = latencies(Target, 100),
+    T0 = erlang:monotonic_time(microsecond),
+    Source ! {big_to, self(), Size},
+    timer:sleep(20), % the source has started sending
+    Ls = [begin
+              T1 = erlang:monotonic_time(nanosecond),
+              ping = gen_server:call(Target, {echo, ping}, 60000),
+              erlang:monotonic_time(nanosecond) - T1
+          end || _ <- lists:seq(1, 20)],
+    TCalls = erlang:monotonic_time(microsecond) - T0,
+    receive {big, B} when byte_size(B) =:= Size -> ok after 60000 -> error(no_big) end,
+    TBig = erlang:monotonic_time(microsecond) - T0,
+    io:format("~-40s first call ~8.1f ms, max ~8.1f ms (20 calls done at ~.1f ms, 50 MB in at ~.1f ms)~n",
+              [What, hd(Ls) / 1.0e6, lists:max(Ls) / 1.0e6, TCalls / 1000, TBig / 1000]).
 
 latencies(Target, N) ->
     lists:sort([begin

@@ -1,0 +1,109 @@
+// The outgoing side of a connection: the bytes queued for the socket, and
+// large messages split into fragments (DFLAG_FRAGMENTS, OTP 22+).
+// https://www.erlang.org/doc/apps/erts/erl_ext_dist.html#distribution-header-for-fragmented-messages
+//
+// A message whose body (Control [Message] after 131,68,0) is larger than
+// `fragment_size` is written as
+//   131, 69, SeqId:64, FragId:64 = N, 0, Body[0 .. F)            first fragment
+//   131, 70, SeqId:64, FragId:64 = N-1 .. 1, Body[...]           the rest
+// one fragment per frame (each with its 4-byte length), F = fragment_size,
+// SeqId distinct per connection. Each write (take()) carries everything that
+// is ready plus fragments round-robin until about `write_slice` bytes, so a
+// small message of another sender waits for at most one slice, not for the
+// whole large message (dist_fragments.hpp is the receiving side).
+//
+// Order (Erlang guarantees it per pair of processes; signals included): while
+// a fragmented message of sender S is being written, every later message or
+// signal of S on this connection is held behind it, in order, and released
+// when its last fragment has been taken. Other senders and ticks go between
+// the fragments. Frames without a sender (kNoSender: ticks, handshake,
+// answers of the node itself) are one more sender.
+//
+// Pure (no I/O): the connection calls take() when it can write. Threading:
+// the connection's (io) thread. Memory: the queue keeps the encoded bytes of
+// every message not yet taken; queued_bytes() says how many, the connection
+// closes when they exceed its limit (ConnectionConfig::max_send_queue).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <unordered_map>
+#include <vector>
+
+namespace hc::cnode {
+
+// Bytes of message body per fragment: the size of the pieces OTP 25 sends us
+// (fragments_beam_test); a frame of this size takes well under a
+// millisecond on a LAN, which bounds how long a small message waits behind
+// a large one.
+inline constexpr std::size_t kFragmentSize = 64 * 1024;
+// About how many bytes one socket write carries when fragments are queued.
+inline constexpr std::size_t kWriteSlice = 256 * 1024;
+// Default limit of a connection's queued bytes (ConnectionConfig::max_send_queue).
+inline constexpr std::size_t kDefaultMaxSendQueue = std::size_t{1} << 30;  // 1 GiB
+
+class DistSendQueue {
+ public:
+  using Sender = std::uint64_t;  // an identity of the sending process (NodeImpl: its pid)
+  static constexpr Sender kNoSender = ~Sender{0};
+
+  explicit DistSendQueue(std::size_t fragment_size = kFragmentSize, std::size_t write_slice = kWriteSlice)
+      : fragment_size_(fragment_size ? fragment_size : 1), write_slice_(write_slice) {}
+
+  // Complete frames (length prefix included) that go out as they are, in
+  // order, at the next take(): append with append_*() and then call
+  // commit() for a distribution-header frame of a sender.
+  std::vector<std::uint8_t>& ready() noexcept { return ready_; }
+
+  // The bytes from `start` to the end of ready() are one complete frame
+  // `len:32, 131, 68, 0, Body` of `sender`. Left where it is when small and
+  // its sender is not held; otherwise moved out (behind the sender's
+  // fragmented message, or fragmented itself).
+  void commit(Sender sender, std::size_t start);
+
+  // Is `sender` held behind a fragmented message of its own?
+  bool holding(Sender sender) const { return held_.count(sender) > 0; }
+
+  // Append the next write to `out`: everything ready, then fragments
+  // round-robin over the fragmented messages until out holds about
+  // write_slice bytes (at least one fragment when any is queued).
+  void take(std::vector<std::uint8_t>& out);
+
+  bool empty() const noexcept { return ready_.empty() && active_.empty(); }
+  // Bytes queued in all: ready frames plus fragmented and held messages.
+  std::size_t queued_bytes() const noexcept { return queued_ + ready_.size(); }
+  std::size_t fragmented_in_flight() const noexcept { return active_.size(); }
+  std::size_t fragment_size() const noexcept { return fragment_size_; }
+  std::uint64_t messages_fragmented() const noexcept { return messages_fragmented_; }
+
+ private:
+  // One frame `len:32, 131, 68, 0, Body` (held), or one fragmented
+  // message: bytes[pos ..) is the body still to go.
+  struct Message {
+    std::vector<std::uint8_t> bytes;
+    std::size_t pos = 0;
+  };
+  struct Fragmented {
+    Sender sender;
+    Message msg;
+    std::uint64_t seq = 0;
+    std::uint64_t left = 0;  // fragments still to write (the next FragId)
+    bool started = false;
+  };
+  Message cut(std::size_t start);
+  void start_fragmented(Sender sender, Message m);
+  void emit_fragment(Fragmented& f, std::vector<std::uint8_t>& out);
+  void release(Sender sender, std::vector<std::uint8_t>& out);
+
+  std::size_t fragment_size_;
+  std::size_t write_slice_;
+  std::vector<std::uint8_t> ready_;
+  std::deque<Fragmented> active_;                          // round robin; at most one per sender
+  std::unordered_map<Sender, std::deque<Message>> held_;   // per sender with an active one: what follows it
+  std::uint64_t next_seq_ = 1;
+  std::size_t queued_ = 0;      // body bytes in active_ and held_ (ready_ not counted here)
+  std::uint64_t messages_fragmented_ = 0;
+};
+
+}  // namespace hc::cnode
