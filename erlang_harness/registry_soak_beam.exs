@@ -31,8 +31,12 @@ defmodule S do
     {:ok, _} = :erpc.call(node, Application, :ensure_all_started, [:logger])
     :erpc.call(node, Logger, :configure, [[level: :error]])
     :erpc.call(node, Code, :require_file, [harness])
-    for o <- others, do: :erpc.call(node, :net_adm, :ping, [o])
+    # As the C++ soak does (Cluster::new_beam): the registry starts first,
+    # then the node connects to the others one by one (JOIN_FIRST=1: the
+    # other way round, the registry starting with all nodes connected).
+    if System.get_env("JOIN_FIRST") == "1", do: for(o <- others, do: :erpc.call(node, :net_adm, :ping, [o]))
     :ok = :erpc.call(node, RegistryDriver.Starter, :start, [reg, :auto, 200])
+    if System.get_env("JOIN_FIRST") != "1", do: for(o <- others, do: :erpc.call(node, :net_adm, :ping, [o]))
     {peer, node}
   end
 
