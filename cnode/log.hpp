@@ -2,7 +2,7 @@
 // Thread-safe (one write per line). The level is process-wide; the
 // node-name prefix is the calling thread's (set_thread_node_name: each
 // node's io thread sets its own, NodeRunner does) or else the process-wide
-// one (set_node_name, app/node_command).
+// one (set_node_name, sdk/application.cpp).
 //
 //   HC_LOG(info) << "connected to " << peer;
 #pragma once
