@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <optional>
 
+#include "interop/utf8.hpp"
+
 namespace hc {
 namespace {
 
@@ -30,24 +32,6 @@ class TermTextCategory final : public std::error_category {
 
 constexpr int kMaxDepth = 10000;
 
-// Append code point `cp` to `out` as UTF-8.
-void put_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 // Multiply-add on a little-endian base-256 magnitude: m = m * base + digit.
 void mul_add(std::vector<std::uint8_t>& m, unsigned base, unsigned digit) {

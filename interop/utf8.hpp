@@ -1,0 +1,29 @@
+// UTF-8 encoding of one code point, shared by the term printer and the
+// term-text reader (both write atom and string text as UTF-8).
+// Threading: a pure function. Cost: O(1).
+#pragma once
+
+#include <string>
+
+namespace hc {
+
+// Appends code point `cp` (at most U+10FFFF; not checked) to `out` as UTF-8.
+inline void put_utf8(std::string& out, char32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+}  // namespace hc
