@@ -39,6 +39,7 @@
 #include "cnode/node.hpp"
 #include "horde/echo_process.hpp"
 #include "horde/registry_api.hpp"
+#include "support/bench_support.hpp"
 
 extern char** environ;
 
@@ -47,87 +48,16 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string source_dir() {
-  const char* s = std::getenv("HC_SOURCE_DIR");
-  return s ? s : ".";
-}
+// The shared pieces (bench/support/bench_support.hpp): loopback-only
+// registry_bench.exs peer, names, clocks, synchronous calls.
+using bench::ElixirPeer;
+using bench::now_us;
+using bench::rnd;
+using bench::source_dir;
 
-std::string rnd(const std::string& prefix) {
-  static std::mt19937_64 g{std::random_device{}()};
-  return prefix + "_" + std::to_string(g() % 1000000);
-}
-
-std::int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// An Elixir node running registry_bench.exs; killed (SIGKILL) on destruction.
-class ElixirPeer {
- public:
-  ElixirPeer(const std::string& name, const std::string& cookie) : name_(name + "@127.0.0.1") {
-    std::vector<std::string> args{"elixir", "--name", name_, "--cookie", cookie, "--erl",
-                                  "-kernel inet_dist_use_interface {127,0,0,1}",
-                                  source_dir() + "/erlang_harness/registry_bench.exs"};
-    int in[2], out[2];
-    if (pipe(in) != 0 || pipe(out) != 0) throw std::runtime_error("pipe");
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_addclose(&fa, in[1]);
-    posix_spawn_file_actions_addclose(&fa, out[0]);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (posix_spawnp(&pid_, "elixir", &fa, nullptr, argv.data(), environ) != 0) throw std::runtime_error("spawn elixir");
-    posix_spawn_file_actions_destroy(&fa);
-    close(in[0]);
-    close(out[1]);
-    stdin_ = in[1];
-    // Wait for "registry_bench ready".
-    std::string buf;
-    char c;
-    while (buf.find("registry_bench ready") == std::string::npos) {
-      if (read(out[0], &c, 1) != 1) throw std::runtime_error("elixir peer died: " + buf);
-      buf += c;
-    }
-    out_ = out[0];
-  }
-  ~ElixirPeer() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    close(stdin_);
-    close(out_);
-  }
-  Atom name() const { return Atom(name_); }
-
- private:
-  std::string name_;
-  pid_t pid_ = -1;
-  int stdin_ = -1, out_ = -1;
-};
-
-cnode::CallResult call(cnode::NodeRunner& runner, cnode::Dest dest, Term request,
-                       std::chrono::milliseconds timeout = 600s) {
-  auto promise = std::make_shared<std::promise<cnode::CallResult>>();
-  auto future = promise->get_future();
-  runner.post([&runner, dest, request, timeout, promise] {
-    runner.node().spawn_fn([](cnode::Process&, const Term&) {}, {},
-                           [dest, request, timeout, promise](cnode::Process& self) {
-                             self.call(dest, request, timeout, [promise, &self](cnode::CallResult r) {
-                               promise->set_value(std::move(r));
-                               self.exit(Term(atom("normal")));
-                             });
-                           });
-  });
-  return future.get();
-}
-
-Term bench_call(cnode::NodeRunner& r, const ElixirPeer& p, Term request) {
-  auto res = call(r, cnode::Dest(atom("registry_bench"), p.name()), std::move(request));
+// bench::bench_call with this benchmark's 600 s bound on one BEAM-side step.
+Term call_peer(cnode::NodeRunner& r, const ElixirPeer& p, Term request) {
+  auto res = bench::call(r, cnode::Dest(atom("registry_bench"), p.name()), std::move(request), 600s);
   if (!res.ok()) throw std::runtime_error("bench call failed: " + to_string(res.reason()));
   return res.value();
 }
@@ -193,7 +123,7 @@ int main() {
   auto start_beam = [&](const ElixirPeer& p, Atom reg, std::vector<Atom> members) {
     TermVector v;
     for (auto& m : members) v.push_back(Term(m));
-    Term r = bench_call(c, p, tuple(atom("start"), reg, Term::list(v), Term(sync_ms)));
+    Term r = call_peer(c, p, tuple(atom("start"), reg, Term::list(v), Term(sync_ms)));
     if (!(r == Term(atom("ok")))) throw std::runtime_error("start failed: " + to_string(r));
   };
   start_beam(b1, rb, {b1.name(), b2.name()});
@@ -216,11 +146,11 @@ int main() {
   std::this_thread::sleep_for(1s);
 
   // ---- 1. register N names locally; when does the peer have them? --------------
-  const std::int64_t b2_mem0 = bench_call(c, b2, tuple(atom("memory"))).as_int().value();
-  Term r1 = bench_call(c, b1, tuple(atom("register_many"), rb, binary("b"), Term(static_cast<std::uint64_t>(n))));
+  const std::int64_t b2_mem0 = call_peer(c, b2, tuple(atom("memory"))).as_int().value();
+  Term r1 = call_peer(c, b1, tuple(atom("register_many"), rb, binary("b"), Term(static_cast<std::uint64_t>(n))));
   const std::int64_t beam_t0 = ok_us(r1, 1), beam_t1 = ok_us(r1, 2);
-  const std::int64_t beam_peer = ok_us(bench_call(c, b2, tuple(atom("await_count"), rb, Term(static_cast<std::uint64_t>(n)), 600000)));
-  const std::int64_t b2_mem1 = bench_call(c, b2, tuple(atom("memory"))).as_int().value();
+  const std::int64_t beam_peer = ok_us(call_peer(c, b2, tuple(atom("await_count"), rb, Term(static_cast<std::uint64_t>(n)), 600000)));
+  const std::int64_t b2_mem1 = call_peer(c, b2, tuple(atom("memory"))).as_int().value();
 
   std::vector<Pid> pids = c.run([&] {
                              std::vector<Pid> v;
@@ -242,10 +172,10 @@ int main() {
                           }).get();
   const std::size_t heap1 = c.run([] { return heap_in_use(); }).get();
   Term cpp_stats = c.run([&] { return horde::RegistryApi::find(c.node(), rc)->stats_term(); }).get();
-  const std::int64_t cpp_peer = ok_us(bench_call(c, b2, tuple(atom("await_count"), rc, Term(static_cast<std::uint64_t>(n)), 600000)));
+  const std::int64_t cpp_peer = ok_us(call_peer(c, b2, tuple(atom("await_count"), rc, Term(static_cast<std::uint64_t>(n)), 600000)));
 
   // ---- 2. the C++ node absorbs N registrations made on B2 ------------------------
-  Term r2 = bench_call(c, b2, tuple(atom("register_many"), rc, binary("x"), Term(static_cast<std::uint64_t>(n))));
+  Term r2 = call_peer(c, b2, tuple(atom("register_many"), rc, binary("x"), Term(static_cast<std::uint64_t>(n))));
   const std::int64_t absorb_done = ok_us(r2, 2);
   std::int64_t absorbed_at = 0;
   std::size_t last_count = 0;
@@ -268,13 +198,13 @@ int main() {
   std::vector<double> beam_beam, cpp_beam, beam_cpp;
   for (int i = 0; i < 21; ++i) {
     Term k = binary("one-b-" + std::to_string(i));
-    auto fut = std::async(std::launch::async, [&] { return bench_call(c, b2, tuple(atom("await_key"), rb, k, 10000)); });
+    auto fut = std::async(std::launch::async, [&] { return call_peer(c, b2, tuple(atom("await_key"), rb, k, 10000)); });
     std::this_thread::sleep_for(20ms);
-    const std::int64_t t0 = ok_us(bench_call(c, b1, tuple(atom("register_one"), rb, k)));
+    const std::int64_t t0 = ok_us(call_peer(c, b1, tuple(atom("register_one"), rb, k)));
     beam_beam.push_back((ok_us(fut.get()) - t0) / 1000.0);
 
     Term kc = binary("one-c-" + std::to_string(i));
-    auto fut2 = std::async(std::launch::async, [&] { return bench_call(c, b2, tuple(atom("await_key"), rc, kc, 10000)); });
+    auto fut2 = std::async(std::launch::async, [&] { return call_peer(c, b2, tuple(atom("await_key"), rc, kc, 10000)); });
     std::this_thread::sleep_for(20ms);
     const std::int64_t t1 = c.run([&] {
                               Pid p = c.node().spawn(std::make_unique<horde::EchoProcess>());
@@ -285,7 +215,7 @@ int main() {
     cpp_beam.push_back((ok_us(fut2.get()) - t1) / 1000.0);
 
     Term kb = binary("one-x-" + std::to_string(i));
-    const std::int64_t t2 = ok_us(bench_call(c, b2, tuple(atom("register_one"), rc, kb)));
+    const std::int64_t t2 = ok_us(call_peer(c, b2, tuple(atom("register_one"), rc, kb)));
     std::int64_t seen = 0;
     while (seen == 0 && now_us() - t2 < 10'000'000) {
       if (c.run([&] { return horde::RegistryApi::find(c.node(), rc)->lookup(kb).has_value(); }).get()) seen = now_us();
@@ -310,7 +240,7 @@ int main() {
                           return iterations / s;
                         }).get();
   double beam_lookups =
-      bench_call(c, b1, tuple(atom("lookup_rate"), rb, binary("b"), Term(static_cast<std::uint64_t>(n)), 200000))
+      call_peer(c, b1, tuple(atom("lookup_rate"), rb, binary("b"), Term(static_cast<std::uint64_t>(n)), 200000))
           .as_float()
           .value_or(0);
 
