@@ -354,4 +354,43 @@ BOOST_AUTO_TEST_CASE(queued_messages_go_out_in_order_once_connected_and_backoff_
   run_until(io, [] { return false; }, 200ms);  // let the closes run
 }
 
+BOOST_AUTO_TEST_CASE(a_send_queue_over_its_limit_closes_that_connection_with_nodedown) {
+  // The peer's connection queue is bounded (ConnectionConfig::max_send_queue):
+  // past it the connection closes (send_queue_full) and the processes see
+  // noconnection, as Erlang may lose messages only with the connection.
+  asio::io_context io;
+  ManualTimerService clock_a, clock_b;
+  RecordingEvents events_a, events_b;
+  std::uint16_t port_b = 0, unused = 0;
+  auto small_queue = [] {
+    ConnectionConfig c = config_for(kSelf);
+    c.max_send_queue = 64 * 1024;
+    return c;
+  };
+  ConnectionManager a(io, clock_a, events_a, options_for(kSelf), small_queue,
+                      std::make_unique<LoopbackDialer>(io, port_b));
+  ConnectionManager b(io, clock_b, events_b, options_for(kPeer), [] { return config_for(kPeer); },
+                      std::make_unique<LoopbackDialer>(io, unused));
+  BOOST_REQUIRE(!b.listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)));
+  port_b = b.port();
+  b.start_accepting();
+  bool up = false;
+  a.connect(kPeer, [&](std::error_code ec) { up = !ec; });
+  BOOST_REQUIRE(run_until(io, [&] { return up; }));
+  const Pid from{kSelf, 1, 0, 42}, to{kPeer, 1, 0, 42};
+  const Term small = payload(1);
+  BOOST_TEST(!a.send_ctrl(kPeer, ctrl::SendSender{from, to}, &small));
+  BOOST_REQUIRE(run_until(io, [&] { return events_b.payloads.size() == 1u; }));
+  const Term big = Term::binary(std::string(256 * 1024, 'x'));
+  a.send_ctrl(kPeer, ctrl::SendSender{from, to}, &big);
+  BOOST_REQUIRE(run_until(io, [&] { return !events_a.downs.empty(); }));
+  BOOST_TEST(events_a.downs.front().first == kPeer);
+  BOOST_TEST(events_a.downs.front().second == Term(Atom("noconnection")));
+  BOOST_TEST(!a.is_connected(kPeer));
+  BOOST_TEST(events_b.payloads.size() == 1u);  // the big message never went out
+  a.stop();
+  b.stop();
+  run_until(io, [] { return false; }, 200ms);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
