@@ -104,8 +104,8 @@ void ConnectionManager::accept() {
 }
 
 void ConnectionManager::stop() {
-  if (stopping_) return;
-  stopping_ = true;
+  if (stopped_) return;
+  stopped_ = stopping_ = true;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   for (auto& [n, id] : reconnects_) timers_.cancel(id);

@@ -94,6 +94,10 @@ class ConnectionManager final : public ConnectionHandler, public Transport {
   boost::system::error_code listen(const boost::asio::ip::tcp::endpoint& ep);
   std::uint16_t port() const;
   void start_accepting();
+  // No new dials from now on (sends to unconnected peers are refused with
+  // node_stopped); connected peers still get what is sent: the node's
+  // processes exit between begin_stop() and stop() and signal their peers.
+  void begin_stop() noexcept { stopping_ = true; }
   // Close everything (connections flush first), fail the attempts with
   // node_stopped, cancel the reconnect timers. Idempotent.
   void stop();
@@ -160,6 +164,7 @@ class ConnectionManager final : public ConnectionHandler, public Transport {
   std::shared_ptr<const TlsContexts> tls_;  // null: plain TCP distribution
   boost::asio::ip::tcp::acceptor acceptor_;
   bool stopping_ = false;
+  bool stopped_ = false;
   std::uint64_t next_attempt_ = 1;
 
   std::unordered_map<Atom, std::shared_ptr<Connection>, AtomHash> conns_;

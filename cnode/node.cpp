@@ -184,6 +184,7 @@ void NodeImpl::stop() {
   if (stopping_) return;
   stopping_ = true;
   HC_LOG(info) << "node stopping";
+  conns_.begin_stop();  // what the exiting processes send to unconnected peers is dropped, not dialled for
   for (const Pid& pid : procs_.pids())
     if (ProcessEntry* e = procs_.entry(pid)) run_exit(*e, Term(Atom("shutdown")));
   boost::system::error_code ignored;
