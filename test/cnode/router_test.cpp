@@ -4,9 +4,9 @@
 #include "cnode/router.hpp"
 
 #include <boost/test/unit_test.hpp>
-#include <set>
 
 #include "cnode/flags.hpp"
+#include "fake_transport.hpp"
 
 using namespace hc;
 using namespace hc::cnode;
@@ -16,23 +16,11 @@ namespace {
 const Atom kSelf("router_self@127.0.0.1");
 const Atom kPeer("router_peer@127.0.0.1");
 
-class FakePeers final : public Transport {
- public:
-  std::unordered_map<Atom, std::uint64_t, AtomHash> connected;  // node -> flags
-  bool is_connected(Atom node) const override { return connected.count(node) > 0; }
-  std::uint64_t peer_flags(Atom node) const override {
-    auto it = connected.find(node);
-    return it == connected.end() ? 0 : it->second;
-  }
-  std::error_code send_ctrl(Atom, const ControlMessage&, const Term*, bool, const Pid*) override { return {}; }
-  void connect(Atom, std::function<void(std::error_code)>) override {}
-};
-
 struct Fixture {
   std::vector<std::function<void()>> turns;
   ProcessTable procs{[this](std::function<void()> fn) { turns.push_back(std::move(fn)); },
                      [this](ProcessEntry& e, const Term& r) { procs.finish(e, r); }};
-  FakePeers peers;
+  test::FakeTransport peers;
   Router router{procs, peers};
   Fixture() { procs.set_identity(kSelf, 7); }
   Pid spawn() {

@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "cnode/flags.hpp"
+#include "fake_transport.hpp"
 
 using namespace hc;
 using namespace hc::cnode;
@@ -14,23 +15,6 @@ namespace {
 
 const Atom kSelf("signals_self@127.0.0.1");
 const Atom kPeer("signals_peer@127.0.0.1");
-
-class RecordingTransport final : public Transport {
- public:
-  std::unordered_map<Atom, std::uint64_t, AtomHash> connected;
-  std::vector<std::pair<Atom, ControlMessage>> sent;
-  std::vector<std::pair<Atom, std::function<void(std::error_code)>>> connects;
-  bool is_connected(Atom node) const override { return connected.count(node) > 0; }
-  std::uint64_t peer_flags(Atom node) const override {
-    auto it = connected.find(node);
-    return it == connected.end() ? 0 : it->second;
-  }
-  std::error_code send_ctrl(Atom node, const ControlMessage& m, const Term*, bool, const Pid*) override {
-    sent.emplace_back(node, m);
-    return {};
-  }
-  void connect(Atom node, std::function<void(std::error_code)> done) override { connects.emplace_back(node, done); }
-};
 
 struct Fixture {
   std::vector<std::function<void()>> turns;
@@ -42,7 +26,7 @@ struct Fixture {
                        ended.emplace_back(e.proc->self(), r);
                        if (auto rem = procs.finish(e, r)) signals_->process_ended(*rem, r);
                      }};
-  RecordingTransport wire;
+  test::FakeTransport wire;
   Router router{procs, wire};
   Signals signals{procs, router, wire};
   Fixture() {
