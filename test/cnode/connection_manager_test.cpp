@@ -13,6 +13,7 @@
 #include "cnode/process_table.hpp"
 #include "cnode/router.hpp"
 #include "cnode/signals.hpp"
+#include "manual_turns.hpp"
 
 using namespace hc;
 using namespace hc::cnode;
@@ -267,11 +268,10 @@ BOOST_AUTO_TEST_CASE(monitors_and_links_of_a_node_whose_dial_times_out_see_nocon
   o.dial_timeout = 7000ms;
   ConnectionManager cm(io, clock, events, o, [] { return config_for(kSelf); },
                        std::make_unique<ScriptedDialer>(clock, dials));
-  std::vector<std::function<void()>> turns;
+  test::ManualTurns turns;
   std::vector<Term> got;
   Signals* signals_ptr = nullptr;
-  ProcessTable procs([&](std::function<void()> fn) { turns.push_back(std::move(fn)); },
-                     [&](ProcessEntry& e, const Term& reason) {
+  ProcessTable procs(turns.post(), [&](ProcessEntry& e, const Term& reason) {
                        if (auto r = procs.finish(e, reason)) signals_ptr->process_ended(*r, reason);
                      });
   procs.set_identity(kSelf, 42);
@@ -289,10 +289,7 @@ BOOST_AUTO_TEST_CASE(monitors_and_links_of_a_node_whose_dial_times_out_see_nocon
   signals.link(watcher, remote);
   BOOST_TEST(dials.size() == 1u);
   clock.advance(7000ms);
-  for (std::size_t i = 0; i < turns.size(); ++i) {
-    auto turn = std::move(turns[i]);  // a turn may post more (the vector grows)
-    turn();
-  }
+  turns.run_all();
   BOOST_REQUIRE(got.size() == 2u);
   BOOST_TEST(got[0] == make_down(ref, tuple(Atom("server"), kPeer), Term(Atom("noconnection"))));
   BOOST_TEST(got[1] == make_exit_message(remote, Term(Atom("noconnection"))));

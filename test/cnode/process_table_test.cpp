@@ -7,6 +7,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "manual_turns.hpp"
+
 using namespace hc;
 using namespace hc::cnode;
 
@@ -15,27 +17,17 @@ namespace {
 const Atom kSelf("table@127.0.0.1");
 
 struct Fixture {
-  std::vector<std::function<void()>> turns;
+  test::ManualTurns turns;
   std::vector<std::pair<Pid, Term>> exits;  // what the ExitHook saw
   std::vector<Term> log;                    // what the processes handled, as {Pid, Msg}
-  ProcessTable procs{[this](std::function<void()> fn) { turns.push_back(std::move(fn)); },
-                     [this](ProcessEntry& e, const Term& r) {
+  ProcessTable procs{turns.post(), [this](ProcessEntry& e, const Term& r) {
                        exits.emplace_back(e.proc->self(), r);
                        procs.finish(e, r);
                      }};
   Fixture() { procs.set_identity(kSelf, 3); }
 
-  // Run the turns posted so far (not those they post): one scheduling round.
-  std::size_t run_round() {
-    auto now = std::move(turns);
-    turns.clear();
-    for (auto& t : now) t();
-    return now.size();
-  }
-  void run_all() {
-    while (run_round() > 0) {
-    }
-  }
+  std::size_t run_round() { return turns.run_round(); }  // one scheduling round
+  void run_all() { turns.run_all(); }
   Pid spawn(FunctionProcess::Handler h = {}, FunctionProcess::Init init = {}) {
     if (!h) h = [this](Process& self, const Term& m) { log.push_back(tuple(self.self(), m)); };
     const Pid pid = procs.allocate_pid();
@@ -90,7 +82,7 @@ BOOST_AUTO_TEST_CASE(messages_are_handled_in_later_turns_in_delivery_order) {
   procs.deliver(b, Term(2));
   procs.deliver(a, Term(3));
   BOOST_TEST(log.empty());  // never inside deliver()
-  BOOST_TEST(turns.size() == 2u);  // one turn per process, however many messages
+  BOOST_TEST(turns.turns.size() == 2u);  // one turn per process, however many messages
   run_all();
   BOOST_TEST(log == (std::vector<Term>{tuple(a, Term(1)), tuple(a, Term(3)), tuple(b, Term(2))}));
 }
@@ -142,7 +134,7 @@ BOOST_AUTO_TEST_CASE(an_exit_asked_inside_a_callback_happens_after_it_and_drops_
   BOOST_TEST(exits[0].second == Term(Atom("asked")));
   BOOST_TEST(procs.live(p) == nullptr);
   procs.deliver(p, Term(Atom("late")));  // to a dead process: dropped
-  BOOST_TEST(turns.empty());
+  BOOST_TEST(turns.idle());
 }
 
 BOOST_AUTO_TEST_CASE(a_throw_ends_the_process_with_cpp_exception) {

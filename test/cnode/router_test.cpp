@@ -7,6 +7,7 @@
 
 #include "cnode/flags.hpp"
 #include "fake_transport.hpp"
+#include "manual_turns.hpp"
 
 using namespace hc;
 using namespace hc::cnode;
@@ -17,9 +18,8 @@ const Atom kSelf("router_self@127.0.0.1");
 const Atom kPeer("router_peer@127.0.0.1");
 
 struct Fixture {
-  std::vector<std::function<void()>> turns;
-  ProcessTable procs{[this](std::function<void()> fn) { turns.push_back(std::move(fn)); },
-                     [this](ProcessEntry& e, const Term& r) { procs.finish(e, r); }};
+  test::ManualTurns turns;
+  ProcessTable procs{turns.post(), [this](ProcessEntry& e, const Term& r) { procs.finish(e, r); }};
   test::FakeTransport peers;
   Router router{procs, peers};
   Fixture() { procs.set_identity(kSelf, 7); }

@@ -7,6 +7,7 @@
 
 #include "cnode/flags.hpp"
 #include "fake_transport.hpp"
+#include "manual_turns.hpp"
 
 using namespace hc;
 using namespace hc::cnode;
@@ -17,12 +18,11 @@ const Atom kSelf("signals_self@127.0.0.1");
 const Atom kPeer("signals_peer@127.0.0.1");
 
 struct Fixture {
-  std::vector<std::function<void()>> turns;
+  test::ManualTurns turns;
   std::vector<std::pair<Pid, Term>> inbox;  // {process, message} in handling order
   std::vector<std::pair<Pid, Term>> ended;
   Signals* signals_ = nullptr;
-  ProcessTable procs{[this](std::function<void()> fn) { turns.push_back(std::move(fn)); },
-                     [this](ProcessEntry& e, const Term& r) {
+  ProcessTable procs{turns.post(), [this](ProcessEntry& e, const Term& r) {
                        ended.emplace_back(e.proc->self(), r);
                        if (auto rem = procs.finish(e, r)) signals_->process_ended(*rem, r);
                      }};
@@ -41,13 +41,7 @@ struct Fixture {
         trap, nullptr, nullptr));
     return pid;
   }
-  void run_all() {
-    while (!turns.empty()) {
-      auto now = std::move(turns);
-      turns.clear();
-      for (auto& t : now) t();
-    }
-  }
+  void run_all() { turns.run_all(); }
   template <class T>
   const T* last_sent() const {
     return wire.sent.empty() ? nullptr : std::get_if<T>(&wire.sent.back().second);
