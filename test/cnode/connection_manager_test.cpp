@@ -13,12 +13,15 @@
 #include "cnode/process_table.hpp"
 #include "cnode/router.hpp"
 #include "cnode/signals.hpp"
+#include "io_loop.hpp"
 #include "manual_turns.hpp"
 
 using namespace hc;
 using namespace hc::cnode;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
+using cnode::test::run_for;
+using cnode::test::run_until;
 using asio::ip::tcp;
 
 namespace {
@@ -117,14 +120,6 @@ struct Scripted {
 
 Term payload(int i) { return Term(i); }
 
-// Drive `io` until `pred` holds (bounded: the test fails instead of hanging).
-template <class P>
-bool run_until(asio::io_context& io, P pred, std::chrono::milliseconds bound = 5000ms) {
-  const auto until = std::chrono::steady_clock::now() + bound;
-  io.restart();
-  while (!pred() && std::chrono::steady_clock::now() < until) io.run_one_for(10ms);
-  return pred();
-}
 
 }  // namespace
 
@@ -348,7 +343,7 @@ BOOST_AUTO_TEST_CASE(queued_messages_go_out_in_order_once_connected_and_backoff_
   BOOST_TEST(*a.next_backoff(kPeer) == 100ms);  // reset by the connection
   a.stop();
   b.stop();
-  run_until(io, [] { return false; }, 200ms);  // let the closes run
+  run_for(io, 200ms);  // let the closes run
 }
 
 BOOST_AUTO_TEST_CASE(a_send_queue_over_its_limit_closes_that_connection_with_nodedown) {
@@ -387,7 +382,7 @@ BOOST_AUTO_TEST_CASE(a_send_queue_over_its_limit_closes_that_connection_with_nod
   BOOST_TEST(events_b.payloads.size() == 1u);  // the big message never went out
   a.stop();
   b.stop();
-  run_until(io, [] { return false; }, 200ms);
+  run_for(io, 200ms);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -11,11 +11,15 @@
 
 #include "cnode/error.hpp"
 #include "cnode/links_monitors.hpp"
+#include "support/cluster_support.hpp"
+#include "io_loop.hpp"
 
 using namespace hc;
 using namespace hc::cnode;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
+using cnode::test::run_for;
+using cnode::test::run_until;
 using asio::ip::tcp;
 
 namespace {
@@ -38,13 +42,6 @@ struct SilentServer {
   std::uint16_t port() const { return acceptor.local_endpoint().port(); }
 };
 
-template <class P>
-bool run_until(asio::io_context& io, P pred, std::chrono::milliseconds bound = 5000ms) {
-  const auto until = std::chrono::steady_clock::now() + bound;
-  io.restart();
-  while (!pred() && std::chrono::steady_clock::now() < until) io.run_one_for(10ms);
-  return pred();
-}
 
 }  // namespace
 
@@ -53,12 +50,8 @@ BOOST_AUTO_TEST_SUITE(node_test)
 BOOST_AUTO_TEST_CASE(a_dial_that_hangs_ends_at_dial_timeout_with_noconnection_for_monitors) {
   asio::io_context io;
   SilentServer epmd(io);
-  NodeOptions o;
-  o.name = "unit_dial@127.0.0.1";
-  o.cookie = "c";
-  o.listen_address = "127.0.0.1";
+  NodeOptions o = hc::test::loopback_node_options("unit_dial", "c");
   o.use_epmd = false;
-  o.discovery = false;
   o.epmd_port = epmd.port();  // where the peer's epmd is asked for its port
   o.dial_timeout = 3000ms;
   auto timers = std::make_unique<ManualTimerService>();
@@ -78,7 +71,7 @@ BOOST_AUTO_TEST_CASE(a_dial_that_hangs_ends_at_dial_timeout_with_noconnection_fo
   BOOST_TEST(!node.is_connected(ghost));
 
   clock.advance(2999ms);
-  run_until(io, [] { return false; }, 50ms);
+  run_for(io, 50ms);
   BOOST_TEST(!outcome);
   BOOST_TEST(got.empty());
 
@@ -87,7 +80,7 @@ BOOST_AUTO_TEST_CASE(a_dial_that_hangs_ends_at_dial_timeout_with_noconnection_fo
   BOOST_TEST(*outcome == make_error_code(Errc::dial_timeout));
   BOOST_TEST(got == (std::vector<Term>{make_down(ref, tuple(Atom("srv"), ghost), Term(Atom("noconnection")))}));
   node.stop();
-  run_until(io, [] { return false; }, 50ms);
+  run_for(io, 50ms);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
