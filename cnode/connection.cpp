@@ -216,7 +216,7 @@ void Connection::flush() {
                   << " bytes queued for writing, over the limit of " << config_.max_send_queue
                   << " (the peer does not read fast enough); closing";
     asio::post(stream_.socket().get_executor(), [self = shared_from_this()] {
-      self->close(make_error_code(std::errc::no_buffer_space));
+      self->close(make_error_code(Errc::send_queue_full));
     });
     return;
   }

@@ -42,6 +42,10 @@ inline constexpr std::size_t kFragmentSize = 64 * 1024;
 inline constexpr std::size_t kWriteSlice = 256 * 1024;
 // Default limit of a connection's queued bytes (ConnectionConfig::max_send_queue).
 inline constexpr std::size_t kDefaultMaxSendQueue = std::size_t{1} << 30;  // 1 GiB
+// Default limit of the messages that wait for a peer while it is dialled
+// (NodeOptions::max_pending_sends, connection_manager.hpp): a few seconds of
+// a busy Horde sync, bounded.
+inline constexpr std::size_t kDefaultMaxPendingSends = 16384;
 
 class DistSendQueue {
  public:

@@ -29,6 +29,9 @@ class Category final : public std::error_category {
       case Errc::not_connected: return "not connected";
       case Errc::call_failed: return "call failed";
       case Errc::node_stopped: return "node stopped";
+      case Errc::dial_timeout: return "no connection within the dial deadline";
+      case Errc::pending_queue_full: return "too many messages wait for the connection to come up";
+      case Errc::send_queue_full: return "too many bytes queued for the peer (it does not read fast enough)";
     }
     return "unknown hc.cnode error";
   }

@@ -35,6 +35,10 @@ enum class Errc {
   not_connected,
   call_failed,
   node_stopped,
+  // connections (connection_manager.hpp)
+  dial_timeout,         // no connection within NodeOptions::dial_timeout (resolve, epmd, connect, handshake)
+  pending_queue_full,   // NodeOptions::max_pending_sends messages already wait for the connection: dropped
+  send_queue_full,      // a connection's queued bytes passed NodeOptions::max_send_queue: closed
 };
 
 const std::error_category& cnode_category() noexcept;

@@ -12,16 +12,10 @@
 #include <unordered_set>
 #include <vector>
 
+#include "cnode/hashes.hpp"
 #include "interop/term.hpp"
 
 namespace hc::cnode {
-
-struct PidHash {
-  std::size_t operator()(const Pid& p) const noexcept {
-    return std::hash<const void*>()(p.node.id()) ^ (std::size_t(p.id) * 0x9E3779B97F4A7C15ull) ^
-           (std::size_t(p.serial) << 20) ^ p.creation;
-  }
-};
 
 struct Watcher {
   Pid watcher;       // the monitoring process

@@ -46,12 +46,21 @@ struct NodeOptions {
   std::size_t max_frame = kDefaultMaxFrame;
   // Outgoing: messages larger than this go out in fragments to FRAGMENTS
   // peers (dist_send_queue.hpp); a connection with more than
-  // max_send_queue bytes waiting to be written is closed (0: no limit).
+  // max_send_queue bytes waiting to be written is closed with
+  // Errc::send_queue_full (0: no limit).
   std::size_t fragment_size = kFragmentSize;
   std::size_t max_send_queue = kDefaultMaxSendQueue;
   std::chrono::milliseconds tick_interval{5000};   // our own ticks (BEAM default net_ticktime 60 s)
   std::chrono::milliseconds peer_timeout{60000};   // no bytes from a peer for this long: dead
   std::chrono::milliseconds handshake_timeout{7000};
+  // An outgoing connection (resolve, epmd, TCP connect, handshake) not up
+  // within this fails with Errc::dial_timeout, as net_kernel's setup timer
+  // (7 s) does: what waited for it is dropped, monitors of the node get
+  // noconnection. 0: no deadline but handshake_timeout.
+  std::chrono::milliseconds dial_timeout{7000};
+  // Messages that may wait for a peer while it is dialled; more are dropped
+  // with Errc::pending_queue_full and a log line naming the peer.
+  std::size_t max_pending_sends = kDefaultMaxPendingSends;
   bool use_epmd = true;                  // register with epmd and look peers up there
   bool start_epmd = true;                // run `epmd -daemon` when none answers
   std::uint16_t epmd_port = 4369;
@@ -171,7 +180,7 @@ class Node {
     return *static_cast<T*>(slot.get());
   }
 
-  NodeImpl& impl() noexcept { return *impl_; }  // internal
+  NodeImpl& impl() noexcept { return *impl_; }  // internal (node_impl.hpp)
 
  private:
   std::shared_ptr<void>& attachment_slot(std::type_index type);

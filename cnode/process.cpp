@@ -1,8 +1,7 @@
 #include "cnode/process.hpp"
 
 #include "cnode/log.hpp"
-#include "cnode/node.hpp"
-#include "cnode/node_impl.hpp"
+#include "cnode/process_context.hpp"
 
 namespace hc::cnode {
 namespace {
@@ -33,61 +32,51 @@ Term Dest::to_term() const {
 
 Process::~Process() = default;
 
-void Process::send(const Dest& to, const Term& message) { node_->impl().send(pid_, to, message); }
-bool Process::register_name(Atom name) { return node_->impl().register_name(name, pid_); }
-bool Process::add_name(Atom name) { return node_->impl().add_name(name, pid_); }
-bool Process::unregister_name() { return name_ && node_->impl().unregister_name(*name_); }
-void Process::link(const Pid& other) { node_->impl().link(pid_, other); }
-void Process::unlink(const Pid& other) { node_->impl().unlink(pid_, other); }
+void Process::send(const Dest& to, const Term& message) { ctx_->send(pid_, to, message); }
+bool Process::register_name(Atom name) { return ctx_->register_name(pid_, name); }
+bool Process::add_name(Atom name) { return ctx_->add_name(pid_, name); }
+bool Process::unregister_name() { return name_ && ctx_->unregister_name(*name_); }
+void Process::link(const Pid& other) { ctx_->link(pid_, other); }
+void Process::unlink(const Pid& other) { ctx_->unlink(pid_, other); }
 
 Reference Process::monitor(const Dest& target) {
-  Reference ref = node_->make_ref();
-  node_->impl().monitor(pid_, target, ref);
+  Reference ref = ctx_->make_ref();
+  ctx_->monitor(pid_, target, ref);
   return ref;
 }
 
-bool Process::demonitor(const Reference& ref) { return node_->impl().demonitor(pid_, ref); }
-
-void Process::exit(const Term& reason) {
-  if (auto* e = node_->impl().entry(pid_)) node_->impl().exit_process(*e, reason);
-}
-
-bool Process::queued(const std::function<bool(const Term&)>& pred) {
-  if (auto* e = node_->impl().entry(pid_))
-    for (const Term& m : e->mailbox)
-      if (pred(m)) return true;
-  return false;
-}
-
-void Process::exit(const Pid& target, const Term& reason) { node_->impl().exit_signal(pid_, target, reason, false); }
+bool Process::demonitor(const Reference& ref) { return ctx_->demonitor(pid_, ref); }
+void Process::exit(const Term& reason) { ctx_->exit_self(pid_, reason); }
+bool Process::queued(const std::function<bool(const Term&)>& pred) { return ctx_->queued(pid_, pred); }
+void Process::exit(const Pid& target, const Term& reason) { ctx_->exit_signal(pid_, target, reason); }
 
 Pid Process::spawn(std::unique_ptr<Process> child, SpawnOptions options) {
-  return node_->spawn(std::move(child), std::move(options), &pid_);
+  return ctx_->spawn(pid_, std::move(child), std::move(options));
 }
 
 TimerId Process::send_after(std::chrono::milliseconds delay, Term message) {
-  return node_->impl().send_after(pid_, delay, std::move(message));
+  return ctx_->send_after(pid_, delay, std::move(message));
 }
-bool Process::cancel_timer(TimerId id) { return node_->impl().cancel_timer(pid_, id); }
-Reference Process::make_ref() { return node_->make_ref(); }
+bool Process::cancel_timer(TimerId id) { return ctx_->cancel_timer(pid_, id); }
+Reference Process::make_ref() { return ctx_->make_ref(); }
 
 Reference Process::alias() {
-  Reference r = node_->make_ref();
-  node_->impl().add_alias(pid_, r);
+  Reference r = ctx_->make_ref();
+  ctx_->add_alias(pid_, r);
   return r;
 }
-void Process::unalias(const Reference& a) { node_->impl().remove_alias(a); }
+void Process::unalias(const Reference& a) { ctx_->remove_alias(a); }
 
 void Process::call(const Dest& server, const Term& request, std::chrono::milliseconds timeout, CallCallback done) {
   // As OTP 25 gen:do_call/4: Mref = monitor(process, Server, [{alias, demonitor}]),
   // Tag = [alias | Mref]; the reply {Tag, Reply} comes to the alias.
-  Reference ref = node_->make_ref();
+  Reference ref = ctx_->make_ref();
   const Term key(ref);
-  node_->impl().add_alias(pid_, ref);
+  ctx_->add_alias(pid_, ref);
   PendingCall pc{ref, 0, std::move(done)};
-  pc.timer = node_->impl().send_after(pid_, timeout, tuple(a_call_timeout(), ref));
+  pc.timer = ctx_->send_after(pid_, timeout, tuple(a_call_timeout(), ref));
   calls_.emplace(key, std::move(pc));
-  node_->impl().monitor(pid_, server, ref);
+  ctx_->monitor(pid_, server, ref);
   const Term tag = Term::list({Term(a_alias())}, key);
   send(server, tuple(a_gen_call(), tuple(pid_, tag), request));
 }
@@ -106,7 +95,7 @@ void Process::reply(const Term& from, const Term& reply) {
   if (tag.type() == Term::Type::List && !tag.is_proper_list() && tag.list_elements().size() == 1 &&
       tag.list_elements()[0].is_atom("alias") && tag.list_tail().is_reference()) {
     const Reference& alias = *tag.list_tail().as_reference();
-    if (alias.node == node_->name() || (node_->impl().peer_flags(alias.node) & (1ull << 35))) {
+    if (ctx_->alias_reachable(alias.node)) {
       send(Dest(alias), msg);
       return;
     }
@@ -151,9 +140,9 @@ void Process::finish_call(const Reference& ref, CallResult result) {
   if (it == calls_.end()) return;
   PendingCall pc = std::move(it->second);
   calls_.erase(it);
-  if (pc.timer) node_->impl().cancel_timer(pid_, pc.timer);
-  node_->impl().demonitor(pid_, ref);
-  node_->impl().remove_alias(ref);
+  if (pc.timer) ctx_->cancel_timer(pid_, pc.timer);
+  ctx_->demonitor(pid_, ref);
+  ctx_->remove_alias(ref);
   if (pc.done) pc.done(std::move(result));
 }
 

@@ -41,6 +41,7 @@
 namespace hc::cnode {
 
 class Node;
+class ProcessContext;
 
 // {RegisteredName, NodeName}
 struct RemoteName {
@@ -187,8 +188,7 @@ class Process {
   void reply(const Term& from, const Term& reply);
 
  private:
-  friend class Node;
-  friend class NodeImpl;
+  friend class ProcessTable;  // sets the identity below, runs the callbacks
   struct PendingCall {
     Reference monitor;
     TimerId timer = 0;
@@ -199,6 +199,7 @@ class Process {
   void finish_call(const Reference& tag, CallResult result);
 
   Node* node_ = nullptr;
+  ProcessContext* ctx_ = nullptr;  // what this process may do (process_context.hpp)
   Pid pid_;
   bool alive_ = false;
   bool trap_exit_ = false;

@@ -3,7 +3,6 @@
 #include "cnode/gen_server.hpp"
 #include "cnode/log.hpp"
 #include "cnode/node.hpp"
-#include "cnode/node_impl.hpp"
 
 namespace hc::cnode {
 namespace {
@@ -78,7 +77,5 @@ void start_system_services(Node& node) {
     node.spawn(make_global_name_server(), SpawnOptions{false, Atom("global_name_server"), false});
   if (node.options().discovery) node.spawn(std::make_unique<Discovery>());
 }
-
-void NodeImpl::start_system_services() { cnode::start_system_services(facade_); }
 
 }  // namespace hc::cnode
