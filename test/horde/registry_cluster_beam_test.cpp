@@ -70,8 +70,10 @@ BOOST_AUTO_TEST_CASE(three_cpp_nodes_register_lookup_unregister_exit_meta) {
   BOOST_TEST((again.error() == horde::RegistryErrc::already_registered));
   BOOST_TEST((again.error() == hc::errc::name_taken));
   // Horde's error shape names the holder.
-  BOOST_TEST(c[2].with_api([](horde::RegistryApi& api) { return api.error_term(horde::RegistryErrc::already_registered, binary("alpha")); }) ==
-             tuple(atom("already_registered"), pa));
+  const Term shape = c[2].with_api([](horde::RegistryApi& api) {
+    return api.error_term(horde::RegistryErrc::already_registered, binary("alpha"));
+  });
+  BOOST_TEST(shape == tuple(atom("already_registered"), pa));
 
   // select by key pattern on another node.
   auto sel = c[1].with_api([](horde::RegistryApi& api) {
