@@ -33,7 +33,9 @@ class Encoder {
   void term(const Term& root);
 
  private:
-  void reserve(std::size_t n) {
+  // Inlined at every write: on its own in this file GCC stopped inlining it
+  // (measured by term_bench: encode ~15% slower than with it inlined).
+  [[gnu::always_inline]] void reserve(std::size_t n) {
     if (out_.size() - len_ >= n) return;
     const std::size_t want = len_ + std::max(n, std::max<std::size_t>(64, len_ - start_));
     if (want > out_.capacity()) out_.reserve(std::max(want, 2 * out_.capacity()));
