@@ -140,28 +140,31 @@ bool Connection::process_input() {
     }
     auto prefix = established_ ? LengthPrefix::four : handshake_prefix();
     const std::size_t limit = established_ ? config_.max_frame : kMaxHandshakeMessage;
-    auto r = next_frame(std::span<const std::uint8_t>(in_.data() + off, in_len_ - off), prefix, limit);
-    if (r.need_more()) break;
-    if (r.is_error() && established_ && r.error == Errc::frame_too_large) {
+    const std::span<const std::uint8_t> rest(in_.data() + off, in_len_ - off);
+    auto r = next_frame(rest, prefix, limit);
+    if (r && !*r) break;  // need more
+    if (!r && established_ && r.error() == Errc::frame_too_large) {
       // Framing is intact (we know where the next frame starts): drop this
       // one message, as the bytes arrive, and keep the connection.
-      off += r.consumed;
-      handler_.on_frame_skipped(*this, r.declared,
-                                std::span<const std::uint8_t>(in_.data() + off, std::min(in_len_ - off, r.declared)));
-      skip_.start(r.declared);
+      const std::size_t declared = declared_length(rest, prefix);
+      off += header_size(prefix);
+      handler_.on_frame_skipped(*this, declared,
+                                std::span<const std::uint8_t>(in_.data() + off, std::min(in_len_ - off, declared)));
+      skip_.start(declared);
       continue;
     }
-    if (r.is_error()) {
-      HC_LOG(error) << "connection " << (peer_name().empty() ? remote_ : peer_name()) << ": " << r.error.message()
+    if (!r) {
+      HC_LOG(error) << "connection " << (peer_name().empty() ? remote_ : peer_name()) << ": " << r.message()
                     << " (max " << limit << " bytes" << (established_ ? "" : " during the handshake") << "); closing";
-      close(r.error);
+      close(r.error());
       return false;
     }
-    off += r.consumed;
+    const Frame& frame = **r;
+    off += frame.consumed;
     if (!established_) {
-      if (!handle_handshake_message(r.payload)) return false;
-    } else if (!r.payload.empty()) {
-      handler_.on_frame(*this, r.payload);
+      if (!handle_handshake_message(frame.payload)) return false;
+    } else if (!frame.payload.empty()) {
+      handler_.on_frame(*this, frame.payload);
     }
   }
   if (closed_) return false;

@@ -433,7 +433,7 @@ void ConnectionManager::on_frame_skipped(Connection& c, std::size_t size, std::s
   std::string control = "control message not yet received";
   if (head.size() > 1 && head[0] == 112) {
     auto d = decode_external_prefix(head.subspan(1));
-    if (!d.error) control = "control message " + to_string(d.term);
+    if (d) control = "control message " + to_string(d->term);
   }
   HC_LOG(warn) << "skipped a frame of " << size << " bytes from " << c.peer() << " (" << control
                << "): larger than --max-frame " << opts_.max_frame << "; that message is dropped, the connection kept";

@@ -16,17 +16,17 @@ std::variant<DistFrame, DistFrameError> parse_terms(std::span<const std::uint8_t
     return versioned ? decode_external_prefix(b) : decode_body_prefix(b);
   };
   auto ctrl = decode(rest);
-  if (ctrl.error) return err(Errc::malformed_term, "control message: " + ctrl.what);
-  auto msg = from_term(ctrl.term);
+  if (!ctrl) return err(Errc::malformed_term, "control message: " + ctrl.message());
+  auto msg = from_term(ctrl->term);
   if (auto* e = std::get_if<ControlDecodeError>(&msg)) return DistFrameError{e->code, e->what};
-  DistFrame out{std::get<ControlMessage>(std::move(msg)), std::move(ctrl.term), std::nullopt};
-  rest = rest.subspan(ctrl.consumed);
+  DistFrame out{std::get<ControlMessage>(std::move(msg)), std::move(ctrl->term), std::nullopt};
+  rest = rest.subspan(ctrl->consumed);
   if (has_payload(op_of(out.control))) {
     if (rest.empty()) return err(Errc::bad_control_message, "payload missing");
     auto payload = decode(rest);
-    if (payload.error) return err(Errc::malformed_term, "payload: " + payload.what);
-    if (payload.consumed != rest.size()) return err(Errc::bad_dist_header, "trailing bytes after payload");
-    out.payload = std::move(payload.term);
+    if (!payload) return err(Errc::malformed_term, "payload: " + payload.message());
+    if (payload->consumed != rest.size()) return err(Errc::bad_dist_header, "trailing bytes after payload");
+    out.payload = std::move(payload->term);
   } else if (!rest.empty()) {
     return err(Errc::bad_dist_header, "trailing bytes after control message");
   }

@@ -4,6 +4,7 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <boost/asio/error.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -77,27 +78,32 @@ asio::awaitable<std::error_code> register_node(tcp::socket& socket, tcp::endpoin
   // `epmd -daemon`, anything the program forks) must not inherit it, or the
   // name stays taken after the node stops.
   ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
+  // From here on epmd was reached: a failed write or read is a lost
+  // connection (epmd_failure), never "unreachable" or "name in use".
+  auto lost = [&ec](const char* step) {
+    HC_LOG(debug) << "epmd connection lost while " << step << ": " << ec.message();
+    return make_error_code(Errc::epmd_failure);
+  };
   auto req = encode_alive2_req(alive, port);
   co_await asio::async_write(socket, asio::buffer(req), asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return std::error_code(ec.value(), std::system_category());
+  if (ec) co_return lost("sending ALIVE2_REQ");
   std::uint8_t head[2];
   co_await asio::async_read(socket, asio::buffer(head), asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return make_error_code(Errc::epmd_failure);
+  if (ec) co_return lost("reading the ALIVE2 answer");
   std::vector<std::uint8_t> resp(head, head + 2);
-  std::size_t rest = head[0] == 118 ? 4 : head[0] == 121 ? 2 : 0;
-  if (rest) {
-    resp.resize(2 + rest);
-    co_await asio::async_read(socket, asio::buffer(resp.data() + 2, rest),
-                              asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return make_error_code(Errc::epmd_failure);
-  }
+  // Not an ALIVE2 answer at all: epmd (or whatever listens there) spoke
+  // another protocol.
+  if (head[0] != 118 && head[0] != 121) co_return make_error_code(Errc::epmd_bad_answer);
   // A well-formed ALIVE2 answer with a non-zero result means epmd refused
-  // the name (it is taken); anything else malformed is a protocol failure.
+  // the name (it is taken); epmd closes right after it, so the creation
+  // bytes may never come.
+  if (head[1] != 0) co_return make_error_code(Errc::epmd_name_in_use);
+  const std::size_t rest = head[0] == 118 ? 4 : 2;
+  resp.resize(2 + rest);
+  co_await asio::async_read(socket, asio::buffer(resp.data() + 2, rest), asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return lost("reading the creation");
   auto c = decode_alive2_resp(resp);
-  if (!c) {
-    const bool refused = resp.size() >= 2 && (resp[0] == 121 || resp[0] == 118) && resp[1] != 0;
-    co_return make_error_code(refused ? Errc::epmd_name_in_use : Errc::epmd_failure);
-  }
+  if (!c) co_return make_error_code(Errc::epmd_bad_answer);
   creation = *c;
   co_return std::error_code{};
 }
@@ -110,7 +116,7 @@ asio::awaitable<std::error_code> port_please(tcp::endpoint ep, std::string alive
   if (ec) co_return make_error_code(Errc::epmd_unreachable);
   auto req = encode_port_please2_req(alive);
   co_await asio::async_write(socket, asio::buffer(req), asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return std::error_code(ec.value(), std::system_category());
+  if (ec) co_return make_error_code(Errc::epmd_failure);
   // epmd answers and closes: read to EOF.
   std::vector<std::uint8_t> resp;
   std::uint8_t chunk[512];
@@ -119,12 +125,15 @@ asio::awaitable<std::error_code> port_please(tcp::endpoint ep, std::string alive
     resp.insert(resp.end(), chunk, chunk + n);
     if (ec || resp.size() > 4096) break;
   }
+  // Closed before a result, or dropped (not the EOF that ends every answer)
+  // inside one: lost; a complete answer of the wrong shape: bad answer.
+  const bool dropped = ec && ec != asio::error::eof;
+  if (resp.size() < 2) co_return make_error_code(Errc::epmd_failure);
+  if (resp[0] != 119) co_return make_error_code(Errc::epmd_bad_answer);
+  // PORT2_RESP with a non-zero result: the name is not registered.
+  if (resp[1] != 0) co_return make_error_code(Errc::epmd_unknown_node);
   auto p = decode_port2_resp(resp);
-  if (!p) {
-    // PORT2_RESP with a non-zero result: the name is not registered.
-    const bool unknown = resp.size() >= 2 && resp[0] == 119 && resp[1] != 0;
-    co_return make_error_code(unknown ? Errc::epmd_unknown_node : Errc::epmd_failure);
-  }
+  if (!p) co_return make_error_code(dropped ? Errc::epmd_failure : Errc::epmd_bad_answer);
   info = *p;
   co_return std::error_code{};
 }

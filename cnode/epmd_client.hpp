@@ -38,15 +38,18 @@ std::optional<PortInfo> decode_port2_resp(std::span<const std::uint8_t> bytes);
 
 // Register `alive` with the epmd at `epmd`; on success returns the creation
 // and leaves `socket` open (keep it for as long as the node is published).
-// Errors: Errc::epmd_unreachable (no connection), Errc::epmd_name_in_use
-// (epmd refused the name), Errc::epmd_failure (connection lost, malformed).
+// Errors, one per cause: Errc::epmd_unreachable (cannot connect),
+// Errc::epmd_name_in_use (epmd refused the name: it is taken),
+// Errc::epmd_failure (epmd reached, then the connection was lost before a
+// whole answer), Errc::epmd_bad_answer (an answer that is not ALIVE2's).
 boost::asio::awaitable<std::error_code> register_node(boost::asio::ip::tcp::socket& socket,
                                                       boost::asio::ip::tcp::endpoint epmd,
                                                       std::string alive, std::uint16_t port,
                                                       std::uint32_t& creation);
 // Ask the epmd at `epmd` for the distribution port of `alive`.
 // Errors: Errc::epmd_unreachable, Errc::epmd_unknown_node (no such node
-// registered), Errc::epmd_failure.
+// registered), Errc::epmd_failure (connection lost before a whole answer),
+// Errc::epmd_bad_answer (not a PORT2_RESP).
 boost::asio::awaitable<std::error_code> port_please(boost::asio::ip::tcp::endpoint epmd, std::string alive,
                                                     PortInfo& info);
 // Start `epmd -daemon -port PORT` without blocking the caller (the child is

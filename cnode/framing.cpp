@@ -4,25 +4,22 @@
 
 namespace hc::cnode {
 
-FrameResult next_frame(std::span<const std::uint8_t> buffer, LengthPrefix prefix,
-                       std::size_t max_frame) noexcept {
-  FrameResult r;
-  const std::size_t header = static_cast<std::size_t>(prefix);
-  if (buffer.size() < header) return r;
+std::size_t declared_length(std::span<const std::uint8_t> buffer, LengthPrefix prefix) noexcept {
+  const std::size_t header = header_size(prefix);
+  if (buffer.size() < header) return 0;
   std::size_t length = 0;
   for (std::size_t i = 0; i < header; ++i) length = (length << 8) | buffer[i];
-  if (length > max_frame) {
-    r.status = FrameResult::Status::error;
-    r.error = Errc::frame_too_large;
-    r.declared = length;
-    r.consumed = header;
-    return r;
-  }
-  if (buffer.size() - header < length) return r;
-  r.status = FrameResult::Status::frame;
-  r.payload = buffer.subspan(header, length);
-  r.consumed = header + length;
-  return r;
+  return length;
+}
+
+Result<std::optional<Frame>> next_frame(std::span<const std::uint8_t> buffer, LengthPrefix prefix,
+                                        std::size_t max_frame) noexcept {
+  const std::size_t header = header_size(prefix);
+  if (buffer.size() < header) return std::optional<Frame>();
+  const std::size_t length = declared_length(buffer, prefix);
+  if (length > max_frame) return Errc::frame_too_large;
+  if (buffer.size() - header < length) return std::optional<Frame>();
+  return std::optional<Frame>(Frame{buffer.subspan(header, length), header + length});
 }
 
 void append_frame(std::vector<std::uint8_t>& out, std::span<const std::uint8_t> payload, LengthPrefix prefix) {

@@ -9,9 +9,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
-#include <system_error>
 #include <vector>
+
+#include "interop/result.hpp"
 
 namespace hc::cnode {
 
@@ -26,28 +28,29 @@ enum class LengthPrefix : std::uint8_t { two = 2, four = 4 };
 inline constexpr std::size_t kMaxFramePayload = 0xFFFFFFFFu;
 inline constexpr std::size_t kDefaultMaxFrame = kMaxFramePayload;
 
-struct FrameResult {
-  enum class Status { frame, need_more, error };
-  Status status = Status::need_more;
-  std::span<const std::uint8_t> payload;  // valid when status == frame (empty for a tick)
-  std::size_t consumed = 0;               // bytes of the buffer that made up the frame
-  std::error_code error;                  // when status == error (Errc::frame_too_large)
-  std::size_t declared = 0;               // frame_too_large: the declared payload length
-                                          // (`consumed` then covers the header only)
-
-  bool is_frame() const noexcept { return status == Status::frame; }
-  bool need_more() const noexcept { return status == Status::need_more; }
-  bool is_error() const noexcept { return status == Status::error; }
+// One frame at the start of a buffer.
+struct Frame {
+  std::span<const std::uint8_t> payload;  // points into the caller's buffer; empty for a tick
+  std::size_t consumed = 0;               // bytes of the buffer that made up the frame (header + payload)
 };
 
-// Parse the first frame of `buffer`. A declared length above `max_frame` is an
-// error at once (before the body arrives), so a peer cannot make us buffer it;
-// the caller may skip it (FrameSkipper) or close.
-FrameResult next_frame(std::span<const std::uint8_t> buffer, LengthPrefix prefix,
-                       std::size_t max_frame = kDefaultMaxFrame) noexcept;
+inline constexpr std::size_t header_size(LengthPrefix prefix) noexcept { return static_cast<std::size_t>(prefix); }
+// The payload length the header at the start of `buffer` declares; 0 while
+// `buffer` is shorter than the header.
+std::size_t declared_length(std::span<const std::uint8_t> buffer, LengthPrefix prefix) noexcept;
+
+// Parse the first frame of `buffer`: the frame; nullopt when `buffer` does
+// not hold a whole frame yet ("need more"); or the error
+// Errc::frame_too_large (hc::errc::protocol_violation) when the header
+// declares more than `max_frame` — at once, before the body arrives, so a
+// peer cannot make us buffer it. The caller may then skip the frame
+// (FrameSkipper: header_size(prefix) bytes, then declared_length(buffer,
+// prefix) bytes of payload) or close. Pure, O(1), any thread.
+Result<std::optional<Frame>> next_frame(std::span<const std::uint8_t> buffer, LengthPrefix prefix,
+                                        std::size_t max_frame = kDefaultMaxFrame) noexcept;
 
 // Skipping a frame over the limit without buffering it: after the header
-// (FrameResult::consumed), the declared payload is discarded as it arrives;
+// (header_size()), the declared payload is discarded as it arrives;
 // the next frame starts right after it. Framing stays intact, so only that
 // one message is lost.
 class FrameSkipper {

@@ -156,7 +156,7 @@ void NodeImpl::register_with_epmd(std::function<void(std::error_code)> finish) {
           e = co_await epmd::register_node(epmd_socket_, epmd_ep, alive_, port_, creation_);
           if (!*alive) co_return;
           if (!e) break;
-          if (e == Errc::epmd_name_in_use || e == Errc::epmd_failure) break;  // epmd answered: retrying is no use
+          if (e != hc::errc::unreachable) break;  // epmd was reached (name taken, lost, bad answer): retrying is no use
           if (attempt == 0 && opts_.start_epmd) {
             HC_LOG(info) << "no epmd on port " << opts_.epmd_port << "; starting epmd -daemon -port " << opts_.epmd_port;
             epmd::start_daemon(opts_.epmd_port);

@@ -78,28 +78,24 @@ struct SpawnOptions {
   bool trap_exit = false;             // child starts trapping exits
 };
 
-// Outcome of a gen_server call: the reply, or an error with the exit reason
-// the BEAM would raise (`timeout`, `noproc`, `noconnection`, or the server's
-// exit reason).
-class CallResult {
+// Outcome of a gen_server call: an hc::Result<Term> — the reply, or
+// Errc::timeout / noproc / noconnection / call_failed — that also keeps the
+// exit reason the BEAM would raise (`timeout`, `noproc`, `noconnection`, or
+// the server's exit reason, e.g. {shutdown, x}). The reason stays beside the
+// code because it is what a caller forwards to Erlang ({error, Reason}) and
+// the only account of a call_failed. value() on a failure throws, as
+// Result's does.
+class CallResult : public hc::Result<Term> {
  public:
-  static CallResult success(Term reply) { return CallResult(std::move(reply), {}, {}); }
+  static CallResult success(Term reply) { return CallResult(hc::Result<Term>(std::move(reply)), Term()); }
   static CallResult failure(std::error_code code, Term reason) {
-    return CallResult({}, code, std::move(reason));
+    return CallResult(hc::Result<Term>(code), std::move(reason));
   }
-  bool ok() const noexcept { return !code_; }
-  explicit operator bool() const noexcept { return ok(); }
-  const Term& value() const noexcept { return value_; }      // the reply when ok()
-  const Term& operator*() const noexcept { return value_; }
-  std::error_code error() const noexcept { return code_; }   // Errc::timeout/noproc/noconnection/call_failed
-  const Term& reason() const noexcept { return reason_; }    // e.g. timeout, noproc, {shutdown, x}
-  // As the project-wide Result type (the reason term is dropped).
-  hc::Result<Term> to_result() const { return ok() ? hc::Result<Term>(value_) : hc::Result<Term>(code_); }
+  // The exit reason when !ok(); an empty Term on success.
+  const Term& reason() const noexcept { return reason_; }
 
  private:
-  CallResult(Term v, std::error_code c, Term r) : value_(std::move(v)), code_(c), reason_(std::move(r)) {}
-  Term value_;
-  std::error_code code_;
+  CallResult(hc::Result<Term> r, Term reason) : hc::Result<Term>(std::move(r)), reason_(std::move(reason)) {}
   Term reason_;
 };
 

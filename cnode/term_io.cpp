@@ -1,32 +1,24 @@
 #include "cnode/term_io.hpp"
 
-#include "cnode/error.hpp"
 #include "interop/codec.hpp"
 
 namespace hc::cnode {
 
 namespace {
 template <class Decode>
-DecodedTerm decode_with(std::span<const std::uint8_t> bytes, Decode decode) {
-  DecodedTerm out;
+Result<DecodedTerm> decode_with(std::span<const std::uint8_t> bytes, Decode decode) {
   std::size_t index = 0;
   auto r = decode(bytes, index);
-  if (!r) {
-    out.error = Errc::malformed_term;
-    out.what = r.message();
-    return out;
-  }
-  out.term = std::move(*r);
-  out.consumed = index;
-  return out;
+  if (!r) return r.error();
+  return DecodedTerm{std::move(*r), index};
 }
 }  // namespace
 
-DecodedTerm decode_external_prefix(std::span<const std::uint8_t> bytes) {
+Result<DecodedTerm> decode_external_prefix(std::span<const std::uint8_t> bytes) {
   return decode_with(bytes, [](auto b, std::size_t& i) { return hc::decode_at(b, i); });
 }
 
-DecodedTerm decode_body_prefix(std::span<const std::uint8_t> bytes) {
+Result<DecodedTerm> decode_body_prefix(std::span<const std::uint8_t> bytes) {
   return decode_with(bytes, [](auto b, std::size_t& i) { return hc::decode_body_at(b, i); });
 }
 

@@ -3,12 +3,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "interop/error_condition.hpp"
 #include "interop/term_text.hpp"
 
 namespace hc::cnode {
 namespace {
 
-class Category final : public std::error_category {
+class Category final : public GroupedCategory {
  public:
   const char* name() const noexcept override { return "hc.tls_options"; }
   std::string message(int ev) const override {
@@ -23,6 +24,10 @@ class Category final : public std::error_category {
     }
     return "unknown hc.tls_options error";
   }
+
+ protected:
+  // The option file is the operator's configuration.
+  ConditionGroups groups(int) const noexcept override { return {errc::invalid_input}; }
 };
 
 std::error_code problem_of(TlsOptionProblem* p, TlsOptionError e, std::string detail) {

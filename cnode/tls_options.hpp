@@ -38,6 +38,7 @@
 
 namespace hc::cnode {
 
+// Every code is hc::errc::invalid_input (interop/error_condition.hpp).
 enum class TlsOptionError {
   unreadable_file = 1,   // the option file cannot be read
   bad_file_syntax,       // not Erlang term text (see detail for line/column)

@@ -85,7 +85,7 @@ void install_registry_handlers(ControlProcess& control) {
     if (!api) return err;
     auto result = api->register_pid(*req.element(4)->as_pid(), *req.element(2), *req.element(3));
     if (result) return tuple(atom("ok"), *result);
-    return error(result.error().to_term());
+    return error(api->error_term(result.error(), *req.element(2)));
   });
 
   control.add_handler("unregister", [registry_at](ControlProcess& self, const Term& req,

@@ -1,9 +1,11 @@
 #include "horde/registry_api.hpp"
 
+#include "interop/error_condition.hpp"
+
 namespace hc::horde {
 namespace {
 
-class RegistryCategory final : public std::error_category {
+class RegistryCategory final : public GroupedCategory {
  public:
   const char* name() const noexcept override { return "horde_registry"; }
   std::string message(int ev) const override {
@@ -15,6 +17,18 @@ class RegistryCategory final : public std::error_category {
       case RegistryErrc::bad_pattern: return "malformed select pattern";
     }
     return "unknown registry error";
+  }
+
+ protected:
+  ConditionGroups groups(int ev) const noexcept override {
+    switch (static_cast<RegistryErrc>(ev)) {
+      case RegistryErrc::already_registered: return {errc::name_taken};
+      case RegistryErrc::not_registered:
+      case RegistryErrc::no_registry:
+      case RegistryErrc::noproc: return {errc::not_found};
+      case RegistryErrc::bad_pattern: return {errc::invalid_input};
+    }
+    return {};
   }
 };
 
@@ -33,10 +47,13 @@ const std::error_category& registry_category() noexcept {
   return category;
 }
 
-Term RegistryError::to_term() const {
-  switch (code) {
-    case RegistryErrc::already_registered:
-      return tuple(atom("already_registered"), holder ? Term(*holder) : Term(atom("undefined")));
+Term RegistryApi::error_term(std::error_code error, const Term& key) const {
+  if (error.category() != registry_category()) return Term(atom("unknown"));
+  switch (static_cast<RegistryErrc>(error.value())) {
+    case RegistryErrc::already_registered: {
+      auto hit = lookup(key);
+      return tuple(atom("already_registered"), hit ? Term(hit->pid) : Term(atom("undefined")));
+    }
     case RegistryErrc::not_registered: return Term(atom("not_registered"));
     case RegistryErrc::no_registry: return Term(atom("no_registry"));
     case RegistryErrc::noproc: return Term(atom("noproc"));
@@ -95,15 +112,15 @@ std::optional<RegistryApi> RegistryApi::find(cnode::Node& node, Atom name) {
 
 RegistryProcess* RegistryApi::process() const { return RegistryProcess::find(*node_, name_); }
 
-RegistryResult<Pid> RegistryApi::register_self(const cnode::Process& caller, const Term& key, const Term& value) {
+Result<Pid> RegistryApi::register_self(const cnode::Process& caller, const Term& key, const Term& value) {
   return register_pid(caller.self(), key, value);
 }
 
-RegistryResult<Pid> RegistryApi::register_pid(const Pid& pid, const Term& key, const Term& value) {
+Result<Pid> RegistryApi::register_pid(const Pid& pid, const Term& key, const Term& value) {
   RegistryProcess* p = process();
   if (p == nullptr) return RegistryErrc::no_registry;
   if (pid.node != node_->name() || !node_->is_alive(pid)) return RegistryErrc::noproc;
-  if (auto hit = lookup(key)) return RegistryError{RegistryErrc::already_registered, hit->pid};
+  if (lookup(key)) return RegistryErrc::already_registered;
   Term reply = p->local_call(RegisterCall{key, value, pid});
   if (reply.is_tuple(2)) {
     if (const Pid* reg = reply.element(1)->as_pid()) return *reg;
@@ -111,18 +128,18 @@ RegistryResult<Pid> RegistryApi::register_pid(const Pid& pid, const Term& key, c
   return RegistryErrc::no_registry;
 }
 
-RegistryResult<Done> RegistryApi::unregister_self(const cnode::Process& caller, const Term& key) {
+Result<void> RegistryApi::unregister_self(const cnode::Process& caller, const Term& key) {
   return unregister_pid(caller.self(), key);
 }
 
-RegistryResult<Done> RegistryApi::unregister_pid(const Pid& pid, const Term& key) {
+Result<void> RegistryApi::unregister_pid(const Pid& pid, const Term& key) {
   RegistryProcess* p = process();
   if (p == nullptr) return RegistryErrc::no_registry;
   p->local_call(UnregisterCall{key, pid});
-  return Done{};
+  return {};
 }
 
-RegistryResult<std::pair<Term, Term>> RegistryApi::update_value(const cnode::Process& caller, const Term& key,
+Result<std::pair<Term, Term>> RegistryApi::update_value(const cnode::Process& caller, const Term& key,
                                                                const std::function<Term(const Term&)>& update) {
   RegistryProcess* p = process();
   if (p == nullptr) return RegistryErrc::no_registry;
@@ -153,7 +170,7 @@ std::vector<Term> RegistryApi::keys(const Pid& pid) const {
   return p->state().keys_of(pid);
 }
 
-RegistryResult<std::vector<RegistryMatch>> RegistryApi::select(const Term& key_pattern) const {
+Result<std::vector<RegistryMatch>> RegistryApi::select(const Term& key_pattern) const {
   RegistryProcess* p = process();
   if (p == nullptr) return RegistryErrc::no_registry;
   std::vector<RegistryMatch> out;
@@ -182,18 +199,18 @@ std::optional<Term> RegistryApi::meta(const Term& key) const {
   return p->state().meta(key);
 }
 
-RegistryResult<Done> RegistryApi::put_meta(const Term& key, const Term& value) {
+Result<void> RegistryApi::put_meta(const Term& key, const Term& value) {
   RegistryProcess* p = process();
   if (p == nullptr) return RegistryErrc::no_registry;
   p->local_call(PutMetaCall{key, value});
-  return Done{};
+  return {};
 }
 
-RegistryResult<Done> RegistryApi::delete_meta(const Term& key) {
+Result<void> RegistryApi::delete_meta(const Term& key) {
   RegistryProcess* p = process();
   if (p == nullptr) return RegistryErrc::no_registry;
   p->local_call(DeleteMetaCall{key});
-  return Done{};
+  return {};
 }
 
 std::vector<RegistryMember> RegistryApi::members() const {
@@ -202,11 +219,11 @@ std::vector<RegistryMember> RegistryApi::members() const {
   return p->state().members();
 }
 
-RegistryResult<Done> RegistryApi::set_members(const std::vector<MemberSpec>& members) {
+Result<void> RegistryApi::set_members(const std::vector<MemberSpec>& members) {
   RegistryProcess* p = process();
   if (p == nullptr) return RegistryErrc::no_registry;
   p->local_call(SetMembersCall{members});
-  return Done{};
+  return {};
 }
 
 std::optional<RegistryProcess::ListenerId> RegistryApi::add_listener(RegistryProcess::Listener listener) {

@@ -1,10 +1,10 @@
 // The C++ API of a Horde.Registry running on this node, in the spirit of
 // Horde.Registry (https://hexdocs.pm/horde/Horde.Registry.html), with
-// results and errors as values.
+// results and errors as values: hc::Result<T> with RegistryErrc codes.
 //
 //   auto reg = RegistryApi::find(node, atom("Elixir.MyApp.Registry"));
 //   auto r = reg->register_self(*this, binary("worker-1"), atom("nil"));
-//   if (!r && r.error().code == RegistryErrc::already_registered) ... r.error().holder ...
+//   if (r.error() == RegistryErrc::already_registered) ... reg->lookup(binary("worker-1"))->pid ...
 //   if (auto hit = reg->lookup(binary("worker-1"))) send(hit->pid, msg);
 //
 // Semantics follow Horde.Registry 0.10.0:
@@ -30,12 +30,15 @@
 #include <vector>
 
 #include "cnode/node.hpp"
+#include "interop/result.hpp"
 #include "horde/registry_process.hpp"
 
 namespace hc::horde {
 
+// Groups (interop/error_condition.hpp): already_registered is
+// hc::errc::name_taken, bad_pattern invalid_input, the others not_found.
 enum class RegistryErrc {
-  already_registered = 1,  // holder set
+  already_registered = 1,  // the holder is lookup(key) (error_term() names it)
   not_registered,          // update_value: the caller does not own the key
   no_registry,             // the registry is not running
   noproc,                  // the pid is not a live local process
@@ -43,33 +46,6 @@ enum class RegistryErrc {
 };
 const std::error_category& registry_category() noexcept;
 inline std::error_code make_error_code(RegistryErrc e) noexcept { return {static_cast<int>(e), registry_category()}; }
-
-struct RegistryError {
-  RegistryErrc code;
-  std::optional<Pid> holder;  // already_registered: the current holder
-  // The Horde shape of the error: {already_registered, Pid} or the code's atom.
-  Term to_term() const;
-  std::error_code error_code() const noexcept { return make_error_code(code); }
-};
-
-// A value or a RegistryError.
-template <typename T>
-class RegistryResult {
- public:
-  RegistryResult(T value) : v_(std::move(value)) {}                // NOLINT: implicit by design
-  RegistryResult(RegistryError error) : v_(std::move(error)) {}    // NOLINT
-  RegistryResult(RegistryErrc code) : v_(RegistryError{code, std::nullopt}) {}  // NOLINT
-  bool ok() const noexcept { return v_.index() == 0; }
-  explicit operator bool() const noexcept { return ok(); }
-  const T& value() const& { return std::get<0>(v_); }
-  const T& operator*() const& { return value(); }
-  const T* operator->() const { return &std::get<0>(v_); }
-  const RegistryError& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, RegistryError> v_;
-};
-struct Done {};  // the value of operations that only succeed or fail
 
 struct RegistryMatch {
   Term key;
@@ -87,17 +63,25 @@ class RegistryApi {
 
   // ---- registration ---------------------------------------------------------
   // Horde.Registry.register/3 for the calling process: {ok, RegistryPid}.
-  RegistryResult<Pid> register_self(const cnode::Process& caller, const Term& key, const Term& value);
+  // already_registered: the key's holder is lookup(key)->pid, unchanged
+  // until the caller's turn on the io thread ends (error_term() puts it in
+  // Horde's error shape).
+  Result<Pid> register_self(const cnode::Process& caller, const Term& key, const Term& value);
   // The same for any live local process.
-  RegistryResult<Pid> register_pid(const Pid& pid, const Term& key, const Term& value);
+  Result<Pid> register_pid(const Pid& pid, const Term& key, const Term& value);
   // Horde.Registry.unregister/2 (by the caller / for `pid`). Always succeeds
   // when the registry runs, like Horde (even when nothing was registered).
-  RegistryResult<Done> unregister_self(const cnode::Process& caller, const Term& key);
-  RegistryResult<Done> unregister_pid(const Pid& pid, const Term& key);
+  Result<void> unregister_self(const cnode::Process& caller, const Term& key);
+  Result<void> unregister_pid(const Pid& pid, const Term& key);
   // Horde.Registry.update_value/3: {NewValue, OldValue}, or not_registered
   // when `caller` does not hold `key`.
-  RegistryResult<std::pair<Term, Term>> update_value(const cnode::Process& caller, const Term& key,
-                                                     const std::function<Term(const Term&)>& update);
+  Result<std::pair<Term, Term>> update_value(const cnode::Process& caller, const Term& key,
+                                             const std::function<Term(const Term&)>& update);
+
+  // Horde's shape of a failed call on `key` as a term: {already_registered,
+  // Holder} (the current holder, looked up now: call it in the turn the
+  // error came) or the code's atom (not_registered, no_registry, ...).
+  Term error_term(std::error_code error, const Term& key) const;
 
   // ---- reads (local views, no messages) -----------------------------------------
   // Horde.Registry.lookup/2 ([{Pid, Value}] as an optional).
@@ -108,20 +92,20 @@ class RegistryApi {
   // Every {Key, Pid, Value} whose key matches `key_pattern`: a term in
   // which the atom '_' matches anything and atoms '$1', '$2', ... match
   // anything but must match equal terms where repeated (match-spec heads).
-  RegistryResult<std::vector<RegistryMatch>> select(const Term& key_pattern) const;
+  Result<std::vector<RegistryMatch>> select(const Term& key_pattern) const;
   // The same with a predicate over key, pid and value.
   std::vector<RegistryMatch> select_if(
       const std::function<bool(const Term& key, const Pid& pid, const Term& value)>& pred) const;
 
   // ---- meta -------------------------------------------------------------------
   std::optional<Term> meta(const Term& key) const;
-  RegistryResult<Done> put_meta(const Term& key, const Term& value);
-  RegistryResult<Done> delete_meta(const Term& key);
+  Result<void> put_meta(const Term& key, const Term& value);
+  Result<void> delete_meta(const Term& key);
 
   // ---- membership ------------------------------------------------------------
   std::vector<RegistryMember> members() const;
   // Horde.Cluster.set_members/2.
-  RegistryResult<Done> set_members(const std::vector<MemberSpec>& members);
+  Result<void> set_members(const std::vector<MemberSpec>& members);
 
   // ---- listeners -------------------------------------------------------------------
   // Called (on the io thread) for every register/unregister the registry sees,

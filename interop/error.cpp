@@ -2,10 +2,12 @@
 
 #include <string>
 
+#include "interop/error_condition.hpp"
+
 namespace hc {
 namespace {
 
-class TermCategory final : public std::error_category {
+class TermCategory final : public GroupedCategory {
  public:
   const char* name() const noexcept override { return "hc.term"; }
   std::string message(int ev) const override {
@@ -30,6 +32,17 @@ class TermCategory final : public std::error_category {
       case TermError::atom_table_full: return "atom table full (a new atom beyond the atom limit)";
     }
     return "unknown hc.term error " + std::to_string(ev);
+  }
+
+ protected:
+  // Every decode error is bytes breaking the format, including a peer
+  // exceeding our atom budget (like a frame over --max-frame); ei_failure
+  // is our bug, in no group.
+  ConditionGroups groups(int ev) const noexcept override {
+    switch (static_cast<TermError>(ev)) {
+      case TermError::ei_failure: return {};
+      default: return {errc::protocol_violation};
+    }
   }
 };
 

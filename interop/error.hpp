@@ -1,7 +1,8 @@
 // Errors of the term codec (decode and encode), wired into std::error_code
 // under the category "hc.term". Each code names exactly what was wrong with
 // the bytes so that tests (and logs) can tell a truncated frame from a hostile
-// one. Spec: https://www.erlang.org/doc/apps/erts/erl_ext_dist.html
+// one. Every code but ei_failure is hc::errc::protocol_violation
+// (interop/error_condition.hpp). Spec: https://www.erlang.org/doc/apps/erts/erl_ext_dist.html
 #pragma once
 
 #include <system_error>

@@ -18,7 +18,7 @@
 // - `operator==` is Erlang's exact equality `=:=` (with OTP 25 semantics:
 //   `0.0 =:= -0.0` is true). `operator<=>` is the exact total order consistent
 //   with `=:=` (map key order); `erlang_compare` is the order of `<`/`==`
-//   (where `1 == 1.0`). See term.cpp for the pid/port/ref details.
+//   (where `1 == 1.0`). See term_compare.cpp for the pid/port/ref details.
 //
 // Thread safety: terms are immutable and may be shared across threads; the
 // atom table is internally synchronised.

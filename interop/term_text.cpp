@@ -5,12 +5,13 @@
 #include <cstdlib>
 #include <optional>
 
+#include "interop/error_condition.hpp"
 #include "interop/utf8.hpp"
 
 namespace hc {
 namespace {
 
-class TermTextCategory final : public std::error_category {
+class TermTextCategory final : public GroupedCategory {
  public:
   const char* name() const noexcept override { return "hc.term_text"; }
   std::string message(int ev) const override {
@@ -28,6 +29,10 @@ class TermTextCategory final : public std::error_category {
     }
     return "unknown hc.term_text error " + std::to_string(ev);
   }
+
+ protected:
+  // Term text is what an operator wrote (configuration files, flag values).
+  ConditionGroups groups(int) const noexcept override { return {errc::invalid_input}; }
 };
 
 constexpr int kMaxDepth = 10000;

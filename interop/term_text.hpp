@@ -26,6 +26,7 @@
 
 namespace hc {
 
+// Every code is hc::errc::invalid_input (interop/error_condition.hpp).
 enum class TermTextError {
   unexpected_end = 1,    // the text ends inside a term, or before the final '.'
   unexpected_token,      // a character or token that cannot start/continue a term here

@@ -62,7 +62,10 @@ class Runner {
  private:
   void started(std::error_code ec) {
     if (ec) {
-      const bool in_use = ec == cnode::Errc::epmd_name_in_use;
+      // Node::start reports one name_taken code, epmd_name_in_use (exit 3:
+      // restarting will not help); a connection to epmd lost while
+      // registering (epmd_failure) says so and exits 1 (a retry may help).
+      const bool in_use = ec == hc::errc::name_taken;
       const std::string& n = flags_.node.name;
       if (in_use)
         std::cerr << program_ << ": name " << n.substr(0, n.find('@')) << " is in use (epmd on port "
@@ -70,6 +73,10 @@ class Runner {
       else if (ec == cnode::Errc::epmd_unreachable)
         std::cerr << program_ << ": cannot reach epmd on 127.0.0.1:" << flags_.node.epmd_port
                   << " (--epmd-port / ERL_EPMD_PORT; epmd is started automatically unless --no-epmd-start)\n";
+      else if (ec == cnode::Errc::epmd_failure)
+        std::cerr << program_ << ": lost the connection to epmd on 127.0.0.1:" << flags_.node.epmd_port
+                  << " while registering name " << n.substr(0, n.find('@'))
+                  << " (epmd closed it before answering; the name is not known to be in use)\n";
       else
         std::cerr << program_ << ": cannot start node " << n << ": " << ec.message() << '\n';
       HC_LOG(error) << "cannot start: " << ec.message();

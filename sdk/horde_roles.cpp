@@ -3,6 +3,7 @@
 #include <boost/program_options/value_semantic.hpp>
 #include <charconv>
 
+#include "cnode/error.hpp"
 #include "cnode/handshake.hpp"  // valid_node_name
 #include "cnode/log.hpp"
 #include "horde/control_process.hpp"
@@ -94,7 +95,7 @@ class HordeRoles final : public Extension {
     horde::ControlProcess* control = horde::ensure_control_process(node);
     if (control == nullptr) {
       HC_LOG(error) << "horde_cnode is registered by another process";
-      return std::make_error_code(std::errc::address_in_use);
+      return make_error_code(cnode::Errc::name_registered);
     }
     if (!control->has_handler("lookup")) horde::install_registry_handlers(*control);
     if (!control->has_handler("which_children")) horde::install_supervisor_handlers(*control);
@@ -110,7 +111,7 @@ class HordeRoles final : public Extension {
       for (const Atom& m : member_nodes_) o.members.push_back(horde::MemberSpec{name, m});
       if (!horde::RegistryProcess::start(node, std::move(o))) {
         HC_LOG(error) << "cannot start registry " << name << ": the name is taken";
-        return std::make_error_code(std::errc::address_in_use);
+        return make_error_code(cnode::Errc::name_registered);
       }
       HC_LOG(info) << "registry " << name << " running (sync interval " << sync_interval_.count() << " ms, "
                    << member_nodes_.size() << " configured member node(s))";
@@ -126,7 +127,7 @@ class HordeRoles final : public Extension {
         for (const Atom& m : member_nodes_) o.members.push_back(tuple(name, m));
       if (!horde::SupervisorProcess::start(node, o)) {
         HC_LOG(error) << "cannot start supervisor " << name << ": the name is taken";
-        return std::make_error_code(std::errc::address_in_use);
+        return make_error_code(cnode::Errc::name_registered);
       }
       HC_LOG(info) << "supervisor " << name << " running (" << strategy_name_ << " distribution, "
                    << kinds_->modules().size() << " C++ worker kind(s))";

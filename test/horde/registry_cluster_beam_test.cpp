@@ -67,8 +67,13 @@ BOOST_AUTO_TEST_CASE(three_cpp_nodes_register_lookup_unregister_exit_meta) {
   // Already registered (seen through lookup) on another node.
   auto again = c[2].register_echo(binary("alpha"), atom("nil")).second;
   BOOST_REQUIRE(!again.ok());
-  BOOST_TEST((again.error().code == horde::RegistryErrc::already_registered));
-  BOOST_TEST(*again.error().holder == pa);
+  BOOST_TEST((again.error() == horde::RegistryErrc::already_registered));
+  BOOST_TEST((again.error() == hc::errc::name_taken));
+  // Horde's error shape names the holder.
+  const Term shape = c[2].with_api([](horde::RegistryApi& api) {
+    return api.error_term(horde::RegistryErrc::already_registered, binary("alpha"));
+  });
+  BOOST_TEST(shape == tuple(atom("already_registered"), pa));
 
   // select by key pattern on another node.
   auto sel = c[1].with_api([](horde::RegistryApi& api) {

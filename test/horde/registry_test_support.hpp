@@ -118,10 +118,10 @@ struct CppRegistryNode {
     return runner->run([this] { return runner->node().spawn(std::make_unique<horde::EchoProcess>()); }).get();
   }
   // Registers a fresh echo process: {pid, result}.
-  std::pair<Pid, horde::RegistryResult<Pid>> register_echo(const Term& key, const Term& value) {
+  std::pair<Pid, hc::Result<Pid>> register_echo(const Term& key, const Term& value) {
     Pid p = spawn_echo();
     auto r = with_api([&](horde::RegistryApi& api) { return api.register_pid(p, key, value); },
-                      horde::RegistryResult<Pid>(horde::RegistryErrc::no_registry));
+                      hc::Result<Pid>(horde::RegistryErrc::no_registry));
     return {p, r};
   }
   std::optional<horde::RegistryMatch> lookup(const Term& key) {

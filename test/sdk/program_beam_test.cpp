@@ -1,9 +1,14 @@
 // The horde-cnode program as an operator runs it: --version, usage errors
-// before anything listens, the stdin-close switch, SIGHUP, a name in use.
+// before anything listens, the stdin-close switch, SIGHUP, a name in use, a
+// connection to epmd lost while registering.
 #include <signal.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <thread>
 
 #include "sdk/version.hpp"
 #include "support/beam_node.hpp"
@@ -112,6 +117,36 @@ BOOST_AUTO_TEST_CASE(a_name_in_use_exits_3_and_says_so) {
   auto r = test::run_program(node_argv(taken, beam.cookie()), dir, 20s);
   BOOST_TEST(r.status == 3, r.err);
   BOOST_TEST(r.err.find("in use") != std::string::npos, r.err);
+}
+
+// An "epmd" that reads the registration and hangs up without answering:
+// the connection was lost, the name is not taken — exit 1 (a retry may
+// succeed), not 3, and the message says which.
+BOOST_AUTO_TEST_CASE(an_epmd_that_hangs_up_is_a_lost_connection_not_a_name_in_use) {
+  namespace asio = boost::asio;
+  using asio::ip::tcp;
+  test::TempDir dir;
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const std::string port = std::to_string(acceptor.local_endpoint().port());
+  tcp::socket peer(io);
+  std::uint8_t request[4];
+  acceptor.async_accept(peer, [&](boost::system::error_code ec) {
+    if (ec) return;
+    // The start of ALIVE2_REQ, then close.
+    asio::async_read(peer, asio::buffer(request), [&](boost::system::error_code, std::size_t) { peer.close(); });
+  });
+  auto guard = asio::make_work_guard(io);
+  std::thread server([&] { io.run(); });
+  auto r = test::run_program(node_argv(test::unique_name("prog_lost") + "@127.0.0.1", "cookie",
+                                       {"--epmd-port", port, "--no-epmd-start"}),
+                             dir, 20s);
+  guard.reset();
+  io.stop();
+  server.join();
+  BOOST_TEST(r.status == 1, r.err);
+  BOOST_TEST(r.err.find("lost the connection to epmd") != std::string::npos, r.err);
+  BOOST_TEST(r.err.find(" is in use") == std::string::npos, r.err);  // the name-in-use message
 }
 
 BOOST_AUTO_TEST_SUITE_END()

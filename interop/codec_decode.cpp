@@ -1,5 +1,7 @@
-// External term format codec over erl_interface. See codec.hpp for the
-// contract. Tag names and layouts follow erl_ext_dist (OTP 25).
+// External term format decoder over erl_interface: the bounded, iterative
+// walk behind decode()/decode_at() (see codec.hpp for the contract; the
+// encoder is codec_encode.cpp). Tag names and layouts follow erl_ext_dist
+// (OTP 25).
 #include "interop/codec.hpp"
 
 #include <ei.h>
@@ -9,107 +11,15 @@
 #include <cstring>
 #include <limits>
 
+#include "interop/codec_tags.hpp"
+#include "interop/utf8.hpp"
+
 namespace hc {
 namespace {
+using namespace etf;
 
-// Tags (erl_ext_dist "Introduction" table), prefixed with TAG_ because ei.h
-// defines some of the spec names as macros.
-enum Tag : std::uint8_t {
-  TAG_NEW_FLOAT_EXT = 70,
-  TAG_BIT_BINARY_EXT = 77,
-  TAG_COMPRESSED = 80,
-  TAG_ATOM_CACHE_REF = 82,
-  TAG_NEW_PID_EXT = 88,
-  TAG_NEW_PORT_EXT = 89,
-  TAG_NEWER_REFERENCE_EXT = 90,
-  TAG_SMALL_INTEGER_EXT = 97,
-  TAG_INTEGER_EXT = 98,
-  TAG_FLOAT_EXT = 99,
-  TAG_ATOM_EXT = 100,
-  TAG_REFERENCE_EXT = 101,
-  TAG_PORT_EXT = 102,
-  TAG_PID_EXT = 103,
-  TAG_SMALL_TUPLE_EXT = 104,
-  TAG_LARGE_TUPLE_EXT = 105,
-  TAG_NIL_EXT = 106,
-  TAG_STRING_EXT = 107,
-  TAG_LIST_EXT = 108,
-  TAG_BINARY_EXT = 109,
-  TAG_SMALL_BIG_EXT = 110,
-  TAG_LARGE_BIG_EXT = 111,
-  TAG_NEW_FUN_EXT = 112,
-  TAG_EXPORT_EXT = 113,
-  TAG_NEW_REFERENCE_EXT = 114,
-  TAG_SMALL_ATOM_EXT = 115,
-  TAG_MAP_EXT = 116,
-  TAG_FUN_EXT = 117,
-  TAG_ATOM_UTF8_EXT = 118,
-  TAG_SMALL_ATOM_UTF8_EXT = 119,
-  TAG_V4_PORT_EXT = 120,
-  TAG_LOCAL_EXT = 121,
-};
-
-constexpr std::size_t kMaxAtomChars = 255;
-constexpr std::size_t kMaxAtomBytes = 255 * 4;  // MAXATOMLEN_UTF8 - 1
 constexpr std::size_t kMaxRefWords = 5;          // erlang_ref::n[5]; OTP 25 uses at most 5
 constexpr std::size_t kMaxFunNesting = max_fun_nesting;  // funs recurse on the C++ stack: keep it shallow
-
-inline std::uint16_t be16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] << 8 | p[1]); }
-inline std::uint32_t be32(const std::uint8_t* p) {
-  return static_cast<std::uint32_t>(p[0]) << 24 | static_cast<std::uint32_t>(p[1]) << 16 |
-         static_cast<std::uint32_t>(p[2]) << 8 | p[3];
-}
-inline std::uint64_t be64(const std::uint8_t* p) { return static_cast<std::uint64_t>(be32(p)) << 32 | be32(p + 4); }
-
-// Validates UTF-8 and counts code points; false when invalid (overlongs,
-// surrogates and values above U+10FFFF included).
-bool utf8_count(const std::uint8_t* s, std::size_t n, std::size_t& chars) {
-  chars = 0;
-  std::size_t i = 0;
-  // ASCII fast path, 8 bytes at a time (nearly every atom on the wire).
-  for (; i + 8 <= n; i += 8) {
-    std::uint64_t w;
-    std::memcpy(&w, s + i, 8);
-    if (w & 0x8080808080808080ULL) break;
-    chars += 8;
-  }
-  while (i < n) {
-    std::uint8_t b = s[i];
-    if (b < 0x80) {
-      ++i;
-      ++chars;
-      continue;
-    }
-    std::size_t len;
-    char32_t cp;
-    if ((b & 0xE0) == 0xC0) {
-      len = 2;
-      cp = b & 0x1F;
-    } else if ((b & 0xF0) == 0xE0) {
-      len = 3;
-      cp = b & 0x0F;
-    } else if ((b & 0xF8) == 0xF0) {
-      len = 4;
-      cp = b & 0x07;
-    } else {
-      return false;
-    }
-    if (n - i < len) return false;
-    for (std::size_t k = 1; k < len; ++k) {
-      if ((s[i + k] & 0xC0) != 0x80) return false;
-      cp = cp << 6 | (s[i + k] & 0x3F);
-    }
-    static constexpr char32_t mins[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < mins[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += len;
-    ++chars;
-  }
-  return true;
-}
-
-// Appends the canonical (term_to_binary minor_version 2) encoding; defined
-// with the encoder below.
-void append_term(std::vector<std::uint8_t>& out, const Term& t);
 
 // Make room for n more elements, growing geometrically: a long chain of
 // improper-tail continuations must not reallocate on every link.
@@ -468,8 +378,8 @@ Result<Term> Decoder::new_fun(std::size_t depth, std::size_t fun_depth) {
   f.encoded.push_back(TAG_NEW_FUN_EXT);
   f.encoded.insert(f.encoded.end(), 4, 0);  // Size, patched below
   f.encoded.insert(f.encoded.end(), fixed, fixed + 1 + 16 + 4 + 4);
-  append_term(f.encoded, Term(f.module));
-  for (const auto& p : parts) append_term(f.encoded, p);
+  encode_to(f.encoded, Term(f.module));
+  for (const auto& p : parts) encode_to(f.encoded, p);
   const auto new_size = static_cast<std::uint32_t>(f.encoded.size() - 1);
   for (std::size_t i = 0; i < 4; ++i) f.encoded[1 + i] = static_cast<std::uint8_t>(new_size >> (24 - 8 * i));
   pos_ = fun_end;
@@ -510,8 +420,8 @@ Result<Term> Decoder::export_fun() {
     return TermError::ei_failure;
   // Canonical encoding (UTF-8 atoms), see new_fun.
   f.encoded.push_back(TAG_EXPORT_EXT);
-  append_term(f.encoded, Term(f.module));
-  append_term(f.encoded, Term(f.function));
+  encode_to(f.encoded, Term(f.module));
+  encode_to(f.encoded, Term(f.function));
   f.encoded.push_back(TAG_SMALL_INTEGER_EXT);
   f.encoded.push_back(static_cast<std::uint8_t>(f.arity));
   return Term(std::move(f));
@@ -761,238 +671,6 @@ Result<Term> Decoder::term(std::size_t depth, std::size_t fun_depth) {
   }
 }
 
-// ---------------------------------------------------------------------------
-// Encoder
-// ---------------------------------------------------------------------------
-class Encoder {
- public:
-  // Appends to `out`, writing in place at `len_`. ei writes through a raw
-  // pointer, so the vector's size is extended ahead of the write position;
-  // term() trims it to the bytes written, which never reallocates. The size
-  // runs ahead by at most max(64, bytes written by this call so far) beyond
-  // the current write, and the capacity grows geometrically, so appending a
-  // term costs amortised O(its encoded size) however large `out` already is.
-  // (Sizing ahead relative to the whole vector would copy and zero-fill
-  // O(out.size()) bytes per appended term: quadratic for a caller appending
-  // many small terms to one buffer.)
-  explicit Encoder(std::vector<std::uint8_t>& out) : out_(out), start_(out.size()), len_(start_) {}
-
-  void term(const Term& root);
-
- private:
-  void reserve(std::size_t n) {
-    if (out_.size() - len_ >= n) return;
-    const std::size_t want = len_ + std::max(n, std::max<std::size_t>(64, len_ - start_));
-    if (want > out_.capacity()) out_.reserve(std::max(want, 2 * out_.capacity()));
-    out_.resize(want);  // within capacity now: only zero-fills the new bytes
-  }
-  // Run an ei_encode_* call that writes at most `max` bytes at the end.
-  template <typename F>
-  void ei(std::size_t max, F&& f) {
-    reserve(max);
-    // ei takes its write position as an `int`; a position past 2 GiB (a
-    // send buffer holding a few large sync messages) overflowed it and ei
-    // wrote before the buffer. ei gets a pointer at the write position.
-    int index = 0;
-    f(reinterpret_cast<char*>(out_.data() + len_), &index);
-    len_ += static_cast<std::size_t>(index);
-  }
-  void put(const std::uint8_t* p, std::size_t n) {
-    reserve(n);
-    if (n) std::memcpy(out_.data() + len_, p, n);
-    len_ += n;
-  }
-  void u8(std::uint8_t v) {
-    reserve(1);
-    out_[len_++] = v;
-  }
-  void u16(std::uint16_t v) {
-    reserve(2);
-    out_[len_++] = static_cast<std::uint8_t>(v >> 8);
-    out_[len_++] = static_cast<std::uint8_t>(v);
-  }
-  void u32(std::uint32_t v) {
-    reserve(4);
-    for (int s = 24; s >= 0; s -= 8) out_[len_++] = static_cast<std::uint8_t>(v >> s);
-  }
-  void atom(const Atom& a) {
-    std::string_view t = a.text();
-    // SMALL_ATOM_UTF8_EXT below 256 bytes, ATOM_UTF8_EXT above: the BEAM's choice.
-    if (t.size() <= kMaxAtomBytes) {
-      std::size_t before = len_;
-      ei(t.size() + 3, [&](char* b, int* i) {
-        ei_encode_atom_len_as(b, i, t.data(), static_cast<int>(t.size()), ERLANG_UTF8, ERLANG_UTF8);
-      });
-      if (len_ != before) return;
-    }
-    // ei refuses atoms the BEAM could not hold (> 255 characters); such an
-    // atom can only be built by hand, write it as ATOM_UTF8_EXT anyway.
-    u8(TAG_ATOM_UTF8_EXT);
-    u16(static_cast<std::uint16_t>(std::min<std::size_t>(t.size(), 0xFFFF)));
-    put(reinterpret_cast<const std::uint8_t*>(t.data()), std::min<std::size_t>(t.size(), 0xFFFF));
-  }
-  void integer(std::int64_t v);
-  void big(const BigInt& b);
-  void bits(const Bitstring& b);
-  void list(const Term& t, std::vector<const Term*>& todo);
-
-  std::vector<std::uint8_t>& out_;
-  std::size_t start_;  // out_.size() on entry
-  std::size_t len_;    // bytes of out_ in use (the write position)
-};
-
-void Encoder::integer(std::int64_t v) {
-  // ei writes INTEGER_EXT only for the old 28-bit fixnum range and a
-  // SMALL_BIG_EXT beyond it, where the BEAM uses INTEGER_EXT up to 32 bits;
-  // so ei within 28 bits, by hand outside.
-  if (v >= -(std::int64_t{1} << 27) && v < (std::int64_t{1} << 27)) {
-    ei(5, [&](char* b, int* i) { ei_encode_longlong(b, i, v); });
-  } else if (v >= INT32_MIN && v <= INT32_MAX) {
-    u8(TAG_INTEGER_EXT);
-    u32(static_cast<std::uint32_t>(static_cast<std::int32_t>(v)));
-  } else {
-    std::uint64_t mag = v < 0 ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
-    std::uint8_t digits[8];
-    std::uint8_t n = 0;
-    for (; mag; mag >>= 8) digits[n++] = static_cast<std::uint8_t>(mag);
-    u8(TAG_SMALL_BIG_EXT);
-    u8(n);
-    u8(v < 0 ? 1 : 0);
-    put(digits, n);
-  }
-}
-
-void Encoder::big(const BigInt& b) {
-  std::size_t n = b.magnitude.size();
-  if (n <= 255) {
-    u8(TAG_SMALL_BIG_EXT);
-    u8(static_cast<std::uint8_t>(n));
-  } else {
-    u8(TAG_LARGE_BIG_EXT);
-    u32(static_cast<std::uint32_t>(n));
-  }
-  u8(b.negative ? 1 : 0);
-  put(b.magnitude.data(), b.magnitude.size());
-}
-
-void Encoder::bits(const Bitstring& b) {
-  if (b.is_binary()) {
-    ei(b.bytes.size() + 5, [&](char* buf, int* i) {
-      ei_encode_binary(buf, i, b.bytes.data(), static_cast<long>(b.bytes.size()));
-    });
-  } else {
-    ei(b.bytes.size() + 6, [&](char* buf, int* i) {
-      ei_encode_bitstring(buf, i, reinterpret_cast<const char*>(b.bytes.data()), 0, b.bit_size);
-    });
-  }
-}
-
-void Encoder::list(const Term& t, std::vector<const Term*>& todo) {
-  auto elems = t.list_elements();
-  const Term& tail = t.list_tail();
-  if (tail.is_nil() && elems.size() < 65536) {
-    bool bytes = true;
-    for (const auto& e : elems) {
-      auto v = e.as_int();
-      if (!v || *v < 0 || *v > 255) {
-        bytes = false;
-        break;
-      }
-    }
-    if (bytes) {  // STRING_EXT, as term_to_binary does for byte lists
-      char small[256];
-      std::string big_buf;
-      char* chars = small;
-      if (elems.size() > sizeof small) {
-        big_buf.resize(elems.size());
-        chars = big_buf.data();
-      }
-      for (std::size_t i = 0; i < elems.size(); ++i) chars[i] = static_cast<char>(*elems[i].as_int());
-      ei(elems.size() + 3, [&](char* b, int* i) { ei_encode_string_len(b, i, chars, static_cast<int>(elems.size())); });
-      return;
-    }
-  }
-  ei(5, [&](char* b, int* i) { ei_encode_list_header(b, i, static_cast<int>(elems.size())); });
-  todo.push_back(&tail);
-  for (std::size_t i = elems.size(); i-- > 0;) todo.push_back(&elems[i]);
-}
-
-void Encoder::term(const Term& root) {
-  std::vector<const Term*> todo;
-  todo.reserve(16);
-  todo.push_back(&root);
-  while (!todo.empty()) {
-    const Term& t = *todo.back();
-    todo.pop_back();
-    switch (t.type()) {
-      case Term::Type::Integer: integer(*t.as_int()); break;
-      case Term::Type::BigInteger: big(*t.as_bigint()); break;
-      case Term::Type::Float: {
-        double d = *t.as_float();
-        ei(9, [&](char* b, int* i) { ei_encode_double(b, i, d); });
-        break;
-      }
-      case Term::Type::Atom: atom(*t.as_atom()); break;
-      case Term::Type::Reference: {
-        // NEWER_REFERENCE_EXT written by hand: ei_encode_ref masks ID words.
-        const Reference& r = *t.as_reference();
-        u8(TAG_NEWER_REFERENCE_EXT);
-        u16(static_cast<std::uint16_t>(r.ids.size()));
-        atom(r.node);
-        u32(r.creation);
-        for (auto w : r.ids) u32(w);
-        break;
-      }
-      case Term::Type::Fun: {
-        const auto& enc = t.as_fun()->encoded;
-        put(enc.data(), enc.size());
-        break;
-      }
-      case Term::Type::Port: {
-        const Port& p = *t.as_port();
-        bool v4 = p.id > 0xFFFFFFFFULL;
-        u8(v4 ? TAG_V4_PORT_EXT : TAG_NEW_PORT_EXT);
-        atom(p.node);
-        if (v4) u32(static_cast<std::uint32_t>(p.id >> 32));
-        u32(static_cast<std::uint32_t>(p.id));
-        u32(p.creation);
-        break;
-      }
-      case Term::Type::Pid: {
-        // NEW_PID_EXT by hand: ei_encode_pid masks ID/Serial to 15/13 bits.
-        const Pid& p = *t.as_pid();
-        u8(TAG_NEW_PID_EXT);
-        atom(p.node);
-        u32(p.id);
-        u32(p.serial);
-        u32(p.creation);
-        break;
-      }
-      case Term::Type::Tuple: {
-        auto els = t.tuple_elements();
-        ei(5, [&](char* b, int* i) { ei_encode_tuple_header(b, i, static_cast<int>(els.size())); });
-        for (std::size_t i = els.size(); i-- > 0;) todo.push_back(&els[i]);
-        break;
-      }
-      case Term::Type::Map: {
-        auto entries = t.map_entries();
-        ei(5, [&](char* b, int* i) { ei_encode_map_header(b, i, static_cast<int>(entries.size())); });
-        for (std::size_t i = entries.size(); i-- > 0;) {
-          todo.push_back(&entries[i].second);
-          todo.push_back(&entries[i].first);
-        }
-        break;
-      }
-      case Term::Type::Nil: u8(TAG_NIL_EXT); break;
-      case Term::Type::List: list(t, todo); break;
-      case Term::Type::Bitstring: bits(*t.as_bitstring()); break;
-    }
-  }
-  out_.resize(len_);
-}
-
-void append_term(std::vector<std::uint8_t>& out, const Term& t) { Encoder(out).term(t); }
-
 }  // namespace
 
 std::size_t max_nesting_levels() noexcept { return Decoder::frame_bytes() == 0 ? 0 : max_decode_stack_bytes / Decoder::frame_bytes(); }
@@ -1019,22 +697,6 @@ Result<Term> decode(std::span<const std::uint8_t> bytes) {
   auto r = decode_at(bytes, index);
   if (r && index != bytes.size()) return TermError::trailing_bytes;
   return r;
-}
-
-void encode_to(std::vector<std::uint8_t>& out, const Term& term) { append_term(out, term); }
-
-std::vector<std::uint8_t> encode(const Term& term) {
-  std::vector<std::uint8_t> out;
-  out.reserve(64);
-  out.push_back(kVersionMagic);
-  encode_to(out, term);
-  return out;
-}
-
-void encode_to(ei_x_buff_TAG& out, const Term& term) {
-  std::vector<std::uint8_t> bytes;
-  encode_to(bytes, term);
-  ei_x_append_buf(&out, reinterpret_cast<const char*>(bytes.data()), static_cast<int>(bytes.size()));
 }
 
 }  // namespace hc
