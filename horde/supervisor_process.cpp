@@ -55,6 +55,7 @@ std::optional<Pid> SupervisorProcess::start(cnode::Node& node, SupervisorOptions
   ps.spawn.register_as = sup::processes_supervisor_name_of(name);
   ProcessesSupervisorOptions pso;
   pso.root_name = name;
+  pso.role_kind = kKind;
   pso.max_restarts = options.max_restarts;
   pso.max_seconds = options.max_seconds;
   pso.max_children = options.max_children;
@@ -84,10 +85,10 @@ SupervisorProcess* SupervisorProcess::find(cnode::Node& node, Atom name) {
 std::vector<Atom> SupervisorProcess::running(cnode::Node& node) { return RoleDirectory::of(node).running(kKind); }
 
 ProcessesSupervisor* SupervisorProcess::processes_supervisor() const {
-  // The sibling started just before us (RoleSupervisor part 0). Called
-  // synchronously, as Horde calls its ProcessesSupervisor with GenServer.call.
-  if (carry_->parts.empty()) return nullptr;
-  return dynamic_cast<ProcessesSupervisor*>(node().find(carry_->parts.front()));
+  // The sibling started just before us (RoleSupervisor part 0), which
+  // enters itself in the role's record while it lives.
+  RoleRecord* r = RoleDirectory::of(node()).find(options_.name);
+  return r ? r->children : nullptr;
 }
 
 void SupervisorProcess::on_start() {
@@ -209,13 +210,8 @@ void SupervisorProcess::on_down(const cnode::DownMessage& down) {
 void SupervisorProcess::on_nodes_changed() { execute(state_->set_members(auto_members())); }
 
 void SupervisorProcess::on_crdt_changes(std::vector<crdt::KeyChange> changes) {
-  std::vector<Term> diffs;
-  diffs.reserve(changes.size());
-  for (auto& c : changes)
-    diffs.push_back(c.kind == crdt::KeyChange::Kind::add ? tuple(atom("add"), std::move(c.key), std::move(c.value))
-                                                        : tuple(atom("remove"), std::move(c.key)));
-  counters_.diffs += diffs.size();
-  execute(state_->on_crdt_update(diffs));
+  counters_.diffs += changes.size();
+  execute(state_->on_crdt_update(changes));
 }
 
 void SupervisorProcess::on_info(const Term& message) {

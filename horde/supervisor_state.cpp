@@ -14,12 +14,6 @@ bool is_membership_key(const Term& key) {
   return key.is_tuple(2) && (key.element(0)->is_atom("member") || key.element(0)->is_atom("member_node_info"));
 }
 
-const Term* diff_key(const Term& diff) {
-  if ((diff.is_tuple(3) && diff.element(0)->is_atom("add")) || (diff.is_tuple(2) && diff.element(0)->is_atom("remove")))
-    return diff.element(1);
-  return nullptr;
-}
-
 // RAII: collect actions of one event.
 class Collect {
  public:
@@ -237,15 +231,15 @@ Actions SupervisorState::on_member_down(const Term& member) {
 
 // ---- CRDT updates --------------------------------------------------------------
 
-Actions SupervisorState::on_crdt_update(const std::vector<Term>& diffs) {
+Actions SupervisorState::on_crdt_update(const std::vector<CrdtDiff>& diffs) {
   Actions actions;
   Collect c(out_, actions);
   bool membership_changed = false;
-  for (const Term& d : diffs) {
+  for (const CrdtDiff& d : diffs) {
     update_member(d);
-    if (const Term* k = diff_key(d); k && is_membership_key(*k)) membership_changed = true;
+    if (is_membership_key(d.key)) membership_changed = true;
   }
-  for (const Term& d : diffs) update_process(d);
+  for (const CrdtDiff& d : diffs) update_process(d);
   if (membership_changed) {
     monitor_supervisors();
     set_own_node_status();
@@ -256,14 +250,14 @@ Actions SupervisorState::on_crdt_update(const std::vector<Term>& diffs) {
   return actions;
 }
 
-void SupervisorState::update_member(const Term& diff) {
-  const Term* key = diff_key(diff);
-  if (key == nullptr || !key->is_tuple(2)) return;
+void SupervisorState::update_member(const CrdtDiff& diff) {
+  const Term* key = &diff.key;
+  if (!key->is_tuple(2)) return;
   const Term& member = *key->element(1);
-  const bool add = diff.is_tuple(3);
+  const bool add = diff.is_add();
   if (key->element(0)->is_atom("member")) {
     if (add) {
-      if (!(*diff.element(2) == Term(1))) return;
+      if (!(diff.value == Term(1))) return;
       members_.try_emplace(member, 1);
       members_info_.try_emplace(member, Member{member, MemberStatus::uninitialized, std::nullopt});
     } else {
@@ -271,19 +265,19 @@ void SupervisorState::update_member(const Term& diff) {
     }
   } else if (key->element(0)->is_atom("member_node_info")) {
     if (add) {
-      if (auto info = Member::from_term(*diff.element(2))) members_info_[member] = *info;
+      if (auto info = Member::from_term(diff.value)) members_info_[member] = *info;
     } else {
       members_info_.erase(member);
     }
   }
 }
 
-void SupervisorState::update_process(const Term& diff) {
-  const Term* key = diff_key(diff);
-  if (key == nullptr || !key->is_tuple(2) || !key->element(0)->is_atom("process")) return;
+void SupervisorState::update_process(const CrdtDiff& diff) {
+  const Term* key = &diff.key;
+  if (!key->is_tuple(2) || !key->element(0)->is_atom("process")) return;
   const Term& id = *key->element(1);
-  if (diff.is_tuple(3)) {
-    const Term& value = *diff.element(2);
+  if (diff.is_add()) {
+    const Term& value = diff.value;
     if (value.is_tuple(2) && value.element(0)->is_atom("nil")) {
       // Released by its owner ({nil, Spec}): take it when it belongs here.
       std::vector<Member> storage;
@@ -509,8 +503,12 @@ Actions SupervisorState::handle_info(const Term& message) {
     return set_members(std::vector<Term>(l.begin(), l.end()));
   }
   if (message.is_tuple(2) && message.element(0)->is_atom("crdt_update") && message.element(1)->is_proper_list()) {
-    const auto l = message.element(1)->list_elements();
-    return on_crdt_update(std::vector<Term>(l.begin(), l.end()));
+    // The BEAM-shaped notification (e.g. from a test); entries of another
+    // shape are skipped, as the registry does.
+    std::vector<CrdtDiff> diffs;
+    for (const Term& d : message.element(1)->list_elements())
+      if (auto parsed = parse_crdt_diff(d)) diffs.push_back(std::move(*parsed));
+    return on_crdt_update(diffs);
   }
   return {};
 }

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "horde/child_spec.hpp"
+#include "horde/horde_messages.hpp"
 #include "horde/supervisor_member.hpp"
 #include "horde/uniform_distribution.hpp"
 #include "interop/term.hpp"
@@ -158,8 +159,9 @@ class SupervisorState {
   Actions handle_info(const Term& message);
   Actions handle_cast(const Term& request);
 
-  // {crdt_update, Diffs}: Diffs are {add, K, V} | {remove, K}.
-  Actions on_crdt_update(const std::vector<Term>& diffs);
+  // What the CRDT changed (the role host hands its changes over as they
+  // are; a {crdt_update, Diffs} message is parsed to the same type).
+  Actions on_crdt_update(const std::vector<CrdtDiff>& diffs);
   // DOWN of the monitor on `member` ({N, Node}).
   Actions on_member_down(const Term& member);
   Actions set_members(const std::vector<Term>& members);
@@ -195,8 +197,8 @@ class SupervisorState {
   Member node_info() const;
   void set_own_node_status(bool force = false);
   void mark_dead(const Term& member);
-  void update_member(const Term& diff);
-  void update_process(const Term& diff);
+  void update_member(const CrdtDiff& diff);
+  void update_process(const CrdtDiff& diff);
   void monitor_supervisors();
   void handle_quorum_change();
   void set_crdt_neighbours();
