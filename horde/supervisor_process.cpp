@@ -100,7 +100,7 @@ void SupervisorProcess::on_start() {
   config.active_redistribution = options_.active_redistribution;
   if (options_.advertise_kinds) config.cpp_worker_kinds = options_.kinds->modules();
   config.random = options_.random;
-  state_ = std::make_unique<sup::SupervisorState>(std::move(config), static_cast<sup::LocalChildren&>(*this));
+  state_ = std::make_unique<sup::SupervisorState>(std::move(config));
   HC_LOG(info) << "Starting Horde.DynamicSupervisorImpl with name " << options_.name
                << (carry_->restarts ? " (restart " + std::to_string(carry_->restarts) + ")" : std::string());
 
@@ -161,25 +161,15 @@ void SupervisorProcess::on_stop(const Term& reason) {
     if (w) w();
 }
 
-// ---- LocalChildren: the ProcessesSupervisor, called synchronously -------------------
+// ---- the ProcessesSupervisor, called synchronously -----------------------------------
 
-Term SupervisorProcess::start_child(const Term& spec) {
+void SupervisorProcess::start_child(const sup::StartChild& a) {
   auto* ps = processes_supervisor();
-  if (ps == nullptr) return tuple(atom("error"), atom("noproc"));
-  return ps->start_child(spec);
+  const Term result = ps ? ps->start_child(a.spec) : tuple(atom("error"), atom("noproc"));
+  execute(state_->on_child_started(a.spec, result, a.from));
 }
 
-Term SupervisorProcess::terminate_child_by_id(const Term& id) {
-  auto* ps = processes_supervisor();
-  if (ps == nullptr) return tuple(atom("error"), atom("not_found"));
-  return ps->terminate_child_by_id(id);
-}
-
-void SupervisorProcess::send_exit_signal(const Term& pid, const Term& reason) {
-  if (auto* ps = processes_supervisor()) ps->send_exit_signal(pid, reason);
-}
-
-void SupervisorProcess::stop_all() {
+void SupervisorProcess::stop_children() {
   // Horde stops the ProcessesSupervisor, which (max_restarts 0) takes the
   // whole Horde tree down: the role stops (no restart).
   HC_LOG(warn) << options_.name << ": quorum lost, stopping";
@@ -256,6 +246,16 @@ void SupervisorProcess::execute_one(const sup::Action& action) {
           }
         } else if constexpr (std::is_same_v<A, sup::CollectChildren>) {
           collect_children(a);
+        } else if constexpr (std::is_same_v<A, sup::StartChild>) {
+          start_child(a);
+        } else if constexpr (std::is_same_v<A, sup::TerminateChild>) {
+          auto* ps = processes_supervisor();
+          Term result = ps ? ps->terminate_child_by_id(a.id) : tuple(atom("error"), atom("not_found"));
+          if (!a.from.is_nil()) reply(a.from, result);
+        } else if constexpr (std::is_same_v<A, sup::SignalChild>) {
+          if (auto* ps = processes_supervisor()) ps->send_exit_signal(a.pid, a.reason);
+        } else if constexpr (std::is_same_v<A, sup::StopChildren>) {
+          stop_children();
         }
       },
       action);

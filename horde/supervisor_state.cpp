@@ -67,9 +67,8 @@ Term finish_count_children(const std::vector<Term>& answers) {
   return Term::map(std::move(pairs));
 }
 
-SupervisorState::SupervisorState(Config config, LocalChildren& children)
+SupervisorState::SupervisorState(Config config)
     : config_(std::move(config)),
-      children_(children),
       self_(tuple(config_.name, config_.node)),
       crdt_name_(crdt_name_of(config_.name)),
       processes_supervisor_name_(processes_supervisor_name_of(config_.name)) {
@@ -206,7 +205,7 @@ void SupervisorState::handle_quorum_change() {
   // shut_down_all_processes: only when something runs here.
   for (const auto& [_, e] : processes_by_id_)
     if (e.owner == self_) {
-      children_.stop_all();
+      out_->push_back(StopChildren{});
       return;
     }
 }
@@ -328,17 +327,21 @@ void SupervisorState::handoff_processes() {
 void SupervisorState::handoff_child(const Term& id) {
   auto it = processes_by_id_.find(id);
   if (it == processes_by_id_.end()) return;
-  children_.send_exit_signal(it->second.pid, tuple(atom("shutdown"), atom("process_redistribution")));
+  out_->push_back(SignalChild{it->second.pid, tuple(atom("shutdown"), atom("process_redistribution"))});
   --local_process_count_;
 }
 
 // ---- children ----------------------------------------------------------------------
 
-Term SupervisorState::add_child(const Term& spec) {
-  Term result = children_.start_child(spec);
+void SupervisorState::add_child(const Term& spec, const Term& from) { out_->push_back(StartChild{spec, from}); }
+
+Actions SupervisorState::on_child_started(const Term& spec, const Term& result, const Term& from) {
+  Actions actions;
+  Collect c(out_, actions);
   if ((result.is_tuple(2) || result.is_tuple(3)) && result.element(0)->is_atom("ok"))
     update_state_with_child(spec, *result.element(1));
-  return result;
+  if (!from.is_nil()) reply(from, result);
+  return actions;
 }
 
 Actions SupervisorState::adopt_local_child(const Term& spec, const Term& pid) {
@@ -371,11 +374,12 @@ void SupervisorState::set_child_pid(const Term& id, const Term& pid) {
 void SupervisorState::terminate_local_child(const ChildEntry& entry, const Term& id, const Term& from) {
   const Term* sid = spec_id(entry.spec);
   const Term child_id = sid ? *sid : id;
-  Term result = children_.terminate_child_by_id(child_id);
   processes_by_id_.erase(child_id);
   --local_process_count_;
   crdt_delete(key_process(child_id));
-  reply(from, std::move(result));
+  // Stopped after the delete: the result is the reply (Horde replies after
+  // the delete too; the stop itself touches no state here).
+  out_->push_back(TerminateChild{child_id, from});
 }
 
 // ---- calls -------------------------------------------------------------------------
@@ -443,7 +447,7 @@ void SupervisorState::call_start_child(const Term& request, const Term& spec, co
     return;
   }
   if (choice.member->name == self_ || ttl_expired) {
-    reply(from, add_child(child_spec));
+    add_child(child_spec, from);
     return;
   }
   proxy_to_node(choice.member->name, request, from, ctx);
