@@ -74,4 +74,22 @@ BOOST_AUTO_TEST_CASE(deltacrdt_answering_from_the_name_loses_keys_there) {
   BOOST_CHECK_LT(keys_left_after_restart_mid_round(false, n), static_cast<std::size_t>(n + 3));
 }
 
+BOOST_AUTO_TEST_CASE(an_ack_naming_the_peers_pid_clears_the_round_awaiting_it) {
+  // A peer that answers from its pid acks with that pid; the round we
+  // started to its {Name, Node} must count as acknowledged, or flow
+  // control (max_skipped_rounds) would hold back our next rounds to it.
+  SyncConfig cfg;
+  cfg.node_id = 5;
+  cfg.self = Term(Pid{Atom("me@host"), 1, 0, 1});
+  cfg.max_skipped_rounds = 10;
+  SyncEngine e(cfg, [] { return std::int64_t{1}; });
+  const Term peer = tuple(Atom("N.Crdt"), Atom("peer@host"));
+  e.set_neighbours({peer});
+  BOOST_REQUIRE_EQUAL(e.awaiting_ack().count(peer), 1u);
+  e.handle_message(tuple(Atom("ack_diff"), Term(Pid{Atom("other@host"), 7, 0, 1})));
+  BOOST_TEST(e.awaiting_ack().count(peer) == 1u);  // another node's pid: not this round
+  e.handle_message(tuple(Atom("ack_diff"), Term(Pid{Atom("peer@host"), 7, 0, 1})));
+  BOOST_TEST(e.awaiting_ack().empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
