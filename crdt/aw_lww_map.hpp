@@ -54,6 +54,9 @@ struct KeyChange {
   Kind kind = Kind::add;
   Term key;
   Term value;  // add only
+  static KeyChange added(Term key, Term value) { return {Kind::add, std::move(key), std::move(value)}; }
+  static KeyChange removed(Term key) { return {Kind::remove, std::move(key), Term()}; }
+  bool is_add() const noexcept { return kind == Kind::add; }
   Term to_term() const;
   bool operator==(const KeyChange&) const = default;
 };

@@ -87,9 +87,11 @@ SyncActions SyncEngine::handle_message(const Term& m) {
     return out;
   }
   if (m.is_record("ack_diff", 2)) {
-    awaiting_ack_.erase(m.tuple_elements()[1]);
-    skipped_rounds_.erase(m.tuple_elements()[1]);
-    deferred_rounds_.erase(m.tuple_elements()[1]);
+    const Term* n = awaiting_neighbour(m.tuple_elements()[1]);
+    const Term acked = n ? *n : m.tuple_elements()[1];
+    awaiting_ack_.erase(acked);
+    skipped_rounds_.erase(acked);
+    deferred_rounds_.erase(acked);
     return out;
   }
   if (m.is_record("diff", 2)) {
@@ -173,10 +175,13 @@ void SyncEngine::handle_diff(const Term& diff_term, SyncActions& out) {
     // until this one is acked (a C++ node) would otherwise stall, and with
     // both ends deferring, each would wait out its hold-back. (DeltaCrdt
     // only clears a failed send on an ack.)
-    ack_diff(parsed->reversed(), out);
+    CausalDiff d = parsed->reversed();
+    if (config_.answer_from_self) d.from = config_.self;
+    ack_diff(d, out);
     return;
   }
   CausalDiff d = parsed->reversed();
+  if (config_.answer_from_self) d.from = config_.self;  // see SyncConfig::answer_from_self
   auto step = state_.continue_partial_diff(d.continuation, config_.depth, &why);
   if (!step) {
     out.push_back(warn("dropped {diff, _} with a bad continuation: " + why));
@@ -206,15 +211,7 @@ bool SyncEngine::defer_peer_round(const CausalDiff& received) {
       !is_round_start(received.continuation))
     return false;
   // The neighbour the originator is: its pid, or the {Name, Node} we sync to.
-  const Pid* pid = received.originator.as_pid();
-  const Term* neighbour = nullptr;
-  for (const Term& n : awaiting_ack_) {
-    if (n == received.originator ||
-        (pid && n.is_tuple(2) && n.tuple_elements()[1].is_atom() && *n.tuple_elements()[1].as_atom() == pid->node)) {
-      neighbour = &n;
-      break;
-    }
-  }
+  const Term* neighbour = awaiting_neighbour(received.originator);
   if (!neighbour) return false;
   unsigned& dropped = deferred_rounds_[*neighbour];
   if (dropped >= config_.max_deferred_peer_rounds) {
@@ -224,6 +221,15 @@ bool SyncEngine::defer_peer_round(const CausalDiff& received) {
   ++dropped;
   ++deferred_total_;
   return true;
+}
+
+const Term* SyncEngine::awaiting_neighbour(const Term& peer) const {
+  if (auto it = awaiting_ack_.find(peer); it != awaiting_ack_.end()) return &*it;
+  const Pid* pid = peer.as_pid();
+  if (!pid) return nullptr;
+  for (const Term& n : awaiting_ack_)
+    if (n.is_tuple(2) && n.tuple_elements()[1].is_atom() && *n.tuple_elements()[1].as_atom() == pid->node) return &n;
+  return nullptr;
 }
 
 void SyncEngine::handle_get_diff(const Term& diff_term, const Term& keys, SyncActions& out) {

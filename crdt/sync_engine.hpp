@@ -89,6 +89,17 @@ struct SyncConfig {
   // C++ at 100 000 names 50 s instead of 5 s, the peer's overlapping rounds
   // being the cost.)
   unsigned max_deferred_peer_rounds = 0;
+  // Answer a peer's round with our pid as `from` (false = DeltaCrdt's
+  // behaviour: `from` is the `to` we were sent, our registered name). With
+  // the name, a round whose start our predecessor under that name answered
+  // continues with us after a restart, and its final slice (the peer's whole
+  // context, but only the keys that differed from the predecessor) makes our
+  // context cover dots we hold no values for: our next round then deletes
+  // those keys everywhere (test/crdt/sync_restart_test.cpp). With our pid,
+  // a round ends with the process that answered its start. Peers accept
+  // either (they send to `from`); acks then name our pid, which is matched
+  // to the neighbour on its node (see handle of {ack_diff, _}).
+  bool answer_from_self = false;
 };
 
 namespace action {
@@ -175,6 +186,10 @@ class SyncEngine {
   std::map<Term, unsigned> deferred_rounds_;  // consecutive peer rounds dropped per neighbour
   std::uint64_t deferred_total_ = 0;
   bool defer_peer_round(const CausalDiff& received);
+  // The neighbour awaiting an ack that `peer` names: itself, or for a pid
+  // the {Name, Node} neighbour on the pid's node (a peer that answers from
+  // its pid, see answer_from_self); nullptr when none.
+  const Term* awaiting_neighbour(const Term& peer) const;
 };
 
 }  // namespace hc::crdt

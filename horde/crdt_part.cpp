@@ -49,6 +49,11 @@ void CrdtPart::start(cnode::Process& self) {
   // whole backlog each; more than 3 (~1 s) delays the peer's news too long
   // (10 measured: BEAM -> C++ at 10 000 names 4.5 s instead of ~1 s).
   cfg.max_deferred_peer_rounds = 3;
+  // A peer's round ends with the process that answered its start, not with
+  // a successor under our name after a restart (see SyncConfig): that
+  // successor would take the round's slice as a full state and delete,
+  // cluster-wide, the keys it had not received yet.
+  cfg.answer_from_self = true;
   engine_ = std::make_unique<crdt::SyncEngine>(cfg, options_.clock);
   execute(self, engine_->start());
 }

@@ -10,8 +10,6 @@ ShapeError shape_error(std::string what, const Term& t) { return ShapeError{std:
 const Atom& a_member() { static const Atom a("member"); return a; }
 const Atom& a_key() { static const Atom a("key"); return a; }
 const Atom& a_registry() { static const Atom a("registry"); return a; }
-const Atom& a_add() { static const Atom a("add"); return a; }
-const Atom& a_remove() { static const Atom a("remove"); return a; }
 const Atom& a_register() { static const Atom a("register"); return a; }
 const Atom& a_unregister() { static const Atom a("unregister"); return a; }
 
@@ -97,12 +95,7 @@ Parsed<CrdtKey> CrdtKey::from_term(const Term& t) {
 
 // ---- CrdtDiff --------------------------------------------------------------
 
-Term CrdtDiff::to_term() const {
-  if (add) return tuple(a_add(), key, value);
-  return tuple(a_remove(), key);
-}
-
-Parsed<CrdtDiff> CrdtDiff::from_term(const Term& t) {
+Parsed<CrdtDiff> parse_crdt_diff(const Term& t) {
   if (t.is_tuple(3) && t.element(0)->is_atom("add")) return CrdtDiff::added(*t.element(1), *t.element(2));
   if (t.is_tuple(2) && t.element(0)->is_atom("remove")) return CrdtDiff::removed(*t.element(1));
   return shape_error("CRDT diff: expected {add, Key, Value} or {remove, Key}", t);

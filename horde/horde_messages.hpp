@@ -25,6 +25,7 @@
 #include <variant>
 #include <vector>
 
+#include "crdt/aw_lww_map.hpp"
 #include "interop/term.hpp"
 
 namespace hc::horde {
@@ -107,17 +108,11 @@ struct CrdtKey {
   static Parsed<CrdtKey> from_term(const Term& t);
 };
 
-// One entry of the diffs list DeltaCrdt reports to its owner.
-struct CrdtDiff {
-  bool add = true;
-  Term key;
-  Term value;  // [] for removes
-  static CrdtDiff added(Term key, Term value) { return {true, std::move(key), std::move(value)}; }
-  static CrdtDiff removed(Term key) { return {false, std::move(key), Term()}; }
-  Term to_term() const;
-  static Parsed<CrdtDiff> from_term(const Term& t);
-  bool operator==(const CrdtDiff&) const = default;
-};
+// One entry of the diffs list DeltaCrdt reports to its owner: the CRDT's
+// own change type, the one diff type every role's state machine takes.
+using CrdtDiff = crdt::KeyChange;
+// {add, Key, Value} | {remove, Key} (a BEAM-shaped {crdt_update, Diffs}).
+Parsed<CrdtDiff> parse_crdt_diff(const Term& t);
 
 // ---- gen_server calls RegistryImpl answers -----------------------------------
 

@@ -2,6 +2,7 @@
 
 #include "cnode/log.hpp"
 #include "cnode/node.hpp"
+#include "horde/role_supervisor.hpp"
 
 namespace hc::horde {
 
@@ -36,7 +37,16 @@ std::size_t ProcessesSupervisor::record_overhead_bytes() {
   return sizeof(Child) + sizeof(Term) * 4 + 4 * sizeof(void*) * 2;
 }
 
-void ProcessesSupervisor::init() { set_trap_exit(true); }
+void ProcessesSupervisor::init() {
+  set_trap_exit(true);
+  if (!options_.role_kind.empty()) RoleDirectory::of(node()).record(options_.root_name, options_.role_kind).children = this;
+}
+
+void ProcessesSupervisor::terminate(const Term& reason) {
+  (void)reason;
+  if (options_.role_kind.empty()) return;
+  if (RoleRecord* r = RoleDirectory::of(node()).find(options_.root_name); r && r->children == this) r->children = nullptr;
+}
 
 void ProcessesSupervisor::report(const char* context, const Term& reason, const Pid& pid, const ChildSpec& spec) const {
   HC_LOG(warn) << options_.root_name << ".ProcessesSupervisor " << context << ": child " << Term(pid) << " ("
@@ -213,20 +223,18 @@ void ProcessesSupervisor::on_child_exit(const Pid& pid, const Term& reason) {
 }
 
 void ProcessesSupervisor::handle_info(const Term& message) {
-  if (message.is_tuple(3) && message.element(0)->is_atom("EXIT")) {
-    if (const Pid* pid = message.element(1)->as_pid()) {
-      if (children_.count(*message.element(1))) {
-        on_child_exit(*pid, *message.element(2));
-        return;
-      }
-      // Our parent (N) going away takes us along, as a supervisor does.
-      if (message.element(2)->is_atom("normal")) return;
-      exit(*message.element(2));
+  if (auto ex = cnode::as_exit(message)) {
+    if (children_.count(Term(ex->from))) {
+      on_child_exit(ex->from, ex->reason);
+      return;
     }
+    // Our parent (N) going away takes us along, as a supervisor does.
+    if (ex->reason.is_atom("normal")) return;
+    exit(ex->reason);
     return;
   }
-  if (message.is_tuple(5) && message.element(0)->is_atom("DOWN")) {
-    auto it = shutting_down_.find(*message.element(1));
+  if (auto down = cnode::as_down(message)) {
+    auto it = shutting_down_.find(down->ref);
     if (it != shutting_down_.end()) {
       if (it->second.second != 0) cancel_timer(it->second.second);
       shutting_down_.erase(it);

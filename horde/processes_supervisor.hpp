@@ -32,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "cnode/gen_server.hpp"
 #include "horde/child_spec.hpp"
@@ -42,6 +43,9 @@ namespace hc::horde {
 
 struct ProcessesSupervisorOptions {
   Atom root_name;  // N: receives the casts
+  // The role kind under which this process enters the node's RoleDirectory
+  // (as RoleRecord::children, for N to find it); empty: stand-alone.
+  std::string role_kind;
   unsigned max_restarts = 3;
   std::int64_t max_seconds = 5;
   std::optional<std::size_t> max_children;  // nullopt: infinity
@@ -95,6 +99,7 @@ class ProcessesSupervisor final : public cnode::GenServer {
   void init() override;
   std::optional<Term> handle_call(const Term& request, const Term& from) override;
   void handle_info(const Term& message) override;
+  void terminate(const Term& reason) override;
 
  private:
   struct Child {

@@ -141,7 +141,7 @@ void RegistryProcess::on_info(const Term& message) {
     }
     std::vector<CrdtDiff> diffs;
     for (const Term& d : list.list_elements()) {
-      auto parsed = CrdtDiff::from_term(d);
+      auto parsed = parse_crdt_diff(d);
       if (!parsed) {
         ++counters_.problems;
         HC_LOG(warn) << options_.name << ": dropped " << parsed.error().what << ": " << d;
@@ -156,14 +156,9 @@ void RegistryProcess::on_info(const Term& message) {
   HC_LOG(warn) << options_.name << ": unexpected message dropped: " << message;
 }
 
-void RegistryProcess::on_crdt_changes(std::vector<crdt::KeyChange> changes) {
-  std::vector<CrdtDiff> diffs;
-  diffs.reserve(changes.size());
-  for (auto& c : changes)
-    diffs.push_back(c.kind == crdt::KeyChange::Kind::add ? CrdtDiff::added(std::move(c.key), std::move(c.value))
-                                                        : CrdtDiff::removed(std::move(c.key)));
-  counters_.diffs += diffs.size();
-  execute(state_->on_crdt_diffs(diffs));
+void RegistryProcess::on_crdt_changes(std::vector<CrdtDiff> changes) {
+  counters_.diffs += changes.size();
+  execute(state_->on_crdt_diffs(changes));
 }
 
 void RegistryProcess::execute(const RegistryActions& actions) {

@@ -107,7 +107,7 @@ class RegistryProcess final : public RoleHost {
   void on_info(const Term& message) override;
   bool on_exit(const cnode::ExitMessage& exit) override;
   void on_nodes_changed() override;
-  void on_crdt_changes(std::vector<crdt::KeyChange> changes) override;
+  void on_crdt_changes(std::vector<CrdtDiff> changes) override;
   void on_stop(const Term& reason) override;
 
  private:

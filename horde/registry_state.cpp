@@ -155,7 +155,7 @@ void RegistryState::process_diff(const CrdtDiff& diff, RegistryActions& out) {
   }
   switch (key->kind) {
     case CrdtKey::Kind::Member:
-      if (!diff.add) {
+      if (!diff.is_add()) {
         diff_remove_member(key->member, out);
       } else if (diff.value == Term(1)) {
         members_.insert(key->member);
@@ -167,7 +167,7 @@ void RegistryState::process_diff(const CrdtDiff& diff, RegistryActions& out) {
       }
       return;
     case CrdtKey::Kind::Name:
-      if (!diff.add) {
+      if (!diff.is_add()) {
         unregister_local(key->inner, out);
         return;
       }
@@ -178,7 +178,7 @@ void RegistryState::process_diff(const CrdtDiff& diff, RegistryActions& out) {
       }
       return;
     case CrdtKey::Kind::Meta:
-      if (diff.add) {
+      if (diff.is_add()) {
         meta_[key->inner] = diff.value;
       } else {
         meta_.erase(key->inner);

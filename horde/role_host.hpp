@@ -63,7 +63,9 @@ class RoleHost : public cnode::Process {
   virtual void on_down(const cnode::DownMessage& down) { (void)down; }
   // The visible nodes changed (after follow_visible_nodes()).
   virtual void on_nodes_changed() {}
-  // What the CRDT changed, in order, within the turn that changed it.
+  // What the CRDT changed, in order, within the turn that changed it, as
+  // the one diff type the roles' state machines take (crdt::KeyChange,
+  // horde's CrdtDiff): handed over as it is, never converted.
   virtual void on_crdt_changes(std::vector<crdt::KeyChange> changes) = 0;
   // The host is exiting (any reason, `kill` included): write the carry.
   virtual void on_stop(const Term& reason) { (void)reason; }

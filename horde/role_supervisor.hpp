@@ -45,6 +45,7 @@ class Node;
 namespace hc::horde {
 
 class RoleHost;
+class ProcessesSupervisor;
 
 // What one role hands over across restarts; roles derive their own.
 struct RoleCarry {
@@ -64,6 +65,10 @@ struct RoleRecord {
   unsigned restarts = 0;
   Term last_crash;                // reason of the last crash, or []
   RoleHost* host = nullptr;       // set by the live host (init .. terminate)
+  // A supervisor role's 'N.ProcessesSupervisor', set by that live process
+  // (init .. terminate): the host calls it synchronously, as Horde calls
+  // its ProcessesSupervisor with GenServer.call.
+  ProcessesSupervisor* children = nullptr;
 };
 
 // The roles of one node (a Node attachment, so several nodes in one process

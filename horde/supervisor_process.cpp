@@ -55,6 +55,7 @@ std::optional<Pid> SupervisorProcess::start(cnode::Node& node, SupervisorOptions
   ps.spawn.register_as = sup::processes_supervisor_name_of(name);
   ProcessesSupervisorOptions pso;
   pso.root_name = name;
+  pso.role_kind = kKind;
   pso.max_restarts = options.max_restarts;
   pso.max_seconds = options.max_seconds;
   pso.max_children = options.max_children;
@@ -84,10 +85,10 @@ SupervisorProcess* SupervisorProcess::find(cnode::Node& node, Atom name) {
 std::vector<Atom> SupervisorProcess::running(cnode::Node& node) { return RoleDirectory::of(node).running(kKind); }
 
 ProcessesSupervisor* SupervisorProcess::processes_supervisor() const {
-  // The sibling started just before us (RoleSupervisor part 0). Called
-  // synchronously, as Horde calls its ProcessesSupervisor with GenServer.call.
-  if (carry_->parts.empty()) return nullptr;
-  return dynamic_cast<ProcessesSupervisor*>(node().find(carry_->parts.front()));
+  // The sibling started just before us (RoleSupervisor part 0), which
+  // enters itself in the role's record while it lives.
+  RoleRecord* r = RoleDirectory::of(node()).find(options_.name);
+  return r ? r->children : nullptr;
 }
 
 void SupervisorProcess::on_start() {
@@ -99,7 +100,7 @@ void SupervisorProcess::on_start() {
   config.active_redistribution = options_.active_redistribution;
   if (options_.advertise_kinds) config.cpp_worker_kinds = options_.kinds->modules();
   config.random = options_.random;
-  state_ = std::make_unique<sup::SupervisorState>(std::move(config), static_cast<sup::LocalChildren&>(*this));
+  state_ = std::make_unique<sup::SupervisorState>(std::move(config));
   HC_LOG(info) << "Starting Horde.DynamicSupervisorImpl with name " << options_.name
                << (carry_->restarts ? " (restart " + std::to_string(carry_->restarts) + ")" : std::string());
 
@@ -160,25 +161,15 @@ void SupervisorProcess::on_stop(const Term& reason) {
     if (w) w();
 }
 
-// ---- LocalChildren: the ProcessesSupervisor, called synchronously -------------------
+// ---- the ProcessesSupervisor, called synchronously -----------------------------------
 
-Term SupervisorProcess::start_child(const Term& spec) {
+void SupervisorProcess::start_child(const sup::StartChild& a) {
   auto* ps = processes_supervisor();
-  if (ps == nullptr) return tuple(atom("error"), atom("noproc"));
-  return ps->start_child(spec);
+  const Term result = ps ? ps->start_child(a.spec) : tuple(atom("error"), atom("noproc"));
+  execute(state_->on_child_started(a.spec, result, a.from));
 }
 
-Term SupervisorProcess::terminate_child_by_id(const Term& id) {
-  auto* ps = processes_supervisor();
-  if (ps == nullptr) return tuple(atom("error"), atom("not_found"));
-  return ps->terminate_child_by_id(id);
-}
-
-void SupervisorProcess::send_exit_signal(const Term& pid, const Term& reason) {
-  if (auto* ps = processes_supervisor()) ps->send_exit_signal(pid, reason);
-}
-
-void SupervisorProcess::stop_all() {
+void SupervisorProcess::stop_children() {
   // Horde stops the ProcessesSupervisor, which (max_restarts 0) takes the
   // whole Horde tree down: the role stops (no restart).
   HC_LOG(warn) << options_.name << ": quorum lost, stopping";
@@ -209,13 +200,8 @@ void SupervisorProcess::on_down(const cnode::DownMessage& down) {
 void SupervisorProcess::on_nodes_changed() { execute(state_->set_members(auto_members())); }
 
 void SupervisorProcess::on_crdt_changes(std::vector<crdt::KeyChange> changes) {
-  std::vector<Term> diffs;
-  diffs.reserve(changes.size());
-  for (auto& c : changes)
-    diffs.push_back(c.kind == crdt::KeyChange::Kind::add ? tuple(atom("add"), std::move(c.key), std::move(c.value))
-                                                        : tuple(atom("remove"), std::move(c.key)));
-  counters_.diffs += diffs.size();
-  execute(state_->on_crdt_update(diffs));
+  counters_.diffs += changes.size();
+  execute(state_->on_crdt_update(changes));
 }
 
 void SupervisorProcess::on_info(const Term& message) {
@@ -260,6 +246,16 @@ void SupervisorProcess::execute_one(const sup::Action& action) {
           }
         } else if constexpr (std::is_same_v<A, sup::CollectChildren>) {
           collect_children(a);
+        } else if constexpr (std::is_same_v<A, sup::StartChild>) {
+          start_child(a);
+        } else if constexpr (std::is_same_v<A, sup::TerminateChild>) {
+          auto* ps = processes_supervisor();
+          Term result = ps ? ps->terminate_child_by_id(a.id) : tuple(atom("error"), atom("not_found"));
+          if (!a.from.is_nil()) reply(a.from, result);
+        } else if constexpr (std::is_same_v<A, sup::SignalChild>) {
+          if (auto* ps = processes_supervisor()) ps->send_exit_signal(a.pid, a.reason);
+        } else if constexpr (std::is_same_v<A, sup::StopChildren>) {
+          stop_children();
         }
       },
       action);

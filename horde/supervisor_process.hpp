@@ -71,7 +71,7 @@ struct SupervisorCounters {
   std::uint64_t member_downs = 0;
 };
 
-class SupervisorProcess final : public RoleHost, private sup::LocalChildren {
+class SupervisorProcess final : public RoleHost {
  public:
   struct Carry;
   SupervisorProcess(SupervisorOptions options, std::shared_ptr<Carry> carry);
@@ -106,15 +106,11 @@ class SupervisorProcess final : public RoleHost, private sup::LocalChildren {
   void on_stop(const Term& reason) override;
 
  private:
-  // sup::LocalChildren
-  Term start_child(const Term& spec) override;
-  Term terminate_child_by_id(const Term& id) override;
-  void send_exit_signal(const Term& pid, const Term& reason) override;
-  void stop_all() override;
-
   void execute(const sup::Actions& actions);
   void execute_one(const sup::Action& action);
   void collect_children(const sup::CollectChildren& c);
+  void start_child(const sup::StartChild& a);
+  void stop_children();
   void adopt_children();
   std::vector<Term> auto_members() const;
 

@@ -14,12 +14,6 @@ bool is_membership_key(const Term& key) {
   return key.is_tuple(2) && (key.element(0)->is_atom("member") || key.element(0)->is_atom("member_node_info"));
 }
 
-const Term* diff_key(const Term& diff) {
-  if ((diff.is_tuple(3) && diff.element(0)->is_atom("add")) || (diff.is_tuple(2) && diff.element(0)->is_atom("remove")))
-    return diff.element(1);
-  return nullptr;
-}
-
 // RAII: collect actions of one event.
 class Collect {
  public:
@@ -73,9 +67,8 @@ Term finish_count_children(const std::vector<Term>& answers) {
   return Term::map(std::move(pairs));
 }
 
-SupervisorState::SupervisorState(Config config, LocalChildren& children)
+SupervisorState::SupervisorState(Config config)
     : config_(std::move(config)),
-      children_(children),
       self_(tuple(config_.name, config_.node)),
       crdt_name_(crdt_name_of(config_.name)),
       processes_supervisor_name_(processes_supervisor_name_of(config_.name)) {
@@ -212,7 +205,7 @@ void SupervisorState::handle_quorum_change() {
   // shut_down_all_processes: only when something runs here.
   for (const auto& [_, e] : processes_by_id_)
     if (e.owner == self_) {
-      children_.stop_all();
+      out_->push_back(StopChildren{});
       return;
     }
 }
@@ -237,15 +230,15 @@ Actions SupervisorState::on_member_down(const Term& member) {
 
 // ---- CRDT updates --------------------------------------------------------------
 
-Actions SupervisorState::on_crdt_update(const std::vector<Term>& diffs) {
+Actions SupervisorState::on_crdt_update(const std::vector<CrdtDiff>& diffs) {
   Actions actions;
   Collect c(out_, actions);
   bool membership_changed = false;
-  for (const Term& d : diffs) {
+  for (const CrdtDiff& d : diffs) {
     update_member(d);
-    if (const Term* k = diff_key(d); k && is_membership_key(*k)) membership_changed = true;
+    if (is_membership_key(d.key)) membership_changed = true;
   }
-  for (const Term& d : diffs) update_process(d);
+  for (const CrdtDiff& d : diffs) update_process(d);
   if (membership_changed) {
     monitor_supervisors();
     set_own_node_status();
@@ -256,14 +249,14 @@ Actions SupervisorState::on_crdt_update(const std::vector<Term>& diffs) {
   return actions;
 }
 
-void SupervisorState::update_member(const Term& diff) {
-  const Term* key = diff_key(diff);
-  if (key == nullptr || !key->is_tuple(2)) return;
+void SupervisorState::update_member(const CrdtDiff& diff) {
+  const Term* key = &diff.key;
+  if (!key->is_tuple(2)) return;
   const Term& member = *key->element(1);
-  const bool add = diff.is_tuple(3);
+  const bool add = diff.is_add();
   if (key->element(0)->is_atom("member")) {
     if (add) {
-      if (!(*diff.element(2) == Term(1))) return;
+      if (!(diff.value == Term(1))) return;
       members_.try_emplace(member, 1);
       members_info_.try_emplace(member, Member{member, MemberStatus::uninitialized, std::nullopt});
     } else {
@@ -271,19 +264,19 @@ void SupervisorState::update_member(const Term& diff) {
     }
   } else if (key->element(0)->is_atom("member_node_info")) {
     if (add) {
-      if (auto info = Member::from_term(*diff.element(2))) members_info_[member] = *info;
+      if (auto info = Member::from_term(diff.value)) members_info_[member] = *info;
     } else {
       members_info_.erase(member);
     }
   }
 }
 
-void SupervisorState::update_process(const Term& diff) {
-  const Term* key = diff_key(diff);
-  if (key == nullptr || !key->is_tuple(2) || !key->element(0)->is_atom("process")) return;
+void SupervisorState::update_process(const CrdtDiff& diff) {
+  const Term* key = &diff.key;
+  if (!key->is_tuple(2) || !key->element(0)->is_atom("process")) return;
   const Term& id = *key->element(1);
-  if (diff.is_tuple(3)) {
-    const Term& value = *diff.element(2);
+  if (diff.is_add()) {
+    const Term& value = diff.value;
     if (value.is_tuple(2) && value.element(0)->is_atom("nil")) {
       // Released by its owner ({nil, Spec}): take it when it belongs here.
       std::vector<Member> storage;
@@ -334,17 +327,21 @@ void SupervisorState::handoff_processes() {
 void SupervisorState::handoff_child(const Term& id) {
   auto it = processes_by_id_.find(id);
   if (it == processes_by_id_.end()) return;
-  children_.send_exit_signal(it->second.pid, tuple(atom("shutdown"), atom("process_redistribution")));
+  out_->push_back(SignalChild{it->second.pid, tuple(atom("shutdown"), atom("process_redistribution"))});
   --local_process_count_;
 }
 
 // ---- children ----------------------------------------------------------------------
 
-Term SupervisorState::add_child(const Term& spec) {
-  Term result = children_.start_child(spec);
+void SupervisorState::add_child(const Term& spec, const Term& from) { out_->push_back(StartChild{spec, from}); }
+
+Actions SupervisorState::on_child_started(const Term& spec, const Term& result, const Term& from) {
+  Actions actions;
+  Collect c(out_, actions);
   if ((result.is_tuple(2) || result.is_tuple(3)) && result.element(0)->is_atom("ok"))
     update_state_with_child(spec, *result.element(1));
-  return result;
+  if (!from.is_nil()) reply(from, result);
+  return actions;
 }
 
 Actions SupervisorState::adopt_local_child(const Term& spec, const Term& pid) {
@@ -377,11 +374,12 @@ void SupervisorState::set_child_pid(const Term& id, const Term& pid) {
 void SupervisorState::terminate_local_child(const ChildEntry& entry, const Term& id, const Term& from) {
   const Term* sid = spec_id(entry.spec);
   const Term child_id = sid ? *sid : id;
-  Term result = children_.terminate_child_by_id(child_id);
   processes_by_id_.erase(child_id);
   --local_process_count_;
   crdt_delete(key_process(child_id));
-  reply(from, std::move(result));
+  // Stopped after the delete: the result is the reply (Horde replies after
+  // the delete too; the stop itself touches no state here).
+  out_->push_back(TerminateChild{child_id, from});
 }
 
 // ---- calls -------------------------------------------------------------------------
@@ -449,7 +447,7 @@ void SupervisorState::call_start_child(const Term& request, const Term& spec, co
     return;
   }
   if (choice.member->name == self_ || ttl_expired) {
-    reply(from, add_child(child_spec));
+    add_child(child_spec, from);
     return;
   }
   proxy_to_node(choice.member->name, request, from, ctx);
@@ -509,8 +507,12 @@ Actions SupervisorState::handle_info(const Term& message) {
     return set_members(std::vector<Term>(l.begin(), l.end()));
   }
   if (message.is_tuple(2) && message.element(0)->is_atom("crdt_update") && message.element(1)->is_proper_list()) {
-    const auto l = message.element(1)->list_elements();
-    return on_crdt_update(std::vector<Term>(l.begin(), l.end()));
+    // The BEAM-shaped notification (e.g. from a test); entries of another
+    // shape are skipped, as the registry does.
+    std::vector<CrdtDiff> diffs;
+    for (const Term& d : message.element(1)->list_elements())
+      if (auto parsed = parse_crdt_diff(d)) diffs.push_back(std::move(*parsed));
+    return on_crdt_update(diffs);
   }
   return {};
 }

@@ -10,11 +10,13 @@
 //             'N.ProcessesSupervisor' (update_child_pid, relinquish_child_process,
 //             disown_child_process).
 // Actions out: CRDT operations, set_neighbours, member monitors, replies,
-//             proxied messages and the which/count_children fan-out, which
+//             proxied messages, the which/count_children fan-out and the
+//             local children's starts and stops, which
 //             the adapter (supervisor_process) executes in order.
 // Local children: Horde calls its ProcessesSupervisor synchronously
-//             (GenServer.call); here that is the LocalChildren interface,
-//             faked in tests.
+//             (GenServer.call); here those calls are actions too
+//             (StartChild, TerminateChild, SignalChild, StopChildren), and a
+//             start's result comes back as on_child_started in the same turn.
 //
 // CRDT data (horde-wire.md section 6):
 //   {member, {N, Node}}            => 1
@@ -40,6 +42,7 @@
 #include <vector>
 
 #include "horde/child_spec.hpp"
+#include "horde/horde_messages.hpp"
 #include "horde/supervisor_member.hpp"
 #include "horde/uniform_distribution.hpp"
 #include "interop/term.hpp"
@@ -94,7 +97,37 @@ struct CollectChildren {
   bool operator==(const CollectChildren&) const = default;
 };
 
-using Action = std::variant<CrdtOps, SetNeighbours, MonitorMember, Reply, Send, CollectChildren>;
+// The local 'N.ProcessesSupervisor' (Horde calls it with GenServer.call;
+// the host executes these at once, in order, and hands a start's result
+// back through on_child_started before the next action):
+// Horde.ProcessesSupervisor.start_child(Sup, Spec); the result ({ok, Pid} |
+// {ok, Pid, Info} | ignore | {error, Reason}) goes to on_child_started with
+// `from` ([] when nobody waits for it).
+struct StartChild {
+  Term spec;
+  Term from;
+  bool operator==(const StartChild&) const = default;
+};
+// terminate_child_by_id(Id); its result (ok | {error, not_found}) is the
+// reply to `from` ([]: none).
+struct TerminateChild {
+  Term id;
+  Term from;
+  bool operator==(const TerminateChild&) const = default;
+};
+// send_exit_signal(Pid, Reason) (process redistribution).
+struct SignalChild {
+  Term pid;
+  Term reason;
+  bool operator==(const SignalChild&) const = default;
+};
+// Horde.ProcessesSupervisor.stop/1 (quorum lost): the role stops.
+struct StopChildren {
+  bool operator==(const StopChildren&) const = default;
+};
+
+using Action = std::variant<CrdtOps, SetNeighbours, MonitorMember, Reply, Send, CollectChildren, StartChild,
+                            TerminateChild, SignalChild, StopChildren>;
 using Actions = std::vector<Action>;
 
 // Aggregation of the fan-out answers exactly as DynamicSupervisorImpl does it.
@@ -102,22 +135,6 @@ using Actions = std::vector<Action>;
 // list / a count_children keyword list).
 Term finish_which_children(const std::vector<Term>& answers);  // ids -> undefined
 Term finish_count_children(const std::vector<Term>& answers);  // map of summed counts
-
-// ---- the local ProcessesSupervisor -----------------------------------------
-
-class LocalChildren {
- public:
-  virtual ~LocalChildren() = default;
-  // Horde.ProcessesSupervisor.start_child(Sup, Spec):
-  // {ok, Pid} | {ok, Pid, Info} | ignore | {error, Reason}.
-  virtual Term start_child(const Term& spec) = 0;
-  // terminate_child_by_id: ok | {error, not_found}.
-  virtual Term terminate_child_by_id(const Term& id) = 0;
-  // send_exit_signal (process redistribution).
-  virtual void send_exit_signal(const Term& pid, const Term& reason) = 0;
-  // Horde.ProcessesSupervisor.stop/1 (quorum lost).
-  virtual void stop_all() = 0;
-};
 
 // ---- the state machine -----------------------------------------------------
 
@@ -143,7 +160,7 @@ struct ChildEntry {
 
 class SupervisorState {
  public:
-  SupervisorState(Config config, LocalChildren& children);
+  explicit SupervisorState(Config config);
 
   // DynamicSupervisorImpl.init/1 + handle_continue({set_members, Members}):
   // puts our member info; `members` nullopt means :auto / none (Horde's nil).
@@ -158,14 +175,17 @@ class SupervisorState {
   Actions handle_info(const Term& message);
   Actions handle_cast(const Term& request);
 
-  // {crdt_update, Diffs}: Diffs are {add, K, V} | {remove, K}.
-  Actions on_crdt_update(const std::vector<Term>& diffs);
+  // What the CRDT changed (the role host hands its changes over as they
+  // are; a {crdt_update, Diffs} message is parsed to the same type).
+  Actions on_crdt_update(const std::vector<CrdtDiff>& diffs);
   // DOWN of the monitor on `member` ({N, Node}).
   Actions on_member_down(const Term& member);
   Actions set_members(const std::vector<Term>& members);
   // A child the local ProcessesSupervisor already runs (after a restart of
   // N alone): recorded as ours and put in the CRDT, as start_child would.
   Actions adopt_local_child(const Term& spec, const Term& pid);
+  // The result of a StartChild action (executed by the host in the same turn).
+  Actions on_child_started(const Term& spec, const Term& result, const Term& from);
 
   // ---- views --------------------------------------------------------------
   const Term& self_name() const noexcept { return self_; }
@@ -195,14 +215,14 @@ class SupervisorState {
   Member node_info() const;
   void set_own_node_status(bool force = false);
   void mark_dead(const Term& member);
-  void update_member(const Term& diff);
-  void update_process(const Term& diff);
+  void update_member(const CrdtDiff& diff);
+  void update_process(const CrdtDiff& diff);
   void monitor_supervisors();
   void handle_quorum_change();
   void set_crdt_neighbours();
   void handoff_processes();
   void handoff_child(const Term& id);
-  Term add_child(const Term& spec);
+  void add_child(const Term& spec, const Term& from = Term());
   void update_state_with_child(const Term& spec, const Term& pid);
   void terminate_local_child(const ChildEntry& entry, const Term& id, const Term& from);
   void set_child_pid(const Term& id, const Term& pid);
@@ -210,7 +230,6 @@ class SupervisorState {
   void crdt_delete(Term key);
 
   Config config_;
-  LocalChildren& children_;
   Term self_;  // {N, Node}
   Atom crdt_name_;
   Atom processes_supervisor_name_;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -33,20 +34,31 @@ class SimCluster {
     std::int64_t clock = 0;
   };
 
-  SimCluster(std::size_t n, std::uint64_t seed, std::uint32_t first_node_id = 1) : rng_(seed) {
+  // `configure` adjusts every member's SyncConfig (node_id and self set).
+  SimCluster(std::size_t n, std::uint64_t seed, std::uint32_t first_node_id = 1,
+             std::function<void(SyncConfig&)> configure = {})
+      : rng_(seed), configure_(std::move(configure)) {
     for (std::size_t i = 0; i < n; ++i) {
       auto m = std::make_unique<Member>();
       Atom node(("sim" + std::to_string(i) + "@host").c_str());
       m->name = tuple(Atom("Sim.Crdt"), node);
       m->pid = Term(Pid{node, 100, 0, 1});
-      SyncConfig cfg;
-      cfg.node_id = first_node_id + static_cast<std::int64_t>(i) * 7919;
-      cfg.self = m->pid;
-      Member* raw = m.get();
       m->clock = -1'000'000'000 + static_cast<std::int64_t>(i);
-      m->engine = std::make_unique<SyncEngine>(cfg, [raw] { return raw->clock += 1000; });
+      m->engine = make_engine(*m, first_node_id + static_cast<std::int64_t>(i) * 7919);
       members_.push_back(std::move(m));
     }
+  }
+
+  // Member i's CRDT process dies and a fresh one (empty state, node id
+  // `node_id`, a new pid) takes its registered name, as after a role
+  // restart: messages to the old pid are lost from now on, messages to the
+  // name reach the new process. Its owner view starts empty too.
+  void restart(std::size_t i, std::int64_t node_id) {
+    Member& m = at(i);
+    const Pid old = *m.pid.as_pid();
+    m.pid = Term(Pid{old.node, old.id + 1, old.serial, old.creation});
+    m.owner_view.clear();
+    m.engine = make_engine(m, node_id);
   }
 
   std::size_t size() const { return members_.size(); }
@@ -127,7 +139,17 @@ class SimCluster {
     }
   }
 
+  std::unique_ptr<SyncEngine> make_engine(Member& m, std::int64_t node_id) {
+    SyncConfig cfg;
+    cfg.node_id = node_id;
+    cfg.self = m.pid;
+    if (configure_) configure_(cfg);
+    Member* raw = &m;
+    return std::make_unique<SyncEngine>(cfg, [raw] { return raw->clock += 1000; });
+  }
+
   std::mt19937_64 rng_;
+  std::function<void(SyncConfig&)> configure_;
   std::vector<std::unique_ptr<Member>> members_;
   std::deque<std::pair<std::size_t, Term>> queue_;
 };

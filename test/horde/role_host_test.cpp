@@ -77,6 +77,41 @@ Pid start_registry(LocalNode& n) {
   return *pid;
 }
 
+
+// A role that writes down what reaches it, in order: the host's turn order
+// made visible. A call {put, K} puts K in the CRDT; a change of key `chain`
+// makes the role put `chained` (a change caused by the role's answer to a
+// change).
+class RecordingRole final : public RoleHost {
+ public:
+  explicit RecordingRole(std::vector<std::string>& log)
+      : RoleHost(Atom("Elixir.UnitRole"), "test.Recording", crdt_options(), nullptr), log_(log) {}
+
+ protected:
+  static CrdtPartOptions crdt_options() {
+    CrdtPartOptions o;
+    o.name = Atom("Elixir.UnitRole.Crdt");
+    o.node_id = 7;
+    return o;
+  }
+  void on_start() override { log_.push_back("start"); }
+  std::optional<Term> on_call(const Term& request, const Term&) override {
+    log_.push_back("call " + to_string(request));
+    if (request.is_tuple(2) && request.element(0)->is_atom("put")) crdt_put(*request.element(1), Term(1));
+    return Term(atom("ok"));
+  }
+  void on_info(const Term& message) override { log_.push_back("info " + to_string(message)); }
+  void on_crdt_changes(std::vector<crdt::KeyChange> changes) override {
+    for (const auto& c : changes) {
+      log_.push_back("change " + to_string(c.key));
+      if (c.key.is_atom("chain")) crdt_put(Term(atom("chained")), Term(1));
+    }
+  }
+
+ private:
+  std::vector<std::string>& log_;
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(role_host_test)
@@ -103,6 +138,31 @@ BOOST_AUTO_TEST_CASE(crdt_changes_reach_the_role_in_the_same_turn) {
   BOOST_TEST(p->state().find(binary("w")).has_value());
   BOOST_TEST(p->crdt().engine().state().size() >= 2u);  // the member key and the name
   BOOST_TEST(api->lookup(binary("w")).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(turn_order_changes_reach_the_role_before_the_next_message) {
+  LocalNode n;
+  std::vector<std::string> log;
+  cnode::SpawnOptions so;
+  so.trap_exit = true;
+  n.node->spawn(std::make_unique<RecordingRole>(log), so);
+  n.settle();
+  BOOST_REQUIRE(!log.empty());
+  BOOST_TEST(log.front() == "start");
+  log.clear();
+  // Three messages queued before the host runs: a DeltaCrdt operation cast
+  // on 'N.Crdt', a gen_server call on N whose answer puts a key, a plain
+  // message. Each one's CRDT changes (and the changes the role's answer to
+  // them causes) reach the role in that message's turn, before the next.
+  const Pid caller = n.idle_process();
+  n.node->send(n.node->null_pid(), cnode::Dest(Atom("Elixir.UnitRole.Crdt")),
+               tuple(atom("$gen_cast"), tuple(atom("operation"), tuple(atom("add"), list(atom("chain"), Term(1))))));
+  n.node->send(n.node->null_pid(), cnode::Dest(Atom("Elixir.UnitRole")),
+               tuple(atom("$gen_call"), tuple(Term(caller), Term(7)), tuple(atom("put"), atom("k"))));
+  n.node->send(n.node->null_pid(), cnode::Dest(Atom("Elixir.UnitRole")), Term(atom("ping")));
+  n.settle();
+  const std::vector<std::string> expected = {"change chain", "change chained", "call {put,k}", "change k", "info ping"};
+  BOOST_TEST(log == expected, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(exit_message_to_the_crdt_restarts_the_role_and_names_survive) {

@@ -21,23 +21,70 @@ Term name(Atom node) { return tuple(kSup, node); }
 Term pid(std::uint32_t id, Atom node = kSelf) { return Term(Pid{node, id, 0, 1}); }
 Term from(std::uint32_t n) { return tuple(pid(1000 + n, kOther), Term::list({Term(atom("alias"))}, Term(static_cast<std::int64_t>(n)))); }
 
-struct FakeChildren : LocalChildren {
+// The local ProcessesSupervisor, faked: it runs the state machine's child
+// actions.
+struct FakeChildren {
   std::vector<Term> started, terminated;
   std::vector<std::pair<Term, Term>> signalled;
   std::uint32_t next = 100;
   Term fail_with;
   int stops = 0;
-  Term start_child(const Term& spec) override {
+  Term start_child(const Term& spec) {
     started.push_back(spec);
     if (!fail_with.is_nil()) return tuple(atom("error"), fail_with);
     return tuple(atom("ok"), pid(next++));
   }
-  Term terminate_child_by_id(const Term& id) override {
+  Term terminate_child_by_id(const Term& id) {
     terminated.push_back(id);
     return Term(atom("ok"));
   }
-  void send_exit_signal(const Term& p, const Term& reason) override { signalled.emplace_back(p, reason); }
-  void stop_all() override { ++stops; }
+};
+
+// The state machine as its host drives it: each child action is executed
+// on the fake where it stands, a start's result goes back through
+// on_child_started, and what that answers follows in place. Returns every
+// action (the child actions included, their replies as Reply actions).
+class Driven {
+ public:
+  Driven(Config config, FakeChildren& children) : state_(std::move(config)), children_(children) {}
+
+  Actions init(const std::optional<std::vector<Term>>& members) { return run(state_.init(members)); }
+  Actions handle_call(const Term& request, const Term& from) { return run(state_.handle_call(request, from)); }
+  Actions handle_cast(const Term& request) { return run(state_.handle_cast(request)); }
+  Actions handle_info(const Term& message) { return run(state_.handle_info(message)); }
+  Actions on_crdt_update(const std::vector<CrdtDiff>& diffs) { return run(state_.on_crdt_update(diffs)); }
+  Actions on_member_down(const Term& member) { return run(state_.on_member_down(member)); }
+  Actions set_members(const std::vector<Term>& members) { return run(state_.set_members(members)); }
+
+  const std::map<Term, ChildEntry>& processes() const noexcept { return state_.processes(); }
+  std::optional<Term> child_id_of_pid(const Term& pid) const { return state_.child_id_of_pid(pid); }
+  std::int64_t local_process_count() const noexcept { return state_.local_process_count(); }
+  ChooseResult choose_node(const Term& spec, std::vector<Member>& storage) const {
+    return state_.choose_node(spec, storage);
+  }
+
+ private:
+  Actions run(const Actions& in) {
+    Actions out;
+    for (const Action& a : in) {
+      out.push_back(a);
+      if (auto* start = std::get_if<StartChild>(&a)) {
+        Actions more = run(state_.on_child_started(start->spec, children_.start_child(start->spec), start->from));
+        out.insert(out.end(), more.begin(), more.end());
+      } else if (auto* stop = std::get_if<TerminateChild>(&a)) {
+        Term result = children_.terminate_child_by_id(stop->id);
+        if (!stop->from.is_nil()) out.push_back(Reply{stop->from, result});
+      } else if (auto* signal = std::get_if<SignalChild>(&a)) {
+        children_.signalled.emplace_back(signal->pid, signal->reason);
+      } else if (std::holds_alternative<StopChildren>(a)) {
+        ++children_.stops;
+      }
+    }
+    return out;
+  }
+
+  SupervisorState state_;
+  FakeChildren& children_;
 };
 
 template <class T>
@@ -57,8 +104,8 @@ std::vector<CrdtOp> ops(const Actions& actions) {
 Term member_info(Atom node, const char* status) {
   return Member{name(node), *member_status_from_atom(Term(atom(status))), std::nullopt}.to_term();
 }
-Term add(Term k, Term v) { return tuple(atom("add"), std::move(k), std::move(v)); }
-Term remove_diff(Term k) { return tuple(atom("remove"), std::move(k)); }
+CrdtDiff add(Term k, Term v) { return CrdtDiff::added(std::move(k), std::move(v)); }
+CrdtDiff remove_diff(Term k) { return CrdtDiff::removed(std::move(k)); }
 Term spec_for(int i) {
   return Term::map({{Term(atom("id")), Term(atom("Elixir.W"))},
                     {Term(atom("start")), tuple(atom("Elixir.W"), atom("start_link"), list(i))}});
@@ -67,7 +114,7 @@ Term spec_for(int i) {
 struct Fixture {
   FakeChildren children;
   std::uint64_t rnd = 0;
-  SupervisorState state{Config{kSup, kSelf, std::make_shared<UniformDistribution>(), std::nullopt, false, std::nullopt,
+  Driven state{Config{kSup, kSelf, std::make_shared<UniformDistribution>(), std::nullopt, false, std::nullopt,
                                [this] { return ++rnd; }},
                         children};
 
@@ -327,7 +374,7 @@ BOOST_FIXTURE_TEST_CASE(which_and_count_children_fan_out_to_every_member, Fixtur
 BOOST_FIXTURE_TEST_CASE(mixed_strategy_advertises_kinds_in_member_info, Fixture) {
   FakeChildren kids;
   const Atom counter("Elixir.CppWorkers.Counter");
-  SupervisorState s(Config{kSup, kSelf, std::make_shared<MixedDistribution>(), std::nullopt, false,
+  Driven s(Config{kSup, kSelf, std::make_shared<MixedDistribution>(), std::nullopt, false,
                            std::vector<Atom>{counter}, [] { return 1ull; }},
                     kids);
   auto a = s.init(std::vector<Term>{name(kSelf), name(kOther)});
