@@ -28,8 +28,8 @@ Connection::Connection(DistStream stream, ConnectionConfig config, Handshake::Ro
       config_(std::move(config)),
       handshake_(role, with_status_hook(config_.handshake), expected_peer),
       handler_(handler),
-      queue_(config_.fragment_size),
       expected_peer_(std::move(expected_peer)),
+      queue_(config_.fragment_size),
       tick_timer_(stream_.socket().get_executor()) {
   boost::system::error_code ec;
   auto ep = stream_.socket().remote_endpoint(ec);
@@ -68,9 +68,10 @@ void Connection::start() {
   tick_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (ec || self->closed_ || self->established_) return;
     // Outgoing attempts are logged by the node (once per peer, then with backoff).
-    if (self->role() == Handshake::Role::acceptor)
+    if (self->role() == Handshake::Role::acceptor) {
       HC_LOG(warn) << "handshake with " << (self->peer_name().empty() ? self->remote_ : self->peer_name())
                    << " timed out";
+    }
     self->close(make_error_code(std::errc::timed_out));
   });
   if (!stream_.is_tls()) {

@@ -71,8 +71,9 @@ void RegistryProcess::on_start() {
     call_now(RegisterCall{r.key, r.value, r.pid});
     ++again;
   }
-  if (!carried.empty())
+  if (!carried.empty()) {
     HC_LOG(info) << options_.name << ": registered " << again << " name(s) of live processes again after the restart";
+  }
 }
 
 void RegistryProcess::on_stop(const Term& reason) {
