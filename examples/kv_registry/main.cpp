@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
     const hc::Pid pid = node.spawn(std::make_unique<KvServer>(), {.register_as = hc::Atom("kv")});
     for (const hc::Atom& registry : hc::horde::RegistryApi::running(node)) {
       auto r = hc::horde::RegistryApi::find(node, registry)->register_pid(pid, hc::binary(flags->key()), hc::atom("nil"));
-      if (!r) return r.error().error_code();
+      if (!r) return r.error();
       HC_LOG(info) << "kv store registered as \"" << flags->key() << "\" in " << registry;
     }
     return {};
