@@ -88,7 +88,28 @@ struct SyncConfig {
   // whose context has dots ours lacks was tried and measured worse: BEAM ->
   // C++ at 100 000 names 50 s instead of 5 s, the peer's overlapping rounds
   // being the cost.)
+  // Only a round start whose `dots` (the peer's context) hold no dot ours
+  // lacks is deferred for that reason: a peer with news gets its round
+  // answered (the data of a round flows from its originator; deferring a
+  // BEAM registrar's rounds behind our own, empty-handed ones was the 5 s
+  // lag of BEAM -> C++ at 10 000 names). The same bound also drops a round
+  // start of a peer while an earlier round of that peer is still under way
+  // here (we took part and its slice has not arrived; a slice names its
+  // round by the originator's dots): the earlier round's slice brings the
+  // news, and a second round in parallel would compute and ship the same
+  // backlog again (BEAM -> C++ at 100 000 names: three 29 000-key slices
+  // of overlapping rounds, joined one after the other).
   unsigned max_deferred_peer_rounds = 0;
+  // Flow control for rounds that cannot carry anything (0 = DeltaCrdt's
+  // behaviour): a sync tick skips a neighbour, at most this many ticks in a
+  // row, when nothing changed here since the start of our last round it
+  // acknowledged (no local add/remove; with more than one neighbour, no
+  // joined change either, since a slice does not say who sent it) and the
+  // neighbour's last known context covers ours. A round carries the
+  // originator's state to the peer, so such a round would make the peer
+  // compute a diff and ask for keys only to join nothing; meanwhile it
+  // holds back the peer's own, useful, rounds (max_deferred_peer_rounds).
+  unsigned max_idle_rounds = 0;
 };
 
 namespace action {
@@ -147,13 +168,19 @@ class SyncEngine {
   SyncActions set_neighbours(std::vector<Term> neighbours);
 
   const AWLWWMap& state() const noexcept { return state_; }
-  AWLWWMap& mutable_state() noexcept { return state_; }
+  // Counts as a change for max_idle_rounds (the caller may change anything).
+  AWLWWMap& mutable_state() noexcept {
+    changed();
+    return state_;
+  }
   const SyncConfig& config() const noexcept { return config_; }
   const std::set<Term>& neighbours() const noexcept { return neighbours_; }
   const std::set<Term>& monitored() const noexcept { return monitors_; }
   const std::set<Term>& awaiting_ack() const noexcept { return awaiting_ack_; }
   // Peer rounds dropped by max_deferred_peer_rounds so far.
   std::uint64_t deferred_peer_rounds() const noexcept { return deferred_total_; }
+  // Ticks that skipped a neighbour under max_idle_rounds so far.
+  std::uint64_t idle_rounds_skipped() const noexcept { return idle_skipped_total_; }
 
  private:
   void sync_to_all(SyncActions& out, bool from_timer = false);
@@ -174,7 +201,20 @@ class SyncEngine {
   std::map<Term, unsigned> skipped_rounds_;  // consecutive ticks held back per neighbour
   std::map<Term, unsigned> deferred_rounds_;  // consecutive peer rounds dropped per neighbour
   std::uint64_t deferred_total_ = 0;
+  // max_idle_rounds bookkeeping: change_seq_ counts changes a neighbour may
+  // lack; round_seq_ is its value when our round to a neighbour started,
+  // synced_seq_ when the last acknowledged one did.
+  std::uint64_t change_seq_ = 1;
+  std::map<Term, std::uint64_t> round_seq_, synced_seq_;
+  std::map<Term, DotContext> peer_ctx_;       // the context of the neighbour's latest round
+  std::map<Term, unsigned> idle_skips_;       // consecutive idle ticks skipped per neighbour
+  std::map<Term, Term> open_peer_round_;      // neighbour -> dots of its round under way here
+  std::uint64_t idle_skipped_total_ = 0;
   bool defer_peer_round(const CausalDiff& received);
+  bool idle_round(const Term& neighbour) const;
+  const Term* neighbour_of(const Term& originator) const;
+  void forget(const Term& neighbour);
+  void changed() noexcept { ++change_seq_; }
 };
 
 }  // namespace hc::crdt
