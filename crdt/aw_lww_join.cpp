@@ -124,7 +124,9 @@ std::optional<UpdateResult> AWLWWMap::join_with(const DotContext& c2, std::span<
   };
   std::vector<Pending> pending;
   pending.reserve(keys.size());
-  std::unordered_map<std::string, std::size_t> seen;
+  // Views of pending[i].key (pending never reallocates: reserved above).
+  std::unordered_map<std::string_view, std::size_t> seen;
+  seen.reserve(keys.size());
   std::vector<std::size_t> order;  // index into pending per key given
   order.reserve(keys.size());
   std::vector<std::string> buffers;
@@ -136,7 +138,6 @@ std::optional<UpdateResult> AWLWWMap::join_with(const DotContext& c2, std::span<
       order.push_back(dup->second);
       continue;
     }
-    seen.emplace(k, pending.size());
     Pending pe;
     pe.h = packed_hash(k);
     pe.slot = find_slot(k, pe.h);
@@ -181,6 +182,7 @@ std::optional<UpdateResult> AWLWWMap::join_with(const DotContext& c2, std::span<
     pe.key = std::move(k);
     order.push_back(pending.size());
     pending.push_back(std::move(pe));
+    seen.emplace(std::string_view(pending.back().key), pending.size() - 1);
   }
 
   UpdateResult result;
