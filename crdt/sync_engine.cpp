@@ -68,7 +68,12 @@ void SyncEngine::sync_to_all(SyncActions& out, bool from_timer) {
       continue;
     }
     idle_skips_.erase(n);
-    if (from_timer && config_.max_skipped_rounds > 0 && awaiting_ack_.count(n)) {
+    // set_neighbours counts as a tick here: Horde calls it several times as
+    // members come up, and each call starting a full round to a neighbour
+    // whose round is still unanswered piles rounds up exactly like ticks do
+    // (cold join of 100 000 names: three such rounds, each costing the
+    // BEAM a 115 000-key join, delayed its slice to us by ~10 s).
+    if (config_.max_skipped_rounds > 0 && awaiting_ack_.count(n)) {
       unsigned& skipped = skipped_rounds_[n];
       if (skipped < config_.max_skipped_rounds) {
         ++skipped;
@@ -88,12 +93,7 @@ bool SyncEngine::idle_round(const Term& n) const {
   auto synced = synced_seq_.find(n);
   if (synced == synced_seq_.end() || synced->second != change_seq_) return false;
   auto skips = idle_skips_.find(n);
-  if (skips != idle_skips_.end() && skips->second >= config_.max_idle_rounds) return false;
-  auto peer = peer_ctx_.find(n);
-  if (peer == peer_ctx_.end()) return false;
-  for (const auto& [node, max] : state_.context().entries())
-    if (peer->second.max(node) < max) return false;
-  return true;
+  return skips == idle_skips_.end() || skips->second < config_.max_idle_rounds;
 }
 
 const Term* SyncEngine::neighbour_of(const Term& originator) const {
@@ -113,7 +113,6 @@ void SyncEngine::forget(const Term& n) {
   deferred_rounds_.erase(n);
   round_seq_.erase(n);
   synced_seq_.erase(n);
-  peer_ctx_.erase(n);
   idle_skips_.erase(n);
   open_peer_round_.erase(n);
 }
@@ -208,10 +207,6 @@ void SyncEngine::handle_diff(const Term& diff_term, SyncActions& out) {
   if (!parsed) {
     out.push_back(warn("dropped {diff, _}: " + why));
     return;
-  }
-  if (config_.max_idle_rounds > 0 && !(parsed->originator == config_.self)) {
-    if (const Term* n = neighbour_of(parsed->originator))
-      if (auto ctx = DotContext::from_term(parsed->dots)) peer_ctx_[*n] = std::move(*ctx);
   }
   if (defer_peer_round(*parsed)) {
     // Acknowledged all the same: a peer that holds back its next round

@@ -104,8 +104,11 @@ struct SyncConfig {
   // behaviour): a sync tick skips a neighbour, at most this many ticks in a
   // row, when nothing changed here since the start of our last round it
   // acknowledged (no local add/remove; with more than one neighbour, no
-  // joined change either, since a slice does not say who sent it) and the
-  // neighbour's last known context covers ours. A round carries the
+  // joined change either, since a slice does not say who sent it): that
+  // round's slice went out before its ack, so the neighbour holds all we
+  // had then. (The context in the neighbour's own round starts is no
+  // guide: it lags while the neighbour still works through our slice, and
+  // a cold join measured a second 100 000-key round from trusting it.) A round carries the
   // originator's state to the peer, so such a round would make the peer
   // compute a diff and ask for keys only to join nothing; meanwhile it
   // holds back the peer's own, useful, rounds (max_deferred_peer_rounds).
@@ -206,7 +209,6 @@ class SyncEngine {
   // synced_seq_ when the last acknowledged one did.
   std::uint64_t change_seq_ = 1;
   std::map<Term, std::uint64_t> round_seq_, synced_seq_;
-  std::map<Term, DotContext> peer_ctx_;       // the context of the neighbour's latest round
   std::map<Term, unsigned> idle_skips_;       // consecutive idle ticks skipped per neighbour
   std::map<Term, Term> open_peer_round_;      // neighbour -> dots of its round under way here
   std::uint64_t idle_skipped_total_ = 0;

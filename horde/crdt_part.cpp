@@ -51,10 +51,11 @@ void CrdtPart::start(cnode::Process& self) {
   // (10 measured: BEAM -> C++ at 10 000 names 4.5 s instead of ~1 s).
   cfg.max_deferred_peer_rounds = 3;
   // Skip our round while it could carry nothing (see SyncConfig), at most
-  // 3 ticks in a row: three in four such rounds never start, and a round
-  // still goes out every 4 intervals (the bound on any mistake in deciding
-  // that it could carry nothing).
-  cfg.max_idle_rounds = 3;
+  // 10 ticks in a row: a round still goes out every 11 intervals (the bound
+  // on any mistake in deciding that it could carry nothing). Each one costs
+  // the peer a diff against our whole tree: with 3, a cold join of 100 000
+  // names kept the BEAM busy with one every 1.2 s while it built our slice.
+  cfg.max_idle_rounds = 10;
   engine_ = std::make_unique<crdt::SyncEngine>(cfg, options_.clock);
   execute(self, engine_->start());
 }
