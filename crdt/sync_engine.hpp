@@ -88,8 +88,10 @@ struct SyncConfig {
   // whose context has dots ours lacks was tried and measured worse: BEAM ->
   // C++ at 100 000 names 50 s instead of 5 s, the peer's overlapping rounds
   // being the cost.)
-  // Only a round start whose `dots` (the peer's context) hold no dot ours
-  // lacks is deferred for that reason: a peer with news gets its round
+  // The same holds (with max_idle_rounds set) while we have changes the
+  // neighbour has not had yet and our next tick will carry them. Only a
+  // round start whose `dots` (the peer's context) hold no dot ours lacks is
+  // deferred for these reasons: a peer with news gets its round
   // answered (the data of a round flows from its originator; deferring a
   // BEAM registrar's rounds behind our own, empty-handed ones was the 5 s
   // lag of BEAM -> C++ at 10 000 names). The same bound also drops a round
