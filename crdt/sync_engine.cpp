@@ -261,15 +261,7 @@ bool SyncEngine::defer_peer_round(const CausalDiff& received) {
   // An earlier round of this peer still under way here: its slice brings
   // the news (see SyncConfig::max_deferred_peer_rounds).
   bool defer = open_peer_round_.count(*neighbour) > 0;
-  // Our round to it unacknowledged, or changes here it has not had yet (our
-  // next tick carries them): its round can only bring news of its own.
-  // (C++ -> BEAM at 100 000 names: a BEAM round answered right after the
-  // registration cost the BEAM ~2 s, an 81 000-key slice of nothing, ahead
-  // of our round.)
-  auto synced = synced_seq_.find(*neighbour);
-  const bool ours_pending = awaiting_ack_.count(*neighbour) ||
-                            (config_.max_idle_rounds > 0 && synced != synced_seq_.end() && synced->second != change_seq_);
-  if (!defer && ours_pending) {
+  if (!defer && awaiting_ack_.count(*neighbour)) {
     // A peer with dots we lack has news for us: its round is the one that
     // brings them.
     auto peer = DotContext::from_term(received.dots);

@@ -177,26 +177,6 @@ BOOST_AUTO_TEST_CASE(flow_control_skips_rounds_that_cannot_carry_anything) {
   BOOST_CHECK_EQUAL(only<action::Send>(e.on_sync_timer()).size(), 1u);
 }
 
-BOOST_AUTO_TEST_CASE(flow_control_defers_a_peer_without_news_while_ours_has_some) {
-  SyncConfig cfg = make_engine().config();
-  cfg.max_idle_rounds = 2;
-  cfg.max_deferred_peer_rounds = 2;
-  SyncEngine e(cfg, [] { return std::int64_t{1}; });
-  const Pid b_pid{Atom("b@h"), 5, 0, 1};
-  AWLWWMap empty;
-  empty.enable_merkle();
-  const Term b_round = tuple(Atom("diff"), CausalDiff{empty.prepare_partial_diff(), DotContext().to_term(), Term(b_pid),
-                                                      Term(b_pid), e.config().self, {}}
-                                               .to_term());
-  e.set_neighbours({neighbour("b@h")});
-  e.handle_message(tuple(Atom("ack_diff"), neighbour("b@h")));  // in sync with b
-  e.put(Term(Atom("k")), Term(1));  // news for b, no round of ours yet
-  auto a = only<action::Send>(e.handle_message(b_round));
-  BOOST_REQUIRE_EQUAL(a.size(), 1u);  // only the ack: deferred
-  BOOST_CHECK(a[0].message.is_record("ack_diff", 2));
-  BOOST_CHECK_EQUAL(e.deferred_peer_rounds(), 1u);
-}
-
 BOOST_AUTO_TEST_CASE(gen_server_calls_behave_like_deltacrdt) {
   auto e = make_engine();
   auto r = call(e, tuple(Atom("operation"), tuple(Atom("add"), list(binary("k"), Term(1)))));
