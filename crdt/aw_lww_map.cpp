@@ -8,106 +8,16 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "crdt/aw_lww_record.hpp"
 #include "crdt/packed_term.hpp"
 
 namespace hc::crdt {
 
-// ---- record layout ----------------------------------------------------------
-// [varint key_len][key bytes][varint n]
-// n x ([varint vlen][value bytes][varint tlen][ts bytes][varint ndots]
-//      ndots x ([zigzag node][zigzag counter]))
-// Elements are sorted by (value bytes, ts bytes) and dots ascending, so two
-// records are equal bytes iff the keys and element maps are equal terms.
-struct AWLWWMap::Record {
-  std::uint32_t key_hash;  // phash2(Key, 2^32), valid when has_hash
-  std::uint32_t size;
-  std::uint32_t has_hash;
-  std::uint32_t pad_;
-  char* data() noexcept { return reinterpret_cast<char*>(this + 1); }
-  const char* data() const noexcept { return reinterpret_cast<const char*>(this + 1); }
-  std::string_view bytes() const noexcept { return {data(), size}; }
-
-  static Record* make(std::string_view bytes) {
-    void* p = ::operator new(sizeof(Record) + bytes.size());
-    auto* r = static_cast<Record*>(p);
-    r->key_hash = 0;
-    r->size = static_cast<std::uint32_t>(bytes.size());
-    r->has_hash = 0;
-    r->pad_ = 0;
-    std::memcpy(r->data(), bytes.data(), bytes.size());
-    return r;
-  }
-  std::string_view key() const noexcept {
-    std::string_view in = bytes();
-    auto n = get_varint(in);
-    return in.substr(0, n);
-  }
-};
+using namespace awlww_detail;
 
 void AWLWWMap::RecordDeleter::operator()(Record* r) const noexcept { ::operator delete(r); }
 
-struct AWLWWMap::Parsed {
-  struct El {
-    std::string_view value;
-    std::string_view ts;
-    std::vector<Dot> dots;
-  };
-  std::string_view key;
-  std::vector<El> elems;
-
-  static Parsed of(const Record* r) {
-    Parsed p;
-    if (!r) return p;
-    std::string_view in = r->bytes();
-    auto kl = get_varint(in);
-    p.key = in.substr(0, kl);
-    in.remove_prefix(kl);
-    auto n = get_varint(in);
-    p.elems.resize(n);
-    for (auto& e : p.elems) {
-      auto vl = get_varint(in);
-      e.value = in.substr(0, vl);
-      in.remove_prefix(vl);
-      auto tl = get_varint(in);
-      e.ts = in.substr(0, tl);
-      in.remove_prefix(tl);
-      auto nd = get_varint(in);
-      e.dots.resize(nd);
-      for (auto& d : e.dots) {
-        d.node = unzigzag(get_varint(in));
-        d.counter = unzigzag(get_varint(in));
-      }
-    }
-    return p;
-  }
-
-  // Canonical bytes (elements sorted); empty string when no element.
-  std::string encode() {
-    if (elems.empty()) return {};
-    std::sort(elems.begin(), elems.end(), [](const El& a, const El& b) {
-      return a.value != b.value ? a.value < b.value : a.ts < b.ts;
-    });
-    std::string out;
-    put_varint(key.size(), out);
-    out.append(key);
-    put_varint(elems.size(), out);
-    for (auto& e : elems) {
-      std::sort(e.dots.begin(), e.dots.end());
-      put_varint(e.value.size(), out);
-      out.append(e.value);
-      put_varint(e.ts.size(), out);
-      out.append(e.ts);
-      put_varint(e.dots.size(), out);
-      for (const Dot& d : e.dots) {
-        put_varint(zigzag(d.node), out);
-        put_varint(zigzag(d.counter), out);
-      }
-    }
-    return out;
-  }
-};
-
-namespace {
+namespace awlww_detail {
 
 const Atom& awlww_module() {
   static const Atom a = elixir_module("DeltaCrdt.AWLWWMap");
@@ -159,7 +69,7 @@ bool parse_mapset_dots(const Term& set, std::vector<Dot>& out) {
   return true;
 }
 
-}  // namespace
+}  // namespace awlww_detail
 
 Term KeyChange::to_term() const {
   if (kind == Kind::add) return tuple(Atom("add"), key, value);
@@ -476,195 +386,6 @@ bool AWLWWMap::operator==(const AWLWWMap& other) const {
   return true;
 }
 
-// ---- updates ----------------------------------------------------------------------------
-UpdateResult AWLWWMap::add(const Term& key, const Term& value, std::int64_t node_id, std::int64_t ts) {
-  std::string k = pack_term(key);
-  const std::uint64_t h = packed_hash(k);
-  auto slot = find_slot(k, h);
-  std::optional<Term> old_read;
-  if (slot) old_read = read_value(*slots_[*slot]);
-
-  const Dot d = ctx_.next_dot(node_id);
-  std::string v = pack_term(value);
-  std::string t = pack_term(Term(ts));
-  Parsed p;
-  p.key = k;
-  p.elems.push_back({v, t, {d}});
-  store(k, h, slot, Record::make(p.encode()), &key);
-  ctx_.add(d);
-
-  UpdateResult r;
-  r.keys_changed = 1;
-  if (!old_read || !(*old_read == value)) r.diffs.push_back({KeyChange::Kind::add, key, value});
-  return r;
-}
-
-UpdateResult AWLWWMap::remove(const Term& key) {
-  std::string k = pack_term(key);
-  const std::uint64_t h = packed_hash(k);
-  auto slot = find_slot(k, h);
-  UpdateResult r;
-  if (!slot) return r;
-  store(k, h, slot, nullptr);
-  r.keys_changed = 1;
-  r.diffs.push_back({KeyChange::Kind::remove, key, Term()});
-  return r;
-}
-
-UpdateResult AWLWWMap::join(const AWLWWMap& delta, std::span<const Term> keys) {
-  auto r = join_with(delta.ctx_, keys, [&](const Term&, std::string_view k, std::uint64_t h, Parsed& p2,
-                                          std::vector<std::string>&) {
-    auto dslot = delta.find_slot(k, h);
-    p2 = Parsed::of(dslot ? delta.slots_[*dslot] : nullptr);
-    return true;
-  });
-  return std::move(*r);
-}
-
-std::optional<UpdateResult> AWLWWMap::join_slice(const Term& slice, std::span<const Term> keys, std::string* error) {
-  auto fail = [&](std::string why) -> std::optional<UpdateResult> {
-    if (error) *error = std::move(why);
-    return std::nullopt;
-  };
-  if (!slice.is_map()) return fail("AWLWWMap is not a map");
-  auto sn = struct_name(slice);
-  if (sn && !(*sn == awlww_module())) return fail("AWLWWMap has struct " + std::string(sn->text()));
-  static const Term dots_atom{Atom("dots")}, value_atom{Atom("value")};
-  const Term* dots = slice.map_get(dots_atom);
-  const Term* value = slice.map_get(value_atom);
-  if (!dots || !value) return fail("AWLWWMap without dots/value");
-  std::string why;
-  auto c2 = DotContext::from_term(*dots, &why);
-  if (!c2) return fail(why);
-  if (!value->is_map()) return fail("AWLWWMap value is not a map");
-  auto r = join_with(*c2, keys, [&](const Term& key, std::string_view, std::uint64_t, Parsed& p2,
-                                    std::vector<std::string>& buffers) {
-    p2 = Parsed();
-    const Term* elems = value->map_get(key);
-    if (!elems) return true;
-    if (!elems->is_map()) return false;
-    buffers.clear();
-    buffers.reserve(elems->map_size() * 2);
-    for (const auto& [el, set] : elems->map_entries()) {
-      if (!el.is_tuple(2)) return false;
-      Parsed::El e;
-      if (!parse_mapset_dots(set, e.dots)) return false;
-      buffers.push_back(pack_term(el.tuple_elements()[0]));
-      e.value = buffers.back();
-      buffers.push_back(pack_term(el.tuple_elements()[1]));
-      e.ts = buffers.back();
-      p2.elems.push_back(std::move(e));
-    }
-    return true;
-  });
-  if (!r) return fail("AWLWWMap element set of a key is malformed");
-  return r;
-}
-
-std::optional<UpdateResult> AWLWWMap::join_with(const DotContext& c2, std::span<const Term> keys,
-                                                const DeltaLookup& lookup) {
-  struct Pending {
-    std::string key;
-    std::uint64_t h;
-    std::optional<std::uint32_t> slot;
-    std::optional<Term> old_read;
-    std::string record;  // new canonical bytes, empty = key vanishes
-    bool changed = false;
-    std::optional<Term> new_read;
-    const Term* key_term = nullptr;
-  };
-  std::vector<Pending> pending;
-  pending.reserve(keys.size());
-  std::unordered_map<std::string, std::size_t> seen;
-  std::vector<std::size_t> order;  // index into pending per key given
-  order.reserve(keys.size());
-  std::vector<std::string> buffers;
-
-  const DotContext& c1 = ctx_;
-  for (const Term& key : keys) {
-    std::string k = pack_term(key);
-    if (auto dup = seen.find(k); dup != seen.end()) {
-      order.push_back(dup->second);
-      continue;
-    }
-    seen.emplace(k, pending.size());
-    Pending pe;
-    pe.h = packed_hash(k);
-    pe.slot = find_slot(k, pe.h);
-    const Record* r1 = pe.slot ? slots_[*pe.slot] : nullptr;
-    Parsed p1 = Parsed::of(r1);
-    Parsed p2;
-    if (!lookup(key, k, pe.h, p2, buffers)) return std::nullopt;  // nothing mutated yet
-    Parsed out;
-    out.key = k;
-    std::vector<bool> matched(p2.elems.size(), false);
-    for (auto& e1 : p1.elems) {
-      const std::vector<Dot>* s2 = nullptr;
-      for (std::size_t j = 0; j < p2.elems.size(); ++j) {
-        if (!matched[j] && p2.elems[j].value == e1.value && p2.elems[j].ts == e1.ts) {
-          matched[j] = true;
-          s2 = &p2.elems[j].dots;
-          break;
-        }
-      }
-      std::vector<Dot> keep;
-      for (const Dot& d : e1.dots) {
-        bool in2 = s2 && std::find(s2->begin(), s2->end(), d) != s2->end();
-        if (in2 || !c2.contains(d)) keep.push_back(d);  // S1 ∩ S2, S1 − Ctx2
-      }
-      if (s2)
-        for (const Dot& d : *s2)
-          if (!c1.contains(d) && std::find(keep.begin(), keep.end(), d) == keep.end()) keep.push_back(d);
-      if (!keep.empty()) out.elems.push_back({e1.value, e1.ts, std::move(keep)});
-    }
-    for (std::size_t j = 0; j < p2.elems.size(); ++j) {
-      if (matched[j]) continue;
-      std::vector<Dot> keep;
-      for (const Dot& d : p2.elems[j].dots)
-        if (!c1.contains(d)) keep.push_back(d);  // S2 − Ctx1
-      if (!keep.empty()) out.elems.push_back({p2.elems[j].value, p2.elems[j].ts, std::move(keep)});
-    }
-    pe.record = out.encode();
-    pe.changed = r1 ? (pe.record != r1->bytes()) : !pe.record.empty();
-    if (pe.changed && r1) pe.old_read = read_parsed(p1);
-    if (pe.changed && !out.elems.empty()) pe.new_read = read_parsed(out);
-    pe.key_term = &key;
-    pe.key = std::move(k);
-    order.push_back(pending.size());
-    pending.push_back(std::move(pe));
-  }
-
-  UpdateResult result;
-  for (std::size_t n = 0; n < order.size(); ++n) {
-    const Pending& pe = pending[order[n]];
-    if (!pe.changed) continue;
-    ++result.keys_changed;
-    const auto& nr = pe.new_read;
-    if (pe.old_read && nr && *pe.old_read == *nr) continue;
-    if (!nr) {
-      result.diffs.push_back({KeyChange::Kind::remove, keys[n], Term()});
-    } else {
-      result.diffs.push_back({KeyChange::Kind::add, keys[n], *nr});
-    }
-  }
-  for (Pending& pe : pending) {
-    if (!pe.changed) continue;
-    store(pe.key, pe.h, pe.slot, pe.record.empty() ? nullptr : Record::make(pe.record), pe.key_term);
-  }
-  ctx_.merge(c2);
-  return result;
-}
-
-UpdateResult AWLWWMap::join_all(const AWLWWMap& other) {
-  std::vector<Term> all = keys();
-  std::unordered_set<std::string> seen;
-  for (const Record* r : slots_)
-    if (r) seen.emplace(r->key());
-  for (const Record* r : other.slots_)
-    if (r && !seen.count(std::string(r->key()))) all.push_back(unpack_term_all(r->key()));
-  return join(other, all);
-}
-
 // ---- Merkle ---------------------------------------------------------------------------------
 void AWLWWMap::enable_merkle() {
   if (merkle_) return;
@@ -711,8 +432,11 @@ std::optional<PartialDiffStep> AWLWWMap::continue_partial_diff(const Term& conti
 
 std::size_t AWLWWMap::memory_bytes() const noexcept {
   std::size_t m = slots_.capacity() * sizeof(Record*) + free_slots_.capacity() * 4 + index_.capacity() * 8;
+  // A record is one heap block of its own: count what the allocator holds
+  // for it (glibc: the request plus an 8-byte header, rounded up to 16,
+  // at least 32), so that the figure matches malloc's in-use bytes.
   for (const Record* r : slots_)
-    if (r) m += sizeof(Record) + r->size;
+    if (r) m += std::max<std::size_t>(32, (sizeof(Record) + r->size + 8 + 15) & ~std::size_t{15});
   if (merkle_) m += merkle_->memory_bytes();
   return m;
 }

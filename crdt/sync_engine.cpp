@@ -62,7 +62,18 @@ void SyncEngine::sync_to_all(SyncActions& out, bool from_timer) {
   Term dots = state_.context().to_term();
   for (const Term& n : monitors_) {
     if (n == config_.self) continue;
-    if (from_timer && config_.max_skipped_rounds > 0 && awaiting_ack_.count(n)) {
+    if (from_timer && idle_round(n)) {
+      ++idle_skips_[n];
+      ++idle_skipped_total_;
+      continue;
+    }
+    idle_skips_.erase(n);
+    // set_neighbours counts as a tick here: Horde calls it several times as
+    // members come up, and each call starting a full round to a neighbour
+    // whose round is still unanswered piles rounds up exactly like ticks do
+    // (cold join of 100 000 names: three such rounds, each costing the
+    // BEAM a 115 000-key join, delayed its slice to us by ~10 s).
+    if (config_.max_skipped_rounds > 0 && awaiting_ack_.count(n)) {
       unsigned& skipped = skipped_rounds_[n];
       if (skipped < config_.max_skipped_rounds) {
         ++skipped;
@@ -73,7 +84,37 @@ void SyncEngine::sync_to_all(SyncActions& out, bool from_timer) {
     CausalDiff d{continuation, dots, config_.self, config_.self, n, {}};
     out.push_back(action::Send{n, tuple(atom_term("diff"), d.to_term())});
     awaiting_ack_.insert(n);
+    round_seq_[n] = change_seq_;
   }
+}
+
+bool SyncEngine::idle_round(const Term& n) const {
+  if (config_.max_idle_rounds == 0 || awaiting_ack_.count(n)) return false;
+  auto synced = synced_seq_.find(n);
+  if (synced == synced_seq_.end() || synced->second != change_seq_) return false;
+  auto skips = idle_skips_.find(n);
+  return skips == idle_skips_.end() || skips->second < config_.max_idle_rounds;
+}
+
+const Term* SyncEngine::neighbour_of(const Term& originator) const {
+  // The neighbour an originator is: its pid, or the {Name, Node} we sync to.
+  const Pid* pid = originator.as_pid();
+  for (const Term& n : neighbours_) {
+    if (n == originator ||
+        (pid && n.is_tuple(2) && n.tuple_elements()[1].is_atom() && *n.tuple_elements()[1].as_atom() == pid->node))
+      return &n;
+  }
+  return nullptr;
+}
+
+void SyncEngine::forget(const Term& n) {
+  awaiting_ack_.erase(n);
+  skipped_rounds_.erase(n);
+  deferred_rounds_.erase(n);
+  round_seq_.erase(n);
+  synced_seq_.erase(n);
+  idle_skips_.erase(n);
+  open_peer_round_.erase(n);
 }
 
 SyncActions SyncEngine::handle_message(const Term& m) {
@@ -87,11 +128,14 @@ SyncActions SyncEngine::handle_message(const Term& m) {
     return out;
   }
   if (m.is_record("ack_diff", 2)) {
-    const Term* n = awaiting_neighbour(m.tuple_elements()[1]);
-    const Term acked = n ? *n : m.tuple_elements()[1];
-    awaiting_ack_.erase(acked);
-    skipped_rounds_.erase(acked);
-    deferred_rounds_.erase(acked);
+    // The acked neighbour: as named, or for a pid (a peer that answers from
+    // its pid, see SyncConfig::answer_from_self) the {Name, Node} on its node.
+    const Term* known = neighbour_of(m.tuple_elements()[1]);
+    const Term n = known ? *known : m.tuple_elements()[1];
+    awaiting_ack_.erase(n);
+    skipped_rounds_.erase(n);
+    deferred_rounds_.erase(n);
+    if (auto r = round_seq_.find(n); r != round_seq_.end()) synced_seq_[n] = r->second;
     return out;
   }
   if (m.is_record("diff", 2)) {
@@ -124,9 +168,7 @@ SyncActions SyncEngine::handle_down(const Term& neighbour) {
   if (monitors_.erase(neighbour) == 0) {
     out.push_back(warn("DOWN for an unmonitored process " + describe(neighbour)));
   }
-  awaiting_ack_.erase(neighbour);
-  skipped_rounds_.erase(neighbour);
-  deferred_rounds_.erase(neighbour);
+  forget(neighbour);
   return out;
 }
 
@@ -137,12 +179,11 @@ SyncActions SyncEngine::set_neighbours(std::vector<Term> list) {
     if (!fresh.count(n) && monitors_.count(n)) out.push_back(action::Demonitor{n});
   }
   for (auto it = monitors_.begin(); it != monitors_.end();) it = fresh.count(*it) ? std::next(it) : monitors_.erase(it);
+  for (const Term& n : neighbours_)
+    if (!fresh.count(n)) forget(n);
   for (auto it = awaiting_ack_.begin(); it != awaiting_ack_.end();)
     it = fresh.count(*it) ? std::next(it) : awaiting_ack_.erase(it);
-  for (auto it = skipped_rounds_.begin(); it != skipped_rounds_.end();)
-    it = fresh.count(it->first) ? std::next(it) : skipped_rounds_.erase(it);
-  for (auto it = deferred_rounds_.begin(); it != deferred_rounds_.end();)
-    it = fresh.count(it->first) ? std::next(it) : deferred_rounds_.erase(it);
+  if (fresh.size() > 1) changed();  // what one neighbour sent may be news to another
   neighbours_ = std::move(fresh);
   sync_to_all(out);
   return out;
@@ -188,6 +229,17 @@ void SyncEngine::handle_diff(const Term& diff_term, SyncActions& out) {
     ack_diff(d, out);  // lets an originator that waits for acks move on
     return;
   }
+  // A peer's round stays open here until its slice arrives (it ends at the
+  // peer, or with our get_diff), or until we end it without keys.
+  if (config_.max_deferred_peer_rounds > 0 && !(d.originator == config_.self)) {
+    if (const Term* n = neighbour_of(d.originator)) {
+      if (step->done && step->keys.empty()) {
+        open_peer_round_.erase(*n);
+      } else {
+        open_peer_round_[*n] = d.dots;
+      }
+    }
+  }
   if (!step->done) {
     d.continuation = config_.max_sync_size ? MerkleMap::truncate_diff(step->continuation, *config_.max_sync_size)
                                            : step->continuation;
@@ -210,26 +262,33 @@ bool SyncEngine::defer_peer_round(const CausalDiff& received) {
   if (config_.max_deferred_peer_rounds == 0 || received.originator == config_.self ||
       !is_round_start(received.continuation))
     return false;
-  // The neighbour the originator is: its pid, or the {Name, Node} we sync to.
-  const Term* neighbour = awaiting_neighbour(received.originator);
+  const Term* neighbour = neighbour_of(received.originator);
   if (!neighbour) return false;
+  // An earlier round of this peer still under way here: its slice brings
+  // the news (see SyncConfig::max_deferred_peer_rounds).
+  bool defer = open_peer_round_.count(*neighbour) > 0;
+  if (!defer && awaiting_ack_.count(*neighbour)) {
+    // A peer with dots we lack has news for us: its round is the one that
+    // brings them.
+    auto peer = DotContext::from_term(received.dots);
+    if (!peer) return false;
+    defer = true;
+    for (const auto& [node, max] : peer->entries())
+      if (state_.context().max(node) < max) defer = false;
+  }
+  if (!defer) {
+    deferred_rounds_.erase(*neighbour);  // "in a row" ends with an answered round
+    return false;
+  }
   unsigned& dropped = deferred_rounds_[*neighbour];
   if (dropped >= config_.max_deferred_peer_rounds) {
     dropped = 0;
+    open_peer_round_.erase(*neighbour);  // perhaps it ended without a slice (no keys)
     return false;
   }
   ++dropped;
   ++deferred_total_;
   return true;
-}
-
-const Term* SyncEngine::awaiting_neighbour(const Term& peer) const {
-  if (auto it = awaiting_ack_.find(peer); it != awaiting_ack_.end()) return &*it;
-  const Pid* pid = peer.as_pid();
-  if (!pid) return nullptr;
-  for (const Term& n : awaiting_ack_)
-    if (n.is_tuple(2) && n.tuple_elements()[1].is_atom() && *n.tuple_elements()[1].as_atom() == pid->node) return &n;
-  return nullptr;
 }
 
 void SyncEngine::handle_get_diff(const Term& diff_term, const Term& keys, SyncActions& out) {
@@ -250,11 +309,20 @@ void SyncEngine::handle_slice(const Term& slice, const Term& keys, SyncActions& 
     out.push_back(warn("dropped {diff, _, Keys}: Keys is not a list"));
     return;
   }
+  if (!open_peer_round_.empty()) {
+    static const Term dots_atom{Atom("dots")};
+    if (const Term* dots = slice.is_map() ? slice.map_get(dots_atom) : nullptr)
+      for (auto it = open_peer_round_.begin(); it != open_peer_round_.end();)
+        it = it->second == *dots ? open_peer_round_.erase(it) : std::next(it);
+  }
   auto r = state_.join_slice(slice, keys.list_elements(), &why);
   if (!r) {
     out.push_back(warn("dropped {diff, _, Keys}: " + why));
     return;
   }
+  // A slice does not say who sent it: with one neighbour it came from that
+  // neighbour, which holds what it sent; otherwise it may be news to the others.
+  if (r->keys_changed > 0 && neighbours_.size() != 1) changed();
   notify(*r, out);
 }
 
@@ -271,10 +339,12 @@ bool SyncEngine::apply_operation(const Term& op, SyncActions& out, std::string* 
   const Term& fn = op.tuple_elements()[0];
   auto args = op.tuple_elements()[1].list_elements();
   if (fn.is_atom("add") && args.size() == 2) {
+    changed();
     notify(state_.add(args[0], args[1], config_.node_id, clock_()), out);
     return true;
   }
   if (fn.is_atom("remove") && args.size() == 1) {
+    changed();
     notify(state_.remove(args[0]), out);
     return true;
   }
@@ -327,12 +397,14 @@ SyncActions SyncEngine::handle_call(const Term& request, const Term& from) {
 
 SyncActions SyncEngine::put(const Term& key, const Term& value) {
   SyncActions out;
+  changed();
   notify(state_.add(key, value, config_.node_id, clock_()), out);
   return out;
 }
 
 SyncActions SyncEngine::remove(const Term& key) {
   SyncActions out;
+  changed();
   notify(state_.remove(key), out);
   return out;
 }

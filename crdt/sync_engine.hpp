@@ -88,6 +88,20 @@ struct SyncConfig {
   // whose context has dots ours lacks was tried and measured worse: BEAM ->
   // C++ at 100 000 names 50 s instead of 5 s, the peer's overlapping rounds
   // being the cost.)
+  // Only a round start whose `dots` (the peer's context) hold no dot ours
+  // lacks is deferred for that reason: a peer with news gets its round
+  // answered (the data of a round flows from its originator; deferring a
+  // BEAM registrar's rounds behind our own, empty-handed ones was the 5 s
+  // lag of BEAM -> C++ at 10 000 names). The same bound also drops a round
+  // start of a peer while an earlier round of that peer is still under way
+  // here (we took part and its slice has not arrived; a slice names its
+  // round by the originator's dots): the earlier round's slice brings the
+  // news, and a second round in parallel would compute and ship the same
+  // backlog again (BEAM -> C++ at 100 000 names: three 29 000-key slices
+  // of overlapping rounds, joined one after the other). Deferring a peer's
+  // rounds also while we hold changes it lacks (before our round starts)
+  // was tried and measured worse: C++ -> BEAM at 300 000 names 25 s
+  // instead of 18 s, C++ CPU 17.7 s instead of 10.3 s.
   unsigned max_deferred_peer_rounds = 0;
   // Answer a peer's round with our pid as `from` (false = DeltaCrdt's
   // behaviour: `from` is the `to` we were sent, our registered name). With
@@ -100,6 +114,19 @@ struct SyncConfig {
   // either (they send to `from`); acks then name our pid, which is matched
   // to the neighbour on its node (see handle of {ack_diff, _}).
   bool answer_from_self = false;
+  // Flow control for rounds that cannot carry anything (0 = DeltaCrdt's
+  // behaviour): a sync tick skips a neighbour, at most this many ticks in a
+  // row, when nothing changed here since the start of our last round it
+  // acknowledged (no local add/remove; with more than one neighbour, no
+  // joined change either, since a slice does not say who sent it): that
+  // round's slice went out before its ack, so the neighbour holds all we
+  // had then. (The context in the neighbour's own round starts is no
+  // guide: it lags while the neighbour still works through our slice, and
+  // a cold join measured a second 100 000-key round from trusting it.) A round carries the
+  // originator's state to the peer, so such a round would make the peer
+  // compute a diff and ask for keys only to join nothing; meanwhile it
+  // holds back the peer's own, useful, rounds (max_deferred_peer_rounds).
+  unsigned max_idle_rounds = 0;
 };
 
 namespace action {
@@ -158,13 +185,19 @@ class SyncEngine {
   SyncActions set_neighbours(std::vector<Term> neighbours);
 
   const AWLWWMap& state() const noexcept { return state_; }
-  AWLWWMap& mutable_state() noexcept { return state_; }
+  // Counts as a change for max_idle_rounds (the caller may change anything).
+  AWLWWMap& mutable_state() noexcept {
+    changed();
+    return state_;
+  }
   const SyncConfig& config() const noexcept { return config_; }
   const std::set<Term>& neighbours() const noexcept { return neighbours_; }
   const std::set<Term>& monitored() const noexcept { return monitors_; }
   const std::set<Term>& awaiting_ack() const noexcept { return awaiting_ack_; }
   // Peer rounds dropped by max_deferred_peer_rounds so far.
   std::uint64_t deferred_peer_rounds() const noexcept { return deferred_total_; }
+  // Ticks that skipped a neighbour under max_idle_rounds so far.
+  std::uint64_t idle_rounds_skipped() const noexcept { return idle_skipped_total_; }
 
  private:
   void sync_to_all(SyncActions& out, bool from_timer = false);
@@ -185,11 +218,22 @@ class SyncEngine {
   std::map<Term, unsigned> skipped_rounds_;  // consecutive ticks held back per neighbour
   std::map<Term, unsigned> deferred_rounds_;  // consecutive peer rounds dropped per neighbour
   std::uint64_t deferred_total_ = 0;
+  // max_idle_rounds bookkeeping: change_seq_ counts changes a neighbour may
+  // lack; round_seq_ is its value when our round to a neighbour started,
+  // synced_seq_ when the last acknowledged one did.
+  std::uint64_t change_seq_ = 1;
+  std::map<Term, std::uint64_t> round_seq_, synced_seq_;
+  std::map<Term, unsigned> idle_skips_;       // consecutive idle ticks skipped per neighbour
+  std::map<Term, Term> open_peer_round_;      // neighbour -> dots of its round under way here
+  std::uint64_t idle_skipped_total_ = 0;
   bool defer_peer_round(const CausalDiff& received);
-  // The neighbour awaiting an ack that `peer` names: itself, or for a pid
-  // the {Name, Node} neighbour on the pid's node (a peer that answers from
-  // its pid, see answer_from_self); nullptr when none.
-  const Term* awaiting_neighbour(const Term& peer) const;
+  bool idle_round(const Term& neighbour) const;
+  // The neighbour a peer is: itself, or for a pid the {Name, Node}
+  // neighbour on the pid's node (a peer that answers from its pid, see
+  // answer_from_self); nullptr when none.
+  const Term* neighbour_of(const Term& peer) const;
+  void forget(const Term& neighbour);
+  void changed() noexcept { ++change_seq_; }
 };
 
 }  // namespace hc::crdt

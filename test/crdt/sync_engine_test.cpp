@@ -92,7 +92,10 @@ BOOST_AUTO_TEST_CASE(flow_control_holds_back_ticks_while_a_round_is_unacknowledg
   e.handle_message(tuple(Atom("ack_diff"), neighbour("b@h")));
   BOOST_CHECK(e.awaiting_ack().empty());
   BOOST_CHECK_EQUAL(only<action::Send>(e.on_sync_timer()).size(), 1u);
-  // set_neighbours always starts a round (as DeltaCrdt does).
+  // set_neighbours is held back like a tick while that round is unacknowledged
+  // (DeltaCrdt always starts one), and starts a round once it is acknowledged.
+  BOOST_CHECK(only<action::Send>(e.set_neighbours({neighbour("b@h")})).empty());
+  e.handle_message(tuple(Atom("ack_diff"), neighbour("b@h")));
   BOOST_CHECK_EQUAL(only<action::Send>(e.set_neighbours({neighbour("b@h")})).size(), 1u);
 }
 
@@ -123,9 +126,55 @@ BOOST_AUTO_TEST_CASE(flow_control_defers_a_peers_rounds_while_ours_is_unacknowle
   BOOST_CHECK(answered(e.handle_message(b_round)));  // at most 2 in a row
   BOOST_CHECK(!answered(e.handle_message(b_round)));
   BOOST_CHECK_EQUAL(e.deferred_peer_rounds(), 3u);
-  // Our round acknowledged: b's next round is answered at once.
+  // Our round acknowledged, but the round of b answered last is still
+  // open here (we asked for its keys): b's next start waits for its slice.
   e.handle_message(tuple(Atom("ack_diff"), neighbour("b@h")));
+  BOOST_CHECK(!answered(e.handle_message(b_round)));
+  // b's slice (carrying the round's dots) closes it: the next is answered.
+  e.handle_message(tuple(Atom("diff"), empty.slice_term(std::vector<Term>{Term(Atom("k"))}, DotContext().to_term()),
+                         list(Term(Atom("k")))));
   BOOST_CHECK(answered(e.handle_message(b_round)));
+}
+
+BOOST_AUTO_TEST_CASE(flow_control_answers_a_peer_with_news_while_ours_is_unacknowledged) {
+  SyncConfig cfg = make_engine().config();
+  cfg.max_deferred_peer_rounds = 3;
+  SyncEngine e(cfg, [] { return std::int64_t{1}; });
+  const Pid b_pid{Atom("b@h"), 5, 0, 1};
+  // b holds a key we lack (its context has a dot ours does not).
+  AWLWWMap b;
+  b.enable_merkle();
+  b.add(Term(Atom("x")), Term(1), 7, 1);
+  const Term b_round = tuple(Atom("diff"), CausalDiff{b.prepare_partial_diff(), b.context().to_term(), Term(b_pid),
+                                                      Term(b_pid), e.config().self, {}}
+                                               .to_term());
+  e.set_neighbours({neighbour("b@h")});  // our round to b, unacknowledged
+  auto a = only<action::Send>(e.handle_message(b_round));
+  BOOST_REQUIRE(!a.empty());
+  BOOST_CHECK(a.front().message.is_record("get_diff", 3));  // answered: we ask b for the key
+  BOOST_CHECK_EQUAL(e.deferred_peer_rounds(), 0u);
+}
+
+BOOST_AUTO_TEST_CASE(flow_control_skips_rounds_that_cannot_carry_anything) {
+  SyncConfig cfg = make_engine().config();
+  cfg.max_idle_rounds = 2;
+  SyncEngine e(cfg, [] { return std::int64_t{1}; });
+  e.put(Term(Atom("k")), Term(1));
+  BOOST_CHECK_EQUAL(only<action::Send>(e.set_neighbours({neighbour("b@h")})).size(), 1u);
+  // Unacknowledged: every tick starts a round.
+  BOOST_CHECK_EQUAL(only<action::Send>(e.on_sync_timer()).size(), 1u);
+  // Acknowledged, and nothing changed since that round started: b holds
+  // everything we have, so the next ticks have nothing to carry.
+  e.handle_message(tuple(Atom("ack_diff"), neighbour("b@h")));
+  BOOST_CHECK(only<action::Send>(e.on_sync_timer()).empty());
+  BOOST_CHECK(only<action::Send>(e.on_sync_timer()).empty());
+  BOOST_CHECK_EQUAL(only<action::Send>(e.on_sync_timer()).size(), 1u);  // at most 2 in a row
+  BOOST_CHECK_EQUAL(e.idle_rounds_skipped(), 2u);
+  e.handle_message(tuple(Atom("ack_diff"), neighbour("b@h")));
+  BOOST_CHECK(only<action::Send>(e.on_sync_timer()).empty());
+  // A local change is news for b: the next tick carries it.
+  e.remove(Term(Atom("k")));
+  BOOST_CHECK_EQUAL(only<action::Send>(e.on_sync_timer()).size(), 1u);
 }
 
 BOOST_AUTO_TEST_CASE(gen_server_calls_behave_like_deltacrdt) {

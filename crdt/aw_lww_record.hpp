@@ -1,0 +1,123 @@
+// Internal to the AWLWWMap implementation (aw_lww_map.cpp, aw_lww_join.cpp):
+// the byte layout of a key's record and the term helpers both files use.
+// Not a public header; nothing outside crdt/ includes it.
+#pragma once
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crdt/aw_lww_map.hpp"
+#include "crdt/packed_term.hpp"
+
+namespace hc::crdt {
+
+// ---- record layout ----------------------------------------------------------
+// [varint key_len][key bytes][varint n]
+// n x ([varint vlen][value bytes][varint tlen][ts bytes][varint ndots]
+//      ndots x ([zigzag node][zigzag counter]))
+// Elements are sorted by (value bytes, ts bytes) and dots ascending, so two
+// records are equal bytes iff the keys and element maps are equal terms.
+struct AWLWWMap::Record {
+  std::uint32_t key_hash;  // phash2(Key, 2^32), valid when has_hash
+  std::uint32_t size;
+  std::uint32_t has_hash;
+  std::uint32_t pad_;
+  char* data() noexcept { return reinterpret_cast<char*>(this + 1); }
+  const char* data() const noexcept { return reinterpret_cast<const char*>(this + 1); }
+  std::string_view bytes() const noexcept { return {data(), size}; }
+
+  static Record* make(std::string_view bytes) {
+    void* p = ::operator new(sizeof(Record) + bytes.size());
+    auto* r = static_cast<Record*>(p);
+    r->key_hash = 0;
+    r->size = static_cast<std::uint32_t>(bytes.size());
+    r->has_hash = 0;
+    r->pad_ = 0;
+    std::memcpy(r->data(), bytes.data(), bytes.size());
+    return r;
+  }
+  std::string_view key() const noexcept {
+    std::string_view in = bytes();
+    auto n = get_varint(in);
+    return in.substr(0, n);
+  }
+};
+
+
+struct AWLWWMap::Parsed {
+  struct El {
+    std::string_view value;
+    std::string_view ts;
+    std::vector<Dot> dots;
+  };
+  std::string_view key;
+  std::vector<El> elems;
+
+  static Parsed of(const Record* r) {
+    Parsed p;
+    if (!r) return p;
+    std::string_view in = r->bytes();
+    auto kl = get_varint(in);
+    p.key = in.substr(0, kl);
+    in.remove_prefix(kl);
+    auto n = get_varint(in);
+    p.elems.resize(n);
+    for (auto& e : p.elems) {
+      auto vl = get_varint(in);
+      e.value = in.substr(0, vl);
+      in.remove_prefix(vl);
+      auto tl = get_varint(in);
+      e.ts = in.substr(0, tl);
+      in.remove_prefix(tl);
+      auto nd = get_varint(in);
+      e.dots.resize(nd);
+      for (auto& d : e.dots) {
+        d.node = unzigzag(get_varint(in));
+        d.counter = unzigzag(get_varint(in));
+      }
+    }
+    return p;
+  }
+
+  // Canonical bytes (elements sorted); empty string when no element.
+  std::string encode() {
+    if (elems.empty()) return {};
+    std::sort(elems.begin(), elems.end(), [](const El& a, const El& b) {
+      return a.value != b.value ? a.value < b.value : a.ts < b.ts;
+    });
+    std::string out;
+    put_varint(key.size(), out);
+    out.append(key);
+    put_varint(elems.size(), out);
+    for (auto& e : elems) {
+      std::sort(e.dots.begin(), e.dots.end());
+      put_varint(e.value.size(), out);
+      out.append(e.value);
+      put_varint(e.ts.size(), out);
+      out.append(e.ts);
+      put_varint(e.dots.size(), out);
+      for (const Dot& d : e.dots) {
+        put_varint(zigzag(d.node), out);
+        put_varint(zigzag(d.counter), out);
+      }
+    }
+    return out;
+  }
+};
+
+namespace awlww_detail {
+// %DeltaCrdt.AWLWWMap{} module atom.
+const Atom& awlww_module();
+// Erlang order of two packed timestamps (<0, 0, >0).
+int compare_ts(std::string_view a, std::string_view b);
+// Elixir 1.14+ MapSet of the dots (the element's dot set on the wire).
+Term mapset_of(const std::vector<Dot>& dots);
+// The dots of a MapSet of that exact shape; false otherwise.
+bool parse_mapset_dots(const Term& set, std::vector<Dot>& out);
+}  // namespace awlww_detail
+
+}  // namespace hc::crdt
