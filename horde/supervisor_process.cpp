@@ -136,9 +136,10 @@ void SupervisorProcess::adopt_children() {
     execute(state_->adopt_local_child(spec, pid));
     ++adopted;
   }
-  if (carry_->restarts)
+  if (carry_->restarts) {
     HC_LOG(info) << options_.name << ": " << adopted << " running child(ren) adopted after the restart, " << restarted
                  << " started again";
+  }
 }
 
 std::vector<Term> SupervisorProcess::auto_members() const {

@@ -33,12 +33,6 @@ struct TestDriver : hc::test::reg::Driver {
   explicit TestDriver(cnode::NodeRunner* runner) : Driver{runner, kReg} {}
 };
 
-Term erl_members(const std::vector<Atom>& nodes) {
-  TermVector v;
-  for (const Atom& n : nodes) v.push_back(tuple(kReg, n));
-  return Term::list(std::move(v));
-}
-
 std::string erl_list(const std::vector<Atom>& nodes) {
   std::string s = "[";
   for (std::size_t i = 0; i < nodes.size(); ++i)

@@ -417,8 +417,8 @@ BOOST_AUTO_TEST_CASE(placement_agrees_with_horde_for_10000_random_specs_and_memb
             if (mixed) {
               auto mod = horde::start_module(spec_t);
               bool cpp_child = mod && horde::in_cpp_namespace(*mod, {Atom("Elixir.CppWorkers")});
-              for (const horde::Member* pick : {static_cast<const horde::Member*>(&*their_member), mine.member})
-                BOOST_TEST((cpp_child ? pick->provides(*mod) : !pick->is_cpp()), "case " << k);
+              for (const horde::Member* chosen : {static_cast<const horde::Member*>(&*their_member), mine.member})
+                BOOST_TEST((cpp_child ? chosen->provides(*mod) : !chosen->is_cpp()), "case " << k);
             }
           }
         } else {
