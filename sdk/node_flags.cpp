@@ -32,6 +32,12 @@ std::string first_line(const std::string& path, bool& ok) {
 void add_node_options(po::options_description& options) {
   const std::string max_frame_help =
       "largest accepted distribution frame in bytes (default " + std::to_string(cnode::kDefaultMaxFrame) + ")";
+  const std::string pending_help =
+      "messages that may wait for a connection being set up, per peer; more are dropped with a warning (default " +
+      std::to_string(cnode::kDefaultMaxPendingSends) + ")";
+  const std::string send_queue_help =
+      "bytes that may wait to be written to one peer; past it that connection is closed (default " +
+      std::to_string(cnode::kDefaultMaxSendQueue) + ")";
   options.add_options()
       ("name", po::value<std::string>()->value_name("NAME@HOST"),
        "node name (HOST: an IP address or a resolvable host name); required")
@@ -49,6 +55,13 @@ void add_node_options(po::options_description& options) {
       ("no-epmd-start", po::bool_switch(), "do not start `epmd -daemon` when no epmd runs")
       ("max-frame", po::value<std::string>()->value_name("BYTES"), max_frame_help.c_str())
       ("tick", po::value<std::string>()->value_name("MS"), "interval of our own ticks in milliseconds (default 5000)")
+      ("dial-timeout", po::value<std::string>()->value_name("MS"),
+       "an outgoing connection must be up (epmd, connect, handshake) within MS milliseconds (default 7000, as "
+       "net_kernel's setup time; 0: only the handshake timeout)")
+      ("max-pending-sends", po::value<std::string>()->value_name("N"),
+       pending_help.c_str())
+      ("max-send-queue", po::value<std::string>()->value_name("BYTES"),
+       send_queue_help.c_str())
       ("no-discovery", po::bool_switch(), "do not connect to the nodes our peers know")
       ("log-level", po::value<std::string>()->value_name("LEVEL")->default_value("info"),
        "trace, debug, info, warn, error or off")
@@ -112,6 +125,18 @@ std::variant<NodeFlags, std::string> node_flags(const po::variables_map& vm) {
     if (!parse_number(str("tick"), ms) || ms == 0) return "invalid --tick '" + str("tick") + "' (milliseconds > 0)";
     s.node.tick_interval = std::chrono::milliseconds(ms);
   }
+  if (has("dial-timeout")) {
+    unsigned ms = 0;
+    if (!parse_number(str("dial-timeout"), ms))
+      return "invalid --dial-timeout '" + str("dial-timeout") + "' (milliseconds, 0 for none)";
+    s.node.dial_timeout = std::chrono::milliseconds(ms);
+  }
+  if (has("max-pending-sends") && (!parse_number(str("max-pending-sends"), s.node.max_pending_sends) ||
+                                   s.node.max_pending_sends == 0))
+    return "invalid --max-pending-sends '" + str("max-pending-sends") + "' (messages, at least 1)";
+  if (has("max-send-queue") &&
+      (!parse_number(str("max-send-queue"), s.node.max_send_queue) || s.node.max_send_queue < 65536))
+    return "invalid --max-send-queue '" + str("max-send-queue") + "' (bytes, at least 65536)";
   s.node.discovery = !vm["no-discovery"].as<bool>();
   s.log_level = str("log-level");
   if (!log::parse_level(s.log_level))

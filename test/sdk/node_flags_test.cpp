@@ -53,7 +53,8 @@ BOOST_AUTO_TEST_CASE(flags_become_node_options) {
   auto r = sdk::node_flags(parse({"--name", "a@127.0.0.1", "--cookie", "c", "--connect", "b@127.0.0.1",
                                   "--connect=c@127.0.0.1", "--port", "4370", "--listen", "127.0.0.1", "--tick",
                                   "250", "--max-frame", "2048", "--no-discovery", "--epmd-port", "4999",
-                                  "--log-level", "debug", "--exit-on-stdin-close"}));
+                                  "--log-level", "debug", "--exit-on-stdin-close", "--dial-timeout", "1500",
+                                  "--max-pending-sends", "10", "--max-send-queue", "1048576"}));
   BOOST_REQUIRE(std::holds_alternative<sdk::NodeFlags>(r));
   const auto& f = std::get<sdk::NodeFlags>(r);
   BOOST_TEST(f.node.name == "a@127.0.0.1");
@@ -68,6 +69,9 @@ BOOST_AUTO_TEST_CASE(flags_become_node_options) {
   BOOST_TEST(f.node.epmd_port == 4999);
   BOOST_TEST(f.log_level == "debug");
   BOOST_TEST(f.exit_on_stdin_close);
+  BOOST_TEST(f.node.dial_timeout.count() == 1500);
+  BOOST_TEST(f.node.max_pending_sends == 10u);
+  BOOST_TEST(f.node.max_send_queue == 1048576u);
 }
 
 BOOST_AUTO_TEST_CASE(every_bad_value_is_named) {
@@ -83,6 +87,9 @@ BOOST_AUTO_TEST_CASE(every_bad_value_is_named) {
            {{"--tick", "0"}, "invalid --tick '0'"},
            {{"--max-frame", "12"}, "invalid --max-frame '12'"},
            {{"--epmd-port", "x"}, "invalid --epmd-port 'x'"},
+           {{"--dial-timeout", "-1"}, "invalid --dial-timeout '-1'"},
+           {{"--max-pending-sends", "0"}, "invalid --max-pending-sends '0'"},
+           {{"--max-send-queue", "100"}, "invalid --max-send-queue '100'"},
            {{"--log-level", "loud"}, "invalid --log-level 'loud'"},
            {{"--connect", "bad"}, "invalid node name 'bad' for --connect"},
            {{"--cookie-file", "/nonexistent/cookie"}, "give either --cookie or --cookie-file"},
