@@ -87,8 +87,20 @@ struct Cluster {
   // (RegistryImpl.process_diff/2) -- Horde's own join race, on the BEAM too
   // (erlang_harness/registry_soak_beam.exs), not what this test is after.
   static bool registry_first() { return env_number("HC_SOAK_REGISTRY_FIRST", 0) != 0; }
+  // The other tests' 4 s peer timeout notices dead peers fast; a 30-minute
+  // run on a loaded machine sees BEAM nodes pause for seconds (a 70 MB
+  // binary built, a GC), and a connection cut then is a netsplit, which
+  // under members: :auto makes Horde drop the peer's names cluster-wide
+  // (on the BEAM too) -- not what this test is after. So the soak's C++
+  // nodes allow 20 s of silence (the BEAM's own default is 45-75 s).
+  static cnode::NodeOptions soak_options(const std::string& name, const std::string& cookie) {
+    auto o = node_options(name, cookie);
+    o.peer_timeout = std::chrono::seconds(20);
+    return o;
+  }
   void new_cpp(int i) {
-    auto c = std::make_unique<CppRegistryNode>(unique_name("soakc" + std::to_string(i)), cookie, kReg);
+    const std::string name = unique_name("soakc" + std::to_string(i));
+    auto c = std::make_unique<CppRegistryNode>(name, cookie, kReg, soak_options(name, cookie));
     if (registry_first()) c->start_auto(kSync);
     auto peers = all_nodes();
     c->runner->run([&] {

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -73,8 +74,12 @@ struct CppRegistryNode {
   std::unique_ptr<cnode::NodeRunner> runner;
   Atom registry;
 
-  CppRegistryNode(const std::string& name, const std::string& cookie, Atom registry_name)
-      : runner(std::make_unique<cnode::NodeRunner>(node_options(name, cookie))), registry(registry_name) {
+  // `options` (default: node_options) lets a test tune the node, e.g. the
+  // soak's tolerant peer timeout.
+  CppRegistryNode(const std::string& name, const std::string& cookie, Atom registry_name,
+                  std::optional<cnode::NodeOptions> options = std::nullopt)
+      : runner(std::make_unique<cnode::NodeRunner>(options ? std::move(*options) : node_options(name, cookie))),
+        registry(registry_name) {
     BOOST_REQUIRE(!runner->start());
     runner->run([this] {
       auto* control = horde::ensure_control_process(runner->node());
