@@ -61,6 +61,13 @@ const std::string& elixir_ebin() {
 
 }  // namespace
 
+bool erl_module_available(std::string_view module, const std::string& erl_libs) {
+  std::string cmd = erl_libs.empty() ? std::string() : "ERL_LIBS='" + erl_libs + "' ";
+  cmd += "erl -noshell -eval \"halt(case code:which('" + std::string(module) +
+         "') of non_existing -> 1; _ -> 0 end).\" >/dev/null 2>&1";
+  return std::system(cmd.c_str()) == 0;
+}
+
 std::string unique_name(std::string_view prefix) {
   static std::mt19937_64 gen{std::random_device{}() ^ (std::uint64_t(getpid()) << 20)};
   static std::mutex m;

@@ -47,6 +47,11 @@ struct BeamNodeOptions {
 // "prefix_<random>" for node names and cookies that do not collide.
 std::string unique_name(std::string_view prefix);
 
+// True when `erl` (with ERL_LIBS=erl_libs when given, else the inherited
+// one) can load `module`, e.g. "Elixir.Horde.Registry". Starts one erl
+// (about a second); call it once per test binary or benchmark.
+bool erl_module_available(std::string_view module, const std::string& erl_libs = {});
+
 class BeamNode {
  public:
   explicit BeamNode(BeamNodeOptions options);
