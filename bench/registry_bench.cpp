@@ -245,14 +245,7 @@ int main() {
   double pair_lag = -1, pair_rate = 0;
   if (!c2.start()) {
     auto start_pair = [&](cnode::NodeRunner& r, Atom other) {
-      return r.run([&] {
-                r.node().add_peer(other);
-                horde::RegistryOptions ro;
-                ro.name = rcc;
-                ro.sync_interval = std::chrono::milliseconds(sync_ms);
-                ro.members.push_back(horde::MemberSpec{rcc, other});
-                return horde::RegistryProcess::start(r.node(), ro).has_value();
-              }).get();
+      return bench::start_cpp_registry(r, rcc, other, std::chrono::milliseconds(sync_ms));
     };
     start_pair(c, c2.node().name());
     start_pair(c2, cn);

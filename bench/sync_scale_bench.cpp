@@ -87,15 +87,7 @@ void start_beam(cnode::NodeRunner& c, const ElixirPeer& p, Atom reg, std::vector
 }
 
 void start_cpp(cnode::NodeRunner& c, Atom reg, Atom peer) {
-  bool ok = c.run([&] {
-               c.node().add_peer(peer);
-               horde::RegistryOptions ro;
-               ro.name = reg;
-               ro.sync_interval = std::chrono::milliseconds(kSyncMs);
-               ro.members.push_back(horde::MemberSpec{reg, peer});
-               return horde::RegistryProcess::start(c.node(), ro).has_value();
-             }).get();
-  if (!ok) throw std::runtime_error("cannot start the C++ registry");
+  if (!start_cpp_registry(c, reg, peer, std::chrono::milliseconds(kSyncMs))) throw std::runtime_error("cannot start the C++ registry");
 }
 
 std::size_t cpp_count(cnode::NodeRunner& c, Atom reg) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cnode/node.hpp"
+#include "horde/registry_api.hpp"
 #include "support/beam_node.hpp"       // unique_name, erl_module_available
 #include "support/child_process.hpp"   // ChildProcess, TempDir
 #include "support/cluster_support.hpp" // call, eventually
@@ -129,6 +130,20 @@ inline std::int64_t ok_int(const Term& t, std::size_t i = 1) {
   if (t.is_atom("timeout")) return -1;
   if (!t.is_tuple() || !t.element(0)->is_atom("ok")) throw std::runtime_error("unexpected reply " + to_string(t));
   return t.element(i)->as_int().value();
+}
+
+// Starts registry `reg` on `c` with one peer member {reg, peer} (the C++
+// side of the registry benches); false when it does not start. Blocks the
+// calling thread until the io thread has run it.
+inline bool start_cpp_registry(cnode::NodeRunner& c, Atom reg, Atom peer, std::chrono::milliseconds sync_interval) {
+  return c.run([&] {
+            c.node().add_peer(peer);
+            horde::RegistryOptions ro;
+            ro.name = reg;
+            ro.sync_interval = sync_interval;
+            ro.members.push_back(horde::MemberSpec{reg, peer});
+            return horde::RegistryProcess::start(c.node(), ro).has_value();
+          }).get();
 }
 
 // Horde (Registry and DynamicSupervisor) in the inherited ERL_LIBS.
