@@ -61,6 +61,21 @@ const std::string& elixir_ebin() {
 
 }  // namespace
 
+std::string erl_libs_or_skip(std::string_view module, std::string_view hint) {
+  const char* env = std::getenv("ERL_LIBS");
+  const std::string base = env ? env : "";
+  const std::string elixir_lib = run_capture("elixir -e 'IO.puts(Path.dirname(:code.lib_dir(:elixir)))' 2>/dev/null");
+  const std::string all = elixir_lib.empty() ? base : base + ":" + elixir_lib;
+  if (base.empty() || !erl_module_available(module, all)) {
+    std::printf("skipped: %.*s cannot be loaded with ERL_LIBS='%s'. Set ERL_LIBS to a directory holding %.*s.\n",
+                static_cast<int>(module.size()), module.data(), base.c_str(), static_cast<int>(hint.size()),
+                hint.data());
+    std::fflush(stdout);
+    std::_Exit(77);
+  }
+  return all;
+}
+
 bool erl_module_available(std::string_view module, const std::string& erl_libs) {
   std::string cmd = erl_libs.empty() ? std::string() : "ERL_LIBS='" + erl_libs + "' ";
   cmd += "erl -noshell -eval \"halt(case code:which('" + std::string(module) +
