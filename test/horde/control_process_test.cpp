@@ -3,45 +3,15 @@
 // on one node without sockets (a test-owned io_context driven with poll()).
 #include "horde/control_process.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include "cnode/node.hpp"
-#include "cnode/timer.hpp"
+#include "support/polled_node.hpp"
 
 using namespace hc;
 using namespace hc::horde;
 
-namespace {
-
-struct LocalNode {
-  boost::asio::io_context io;
-  std::unique_ptr<cnode::Node> node;
-
-  LocalNode() {
-    cnode::NodeOptions o;
-    o.name = "unit@127.0.0.1";
-    o.cookie = "c";
-    o.listen_address = "127.0.0.1";
-    o.use_epmd = false;
-    o.discovery = false;
-    node = std::make_unique<cnode::Node>(io, o, std::make_unique<cnode::ManualTimerService>());
-    bool started = false;
-    node->start([&](std::error_code ec) { started = !ec; });
-    settle();
-    BOOST_REQUIRE(started);
-  }
-  ~LocalNode() {
-    node->stop();
-    settle();
-  }
-  void settle() {
-    io.restart();
-    io.poll();
-  }
-};
-
-}  // namespace
+using LocalNode = hc::test::PolledNode;
 
 BOOST_AUTO_TEST_SUITE(control_process_test)
 
