@@ -28,6 +28,8 @@
 
 #include "crdt/sync_engine.hpp"
 #include "interop/codec.hpp"
+#include "support/beam_node.hpp"      // erl_module_available
+#include "support/child_process.hpp"  // run_capture
 
 using namespace hc;
 using namespace hc::crdt;
@@ -130,8 +132,7 @@ RoundStats sync_round(SyncEngine& from, SyncEngine& to, const Term& to_name) {
 bool beam_side_available() {
   const char* libs = std::getenv("ERL_LIBS");
   if (!libs || !*libs) return false;
-  return std::system("erl -noshell -eval \"halt(case code:which('Elixir.DeltaCrdt') of non_existing -> 1; _ -> 0 "
-                     "end).\" >/dev/null 2>&1") == 0;
+  return test::erl_module_available("Elixir.DeltaCrdt");
 }
 
 }  // namespace
@@ -160,12 +161,8 @@ int main(int argc, char** argv) {
   if (beam_side_available()) {
     std::string cmd = "elixir \"" + std::string(std::getenv("HC_SOURCE_DIR") ? std::getenv("HC_SOURCE_DIR") : ".") +
                       "/erlang_harness/crdt_bench.exs\" " + std::to_string(keys) + " " + std::to_string(batch) + " 2>&1";
-    if (FILE* f = popen(cmd.c_str(), "r")) {
-      char buf[512];
-      while (fgets(buf, sizeof buf, f)) beam_output += buf;
-      pclose(f);
-    }
-    std::fputs(beam_output.c_str(), stdout);
+    beam_output = test::run_capture(cmd);
+    std::puts(beam_output.c_str());
     double beam_kps = 0;
     if (auto p = beam_output.find(" = "); p != std::string::npos) beam_kps = std::atof(beam_output.c_str() + p + 3);
     if (beam_kps > 0) std::printf("join speed-up: %.1fx (goal >= 10x)\n", cpp_kps / beam_kps);

@@ -12,18 +12,15 @@
 // certificates made with `openssl` in a temporary directory), so the A -> B
 // lines are BEAM <-> BEAM over TLS next to A -> C++ over TLS.
 // Needs erl/erlc in PATH and HC_SOURCE_DIR (set by bench/run).
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <random>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,8 +28,9 @@
 #include "cnode/gen_server.hpp"
 #include "cnode/log.hpp"
 #include "cnode/node.hpp"
-
-extern char** environ;
+#include "support/beam_node.hpp"  // unique_name
+#include "support/child_process.hpp"
+#include "support/tls_certs.hpp"
 
 using namespace hc;
 using namespace hc::cnode;
@@ -80,49 +78,6 @@ class Sink final : public Process {
   std::int64_t expected_ = 0, seen_ = 0;
 };
 
-struct Child {
-  pid_t pid = -1;
-  ~Child() {
-    if (pid > 0) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-  }
-};
-
-// A CA and one node certificate (IP and DNS SAN 127.0.0.1) in `dir`, and the
-// option file every node reads; returns its path ("" on failure).
-std::string make_tls_optfile(const std::string& dir) {
-  auto run = [&](const std::string& cmd) {
-    return std::system(("cd '" + dir + "' && " + cmd + " >/dev/null 2>&1").c_str()) == 0;
-  };
-  std::ofstream(dir + "/node.ext") << "subjectAltName=IP:127.0.0.1,DNS:127.0.0.1\nbasicConstraints=CA:FALSE\n"
-                                      "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n";
-  const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-  if (!run("openssl req -x509 " + ec + " -days 2 -subj /CN=bench-ca -keyout ca.key -out ca.pem") ||
-      !run("openssl req " + ec + " -subj /CN=node -keyout node.key -out node.csr") ||
-      !run("openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out node.pem -extfile node.ext"))
-    return "";
-  const std::string f = dir + "/dist.conf";
-  std::ofstream o(f);
-  for (const char* side : {"server", "client"})
-    o << (side[0] == 's' ? "[" : ",\n ") << "{" << side << ", [{certfile, \"" << dir << "/node.pem\"}, {keyfile, \"" << dir
-      << "/node.key\"}, {cacertfile, \"" << dir << "/ca.pem\"}, {verify, verify_peer}"
-      << (side[0] == 's' ? ", {fail_if_no_peer_cert, true}" : "") << "]}";
-  o << "].\n";
-  return f;
-}
-
-pid_t spawn_erl(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  std::vector<std::string> copy = args;
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  if (posix_spawnp(&pid, "erl", nullptr, nullptr, argv.data(), environ) != 0) return -1;
-  return pid;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -130,11 +85,10 @@ int main(int argc, char** argv) {
   const bool tls = argc > 2 && std::string_view(argv[2]) == "tls";
   const char* src = std::getenv("HC_SOURCE_DIR");
   std::string root = src ? src : ".";
-  std::mt19937 gen{std::random_device{}()};
-  std::string suffix = std::to_string(gen() % 1000000);
-  std::string cookie = "bench_" + suffix;
-  std::string ebin = (std::filesystem::temp_directory_path() / ("hc_dist_bench_" + suffix)).string();
-  std::filesystem::create_directories(ebin);
+  const std::string suffix = test::unique_name("b");
+  const std::string cookie = "bench_" + suffix;
+  test::TempDir dir("hc_dist_bench");
+  const std::string ebin = dir.path().string();
   if (std::system(("erlc -o '" + ebin + "' '" + root + "/erlang_harness/dist_bench.erl'").c_str()) != 0) {
     std::cerr << "dist_bench: erlc failed (is HC_SOURCE_DIR set?)\n";
     return 1;
@@ -147,8 +101,17 @@ int main(int argc, char** argv) {
   opts.listen_address = "127.0.0.1";
   opts.discovery = false;
   std::vector<std::string> dist_args;
+  std::unique_ptr<test::TlsCerts> certs;
   if (tls) {
-    const std::string optfile = make_tls_optfile(ebin);
+    // A CA and a node certificate (IP and DNS SAN 127.0.0.1), and the
+    // option file every node reads (test/support/tls_certs.hpp).
+    std::string optfile;
+    try {
+      certs = std::make_unique<test::TlsCerts>();
+      optfile = certs->optfile("dist.conf");
+    } catch (const std::exception& e) {
+      std::cerr << "dist_bench: " << e.what() << "\n";
+    }
     TlsOptionProblem problem;
     auto t = optfile.empty() ? Result<TlsDistOptions>(make_error_code(TlsOptionError::unreadable_file))
                              : load_ssl_dist_optfile(optfile, &problem);
@@ -171,28 +134,27 @@ int main(int argc, char** argv) {
 
   const std::string b_name = "bench_b_" + suffix + "@127.0.0.1";
   const std::string a_name = "bench_a_" + suffix + "@127.0.0.1";
-  Child b;
   auto erl_args = [&](std::vector<std::string> v) {
     v.insert(v.begin() + 1, dist_args.begin(), dist_args.end());
     return v;
   };
-  b.pid = spawn_erl(erl_args({"erl", "-name", b_name, "-setcookie", cookie, "-noshell", "-kernel",
-                              "inet_dist_use_interface", "{127,0,0,1}", "-pa", ebin, "-eval", "dist_bench:server()"}));
+  test::ChildProcess b(erl_args({"erl", "-name", b_name, "-setcookie", cookie, "-noshell", "-kernel",
+                              "inet_dist_use_interface", "{127,0,0,1}", "-pa", ebin, "-eval", "dist_bench:server()"}),
+                       dir, {.name = "server"});
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   std::cout << "dist_bench: C++ node " << opts.name << " vs BEAM node " << b_name << ", client " << a_name
             << " (OTP, 127.0.0.1, " << (tls ? "TLS distribution" : "plain TCP distribution") << ")\n";
   std::cout.flush();
-  Child a;
-  a.pid = spawn_erl(erl_args({"erl", "-name", a_name, "-setcookie", cookie, "-noshell", "-kernel",
+  test::ChildProcess a(erl_args({"erl", "-name", a_name, "-setcookie", cookie, "-noshell", "-kernel",
                               "inet_dist_use_interface", "{127,0,0,1}", "-pa", ebin, "-eval",
                               "dist_bench:client([\"" + opts.name + "\", \"" + b_name + "\", \"" + std::to_string(n) +
-                                  "\"])"}));
-  int status = 0;
-  waitpid(a.pid, &status, 0);
-  a.pid = -1;
+                                  "\"])"}),
+                       dir, {.name = "client"});
+  // The client prints the results and halts; its output goes to a file.
+  const std::optional<int> status = a.wait_for(std::chrono::hours(1));
+  std::cout << a.out() << a.err();
   auto stats = cpp.run([&] { return cpp.node().stats(); }).get();
   std::cout << "C++ node: " << stats.frames_in << " frames in, " << stats.frames_out << " frames out\n";
   cpp.stop();
-  std::filesystem::remove_all(ebin);
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+  return status == 0 ? 0 : 1;
 }

@@ -41,26 +41,19 @@
 #include "horde/registry_api.hpp"
 #include "support/bench_support.hpp"
 
-extern char** environ;
-
 using namespace hc;
 using namespace std::chrono_literals;
 
 namespace {
 
-// The shared pieces (bench/support/bench_support.hpp): loopback-only
-// registry_bench.exs peer, names, clocks, synchronous calls.
+// The shared pieces (bench/support/bench_support.hpp and test/support/):
+// loopback-only registry_bench.exs peer, names, clocks, synchronous calls.
 using bench::ElixirPeer;
 using bench::now_us;
-using bench::rnd;
-using bench::source_dir;
+using test::unique_name;
 
 // bench::bench_call with this benchmark's 600 s bound on one BEAM-side step.
-Term call_peer(cnode::NodeRunner& r, const ElixirPeer& p, Term request) {
-  auto res = bench::call(r, cnode::Dest(atom("registry_bench"), p.name()), std::move(request), 600s);
-  if (!res.ok()) throw std::runtime_error("bench call failed: " + to_string(res.reason()));
-  return res.value();
-}
+Term call_peer(cnode::NodeRunner& r, const ElixirPeer& p, Term request) { return bench::bench_call(r, p, std::move(request), 600s); }
 
 std::int64_t ok_us(const Term& t, std::size_t i = 1) {
   if (t.is_atom("timeout")) {
@@ -86,8 +79,7 @@ Term key(const std::string& prefix, std::size_t i) { return binary(prefix + std:
 }  // namespace
 
 int main() {
-  if (std::system("ERL_LIBS=\"$ERL_LIBS\" erl -noshell -eval \"halt(case code:which('Elixir.Horde.Registry') of "
-                  "non_existing -> 1; _ -> 0 end).\" >/dev/null 2>&1") != 0) {
+  if (!bench::horde_available()) {
     std::printf("registry_bench: SKIPPED (Horde not in ERL_LIBS='%s')\n",
                 std::getenv("ERL_LIBS") ? std::getenv("ERL_LIBS") : "");
     return 0;
@@ -96,13 +88,14 @@ int main() {
   hc::log::set_level(hc::log::Level::warn);
   const std::size_t n = std::getenv("HC_REGISTRY_BENCH_N") ? std::stoul(std::getenv("HC_REGISTRY_BENCH_N")) : 100000;
   const std::int64_t sync_ms = 300;
-  const std::string cookie = rnd("bench");
+  const std::string cookie = unique_name("bench");
   const Atom rb("Elixir.Bench.BeamRegistry"), rc("Elixir.Bench.CppRegistry");
 
   std::printf("registry_bench: N = %zu, sync interval %lld ms (Horde default)\n", n, static_cast<long long>(sync_ms));
-  ElixirPeer b1(rnd("rb1"), cookie), b2(rnd("rb2"), cookie);
+  ElixirPeer b1(unique_name("rb1"), cookie, bench::registry_peer_options()),
+      b2(unique_name("rb2"), cookie, bench::registry_peer_options());
   cnode::NodeOptions o;
-  o.name = rnd("rbc") + "@127.0.0.1";
+  o.name = unique_name("rbc") + "@127.0.0.1";
   o.cookie = cookie;
   o.listen_address = "127.0.0.1";
   o.discovery = false;
@@ -247,19 +240,12 @@ int main() {
   // ---- 6. C++ -> C++ peer (both in this process): when does C2 have C's N names? ---------
   const Atom rcc("Elixir.Bench.CppPair");
   cnode::NodeOptions o2 = o;
-  o2.name = rnd("rbc2") + "@127.0.0.1";
+  o2.name = unique_name("rbc2") + "@127.0.0.1";
   cnode::NodeRunner c2(o2);
   double pair_lag = -1, pair_rate = 0;
   if (!c2.start()) {
     auto start_pair = [&](cnode::NodeRunner& r, Atom other) {
-      return r.run([&] {
-                r.node().add_peer(other);
-                horde::RegistryOptions ro;
-                ro.name = rcc;
-                ro.sync_interval = std::chrono::milliseconds(sync_ms);
-                ro.members.push_back(horde::MemberSpec{rcc, other});
-                return horde::RegistryProcess::start(r.node(), ro).has_value();
-              }).get();
+      return bench::start_cpp_registry(r, rcc, other, std::chrono::milliseconds(sync_ms));
     };
     start_pair(c, c2.node().name());
     start_pair(c2, cn);

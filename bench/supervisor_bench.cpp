@@ -13,11 +13,7 @@
 //
 // Needs Horde in ERL_LIBS (prints SKIPPED otherwise) and `elixir` in PATH.
 // BEAM nodes run erlang_harness/supervisor_peer.exs (+ supervisor_bench.exs).
-#include <fcntl.h>
 #include <malloc.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,7 +23,6 @@
 #include <future>
 #include <iostream>
 #include <memory>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,95 +30,34 @@
 #include "cnode/node.hpp"
 #include "horde/mixed_distribution.hpp"
 #include "horde/supervisor_process.hpp"
+#include "support/bench_support.hpp"
 
-extern char** environ;
 
 using namespace hc;
 using namespace std::chrono_literals;
 
 namespace {
 
-std::string source_dir() {
-  const char* s = std::getenv("HC_SOURCE_DIR");
-  return s ? s : ".";
+using bench::ElixirPeer;
+using test::unique_name;
+
+// An Elixir node running supervisor_peer.exs (a Horde.DynamicSupervisor
+// `sup` with `strategy` over `members`, sync interval `sync_ms`).
+std::unique_ptr<ElixirPeer> supervisor_peer(const std::string& name, const std::string& cookie, const std::string& sup,
+                                            const std::string& strategy, const std::vector<std::string>& members,
+                                            int sync_ms) {
+  bench::ElixirPeerOptions o;
+  o.script = "supervisor_peer.exs";
+  o.args = {sup, strategy};
+  o.args.insert(o.args.end(), members.begin(), members.end());
+  o.env = {"HC_SYNC_INTERVAL=" + std::to_string(sync_ms)};
+  o.ready = "READY";
+  return std::make_unique<ElixirPeer>(name, cookie, o);
 }
-
-std::string rnd(const std::string& prefix) {
-  static std::mt19937_64 g{std::random_device{}()};
-  return prefix + "_" + std::to_string(g() % 1000000);
-}
-
-// An Elixir node running supervisor_peer.exs; killed (SIGKILL) on destruction.
-class ElixirPeer {
- public:
-  ElixirPeer(const std::string& name, const std::string& cookie, const std::string& sup, const std::string& strategy,
-             const std::vector<std::string>& members, int sync_ms)
-      : name_(name + "@127.0.0.1") {
-    std::vector<std::string> args{"elixir", "--name", name_, "--cookie", cookie, "--erl",
-                                  "-kernel inet_dist_use_interface {127,0,0,1}",
-                                  source_dir() + "/erlang_harness/supervisor_peer.exs", sup, strategy};
-    for (auto& m : members) args.push_back(m);
-    int out[2];
-    if (pipe(out) != 0) throw std::runtime_error("pipe");
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_addclose(&fa, out[0]);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    std::vector<std::string> env;
-    for (char** e = environ; *e; ++e) env.emplace_back(*e);
-    env.push_back("HC_SYNC_INTERVAL=" + std::to_string(sync_ms));
-    std::vector<char*> argv, envp;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    if (posix_spawnp(&pid_, "elixir", &fa, nullptr, argv.data(), envp.data()) != 0) throw std::runtime_error("spawn elixir");
-    posix_spawn_file_actions_destroy(&fa);
-    close(out[1]);
-    fd_ = out[0];
-    // Wait for READY, then keep draining stdout so the node never blocks on it.
-    std::string buf;
-    auto deadline = std::chrono::steady_clock::now() + 90s;
-    char c;
-    while (std::chrono::steady_clock::now() < deadline && read(fd_, &c, 1) == 1) {
-      buf += c;
-      if (buf.find("READY") != std::string::npos) break;
-      if (buf.find("SKIP") != std::string::npos) break;
-    }
-    if (buf.find("READY") == std::string::npos) throw std::runtime_error(name_ + " did not start: " + buf);
-    drain_ = std::thread([fd = fd_] {
-      char b[4096];
-      while (read(fd, b, sizeof b) > 0) {
-      }
-    });
-  }
-  ~ElixirPeer() {
-    kill();
-    if (drain_.joinable()) drain_.join();
-    close(fd_);
-  }
-  void kill() {
-    if (pid_ > 0) {
-      // `elixir` and `erl` exec into the VM, so this pid is beam.smp itself.
-      ::kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-  }
-  const std::string& name() const { return name_; }
-  Atom atom_name() const { return Atom(name_); }
-
- private:
-  std::string name_;
-  pid_t pid_ = -1;
-  int fd_ = -1;
-  std::thread drain_;
-};
 
 cnode::NodeOptions node_options(const std::string& prefix, const std::string& cookie) {
   cnode::NodeOptions o;
-  o.name = rnd(prefix) + "@127.0.0.1";
+  o.name = unique_name(prefix) + "@127.0.0.1";
   o.cookie = cookie;
   o.listen_address = "127.0.0.1";
   o.discovery = false;
@@ -132,18 +66,9 @@ cnode::NodeOptions node_options(const std::string& prefix, const std::string& co
   return o;
 }
 
-cnode::CallResult call(cnode::NodeRunner& runner, cnode::Dest dest, Term request, std::chrono::milliseconds timeout = 120s) {
-  auto promise = std::make_shared<std::promise<cnode::CallResult>>();
-  auto future = promise->get_future();
-  runner.post([&runner, dest, request, timeout, promise] {
-    runner.node().spawn_fn([](cnode::Process&, const Term&) {}, {}, [dest, request, timeout, promise](cnode::Process& self) {
-      self.call(dest, request, timeout, [promise, &self](cnode::CallResult r) {
-        promise->set_value(std::move(r));
-        self.exit(Term(atom("normal")));
-      });
-    });
-  });
-  return future.get();
+// test::call with this benchmark's 120 s bound.
+cnode::CallResult call(cnode::NodeRunner& runner, cnode::Dest dest, Term request) {
+  return test::call(runner, std::move(dest), std::move(request), 120s);
 }
 
 Term harness(cnode::NodeRunner& via, Atom beam, Term request) {
@@ -192,14 +117,10 @@ std::unique_ptr<cnode::NodeRunner> start_cpp_member(const std::string& cookie, A
   return r;
 }
 
+// test::eventually polling every 2 ms: the failover timings are read off it.
 template <class F>
 bool wait_until(F f, std::chrono::milliseconds timeout) {
-  auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return f();
+  return test::eventually(std::move(f), timeout, 2ms);
 }
 
 std::size_t alive_members(cnode::NodeRunner& r, Atom sup) {
@@ -236,15 +157,15 @@ std::string fmt(double v, const char* unit) {
 // ---- 1. start_child latency / throughput -------------------------------------------
 
 void bench_start_child(int n_latency, int n_throughput, int concurrency) {
-  const std::string cookie = rnd("cookie");
-  const Atom sup("Elixir.Bench." + rnd("Sup"));
-  const std::string b1n = rnd("benchb1"), b2n = rnd("benchb2");
+  const std::string cookie = unique_name("cookie");
+  const Atom sup("Elixir.Bench." + unique_name("Sup"));
+  const std::string b1n = unique_name("benchb1"), b2n = unique_name("benchb2");
   const Atom b1(b1n + "@127.0.0.1"), b2(b2n + "@127.0.0.1");
   auto mixed = std::make_shared<horde::MixedDistribution>();
   auto c1 = start_cpp_member(cookie, sup, {b1, b2}, mixed, 100);
   const std::string c1n(c1->node().name().text());
-  ElixirPeer p1(b1n, cookie, std::string(sup.text()).substr(7), "mixed", {b1.text().data(), b2.text().data(), c1n}, 100);
-  ElixirPeer p2(b2n, cookie, std::string(sup.text()).substr(7), "mixed", {b1.text().data(), b2.text().data(), c1n}, 100);
+  auto p1 = supervisor_peer(b1n, cookie, std::string(sup.text()).substr(7), "mixed", {b1.text().data(), b2.text().data(), c1n}, 100);
+  auto p2 = supervisor_peer(b2n, cookie, std::string(sup.text()).substr(7), "mixed", {b1.text().data(), b2.text().data(), c1n}, 100);
   if (!wait_until([&] { return alive_members(*c1, sup) == 3 && beam_sees_alive(*c1, b1, sup, 3); }, 30s))
     throw std::runtime_error("cluster did not form");
 
@@ -302,8 +223,8 @@ void bench_start_child(int n_latency, int n_throughput, int concurrency) {
 // ---- 2. failover of 1 000 children -----------------------------------------------------
 
 double cpp_failover(int n) {
-  const std::string cookie = rnd("cookie");
-  const Atom sup("Elixir.Bench." + rnd("FoSup"));
+  const std::string cookie = unique_name("cookie");
+  const Atom sup("Elixir.Bench." + unique_name("FoSup"));
   auto uniform = std::make_shared<horde::UniformDistribution>();
   std::vector<std::unique_ptr<cnode::NodeRunner>> rs;
   std::vector<cnode::NodeOptions> opts;
@@ -361,13 +282,13 @@ double cpp_failover(int n) {
 
 double beam_failover(int n, cnode::NodeRunner& driver) {
   const std::string cookie(driver.node().options().cookie);
-  const std::string sup_text = "Bench." + rnd("BFoSup");
+  const std::string sup_text = "Bench." + unique_name("BFoSup");
   const Atom sup("Elixir." + sup_text);
-  std::vector<std::string> names{rnd("bfo1"), rnd("bfo2"), rnd("bfo3")};
+  std::vector<std::string> names{unique_name("bfo1"), unique_name("bfo2"), unique_name("bfo3")};
   std::vector<std::string> full;
   for (auto& nm : names) full.push_back(nm + "@127.0.0.1");
   std::vector<std::unique_ptr<ElixirPeer>> peers;
-  for (auto& nm : names) peers.push_back(std::make_unique<ElixirPeer>(nm, cookie, sup_text, "uniform", full, 100));
+  for (auto& nm : names) peers.push_back(supervisor_peer(nm, cookie, sup_text, "uniform", full, 100));
   const Atom b1(full[0]);
   if (!wait_until([&] { return beam_sees_alive(driver, b1, sup, 3) && beam_sees_alive(driver, Atom(full[2]), sup, 3); }, 30s))
     throw std::runtime_error("BEAM cluster did not form");
@@ -390,8 +311,8 @@ std::size_t heap_in_use() {
 }
 
 double cpp_memory_per_child(int n) {
-  const std::string cookie = rnd("cookie");
-  const Atom sup("Elixir.Bench." + rnd("MemSup"));
+  const std::string cookie = unique_name("cookie");
+  const Atom sup("Elixir.Bench." + unique_name("MemSup"));
   auto r = start_cpp_member(cookie, sup, {}, std::make_shared<horde::UniformDistribution>(), 100, "cppmem");
   std::this_thread::sleep_for(300ms);
   const std::size_t before = heap_in_use();
@@ -420,11 +341,11 @@ double cpp_memory_per_child(int n) {
 
 double beam_memory_per_child(int n, cnode::NodeRunner& driver) {
   const std::string cookie(driver.node().options().cookie);
-  const std::string sup_text = "Bench." + rnd("BMemSup");
+  const std::string sup_text = "Bench." + unique_name("BMemSup");
   const Atom sup("Elixir." + sup_text);
-  const std::string name = rnd("bmem");
-  ElixirPeer peer(name, cookie, sup_text, "uniform", {name + "@127.0.0.1"}, 100);
-  const Atom b(peer.name());
+  const std::string name = unique_name("bmem");
+  auto peer = supervisor_peer(name, cookie, sup_text, "uniform", {name + "@127.0.0.1"}, 100);
+  const Atom b(peer->name());
   wait_until([&] { return beam_sees_alive(driver, b, sup, 1); }, 30s);
   const auto before = *bench_call(driver, b, "memory_after_gc", {}).as_int();
   bench_call(driver, b, "start_local", {sup, Term(Atom("Elixir.HordeCnodeTest.ElixirWorker")), Term(n)});
@@ -438,7 +359,7 @@ double beam_memory_per_child(int n, cnode::NodeRunner& driver) {
 int main(int argc, char** argv) {
   (void)argc;
   (void)argv;
-  if (std::system("erl -noshell -eval \"halt(case code:which('Elixir.Horde.DynamicSupervisor') of non_existing -> 1; _ -> 0 end).\" >/dev/null 2>&1") != 0) {
+  if (!test::erl_module_available("Elixir.Horde.DynamicSupervisor")) {
     std::printf("supervisor_bench: SKIPPED (Horde not in ERL_LIBS='%s')\n", std::getenv("ERL_LIBS") ? std::getenv("ERL_LIBS") : "");
     return 0;
   }
@@ -451,7 +372,7 @@ int main(int argc, char** argv) {
     const std::string parts = std::getenv("HC_SUP_BENCH_PARTS") ? std::getenv("HC_SUP_BENCH_PARTS") : "123";
     if (parts.find('1') != std::string::npos) bench_start_child(n_lat, n_lat * 2, 16);
 
-    cnode::NodeRunner driver(node_options("benchdrv", rnd("cookie")));
+    cnode::NodeRunner driver(node_options("benchdrv", unique_name("cookie")));
     if (driver.start()) throw std::runtime_error("driver node");
     if (parts.find('2') != std::string::npos) {
     std::printf("\n[2] failover: 3 members, 1 000 children, one member killed -> all running again\n");

@@ -66,7 +66,7 @@ OsStats self_stats() { return {self_cpu_seconds(), self_status_kb("VmHWM") / 102
 
 cnode::NodeOptions node_options(const std::string& cookie) {
   cnode::NodeOptions o;
-  o.name = rnd("ssc") + "@127.0.0.1";
+  o.name = test::unique_name("ssc") + "@127.0.0.1";
   o.cookie = cookie;
   o.listen_address = "127.0.0.1";
   o.discovery = false;
@@ -87,15 +87,7 @@ void start_beam(cnode::NodeRunner& c, const ElixirPeer& p, Atom reg, std::vector
 }
 
 void start_cpp(cnode::NodeRunner& c, Atom reg, Atom peer) {
-  bool ok = c.run([&] {
-               c.node().add_peer(peer);
-               horde::RegistryOptions ro;
-               ro.name = reg;
-               ro.sync_interval = std::chrono::milliseconds(kSyncMs);
-               ro.members.push_back(horde::MemberSpec{reg, peer});
-               return horde::RegistryProcess::start(c.node(), ro).has_value();
-             }).get();
-  if (!ok) throw std::runtime_error("cannot start the C++ registry");
+  if (!start_cpp_registry(c, reg, peer, std::chrono::milliseconds(kSyncMs))) throw std::runtime_error("cannot start the C++ registry");
 }
 
 std::size_t cpp_count(cnode::NodeRunner& c, Atom reg) {
@@ -146,11 +138,11 @@ std::pair<std::int64_t, std::int64_t> register_cpp(cnode::NodeRunner& c, Atom re
 
 Row run_one(const std::string& setup, std::size_t n) {
   Row row;
-  const std::string cookie = rnd("ssb");
+  const std::string cookie = test::unique_name("ssb");
   const Atom reg("Elixir.Bench.Scale");
-  ElixirPeer b1(rnd("ss1"), cookie);
+  ElixirPeer b1(test::unique_name("ss1"), cookie, registry_peer_options());
   std::unique_ptr<ElixirPeer> b2;
-  if (setup == "bb" || setup == "jb") b2 = std::make_unique<ElixirPeer>(rnd("ss2"), cookie);
+  if (setup == "bb" || setup == "jb") b2 = std::make_unique<ElixirPeer>(test::unique_name("ss2"), cookie, registry_peer_options());
   cnode::NodeRunner c(node_options(cookie));
   if (auto ec = c.start()) throw std::runtime_error("cannot start the C++ node: " + ec.message());
   const Atom cn = c.node().name();

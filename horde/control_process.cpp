@@ -13,6 +13,11 @@ namespace {
 
 Term error(Term reason) { return tuple(atom("error"), std::move(reason)); }
 
+// The node's live control process (a Node attachment: one per node).
+struct ControlRecord {
+  ControlProcess* live = nullptr;
+};
+
 std::string_view tag_of(const Term& request) {
   if (const Atom* a = request.as_atom()) return a->text();
   if (request.is_tuple() && !request.tuple_elements().empty())
@@ -21,6 +26,15 @@ std::string_view tag_of(const Term& request) {
 }
 
 }  // namespace
+
+ControlProcess* ControlProcess::of(cnode::Node& node) { return node.attachment<ControlRecord>().live; }
+
+void ControlProcess::init() { node().attachment<ControlRecord>().live = this; }
+
+void ControlProcess::terminate(const Term&) {
+  ControlProcess*& live = node().attachment<ControlRecord>().live;
+  if (live == this) live = nullptr;
+}
 
 void ControlProcess::add_handler(std::string_view tag, Handler handler) {
   handlers_[std::string(tag)] = std::move(handler);
@@ -47,12 +61,14 @@ std::optional<Term> ControlProcess::handle_call(const Term& request, const Term&
 }
 
 ControlProcess* ensure_control_process(cnode::Node& node) {
-  if (auto pid = node.whereis(ControlProcess::registered_name()))
-    return dynamic_cast<ControlProcess*>(node.find(*pid));
+  if (ControlProcess* live = ControlProcess::of(node)) return live;
+  // The name held by a process of another kind: no control process.
+  if (node.whereis(ControlProcess::registered_name())) return nullptr;
   cnode::SpawnOptions options;
   options.register_as = ControlProcess::registered_name();
-  Pid pid = node.spawn(std::make_unique<ControlProcess>(), options);
-  return dynamic_cast<ControlProcess*>(node.find(pid));
+  // init() (run within spawn) enters the process in the node's record.
+  node.spawn(std::make_unique<ControlProcess>(), options);
+  return ControlProcess::of(node);
 }
 
 // ---- registry handlers ---------------------------------------------------------

@@ -51,8 +51,14 @@ class ControlProcess final : public cnode::GenServer {
   bool has_handler(std::string_view tag) const;
 
   static Atom registered_name() { return atom("horde_cnode"); }
+  // The live control process of `node` (entered in init, left in
+  // terminate), or nullptr: a per-node record, so nothing casts a Process
+  // found by pid. io thread only; O(1).
+  static ControlProcess* of(cnode::Node& node);
 
  protected:
+  void init() override;
+  void terminate(const Term& reason) override;
   std::optional<Term> handle_call(const Term& request, const Term& from) override;
 
  private:

@@ -66,11 +66,12 @@ void install_supervisor_handlers(ControlProcess& control, std::chrono::milliseco
     if (!req.is_tuple(2) || sup == nullptr) return error(tuple(atom("bad_request"), req));
     auto* sp = SupervisorProcess::find(self.node(), *sup);
     if (sp == nullptr) return error(tuple(atom("no_supervisor"), *sup));
-    const Pid me = self.self();
     cnode::Node* node = &self.node();
-    // Reply once N has gone (its terminate runs the callback).
-    sp->graceful_stop([node, me, from] {
-      if (auto* c = dynamic_cast<ControlProcess*>(node->find(me))) c->reply(from, Term(atom("ok")));
+    // Reply once N has gone (its terminate runs the callback), through the
+    // node's live control process (none when it has gone meanwhile: the
+    // caller's monitor then reports the exit).
+    sp->graceful_stop([node, from] {
+      if (ControlProcess* c = ControlProcess::of(*node)) c->reply(from, Term(atom("ok")));
     });
     return std::nullopt;
   });

@@ -1,54 +1,34 @@
-// Shared pieces of the benchmarks that drive BEAM nodes: an Elixir peer
-// running erlang_harness/registry_bench.exs, a synchronous call from the
-// C++ node, clocks and /proc readings. Header-only (each bench is one file).
+// What only the benchmarks need, next to the shared test support
+// (test/support/: ChildProcess, TempDir, call, eventually, unique_name,
+// erl_module_available): an Elixir peer running one of the erlang_harness
+// bench scripts, clocks and /proc readings. Header-only (each bench is one
+// file).
 #pragma once
 
-#include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <future>
-#include <memory>
-#include <random>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "cnode/node.hpp"
-
-extern char** environ;
+#include "horde/registry_api.hpp"
+#include "support/beam_node.hpp"       // unique_name, erl_module_available
+#include "support/child_process.hpp"   // ChildProcess, TempDir
+#include "support/cluster_support.hpp" // call, eventually
 
 namespace hc::bench {
-
-inline std::string source_dir() {
-  const char* s = std::getenv("HC_SOURCE_DIR");
-  return s ? s : ".";
-}
-
-inline std::string rnd(const std::string& prefix) {
-  static std::mt19937_64 g{std::random_device{}()};
-  return prefix + "_" + std::to_string(g() % 1000000);
-}
 
 // Wall clock in µs: comparable with the BEAM's :os.system_time(:microsecond)
 // on the same host.
 inline std::int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-inline bool horde_available() {
-  return std::system("ERL_LIBS=\"$ERL_LIBS\" erl -noshell -eval \"halt(case code:which('Elixir.Horde.Registry') of "
-                     "non_existing -> 1; _ -> 0 end).\" >/dev/null 2>&1") == 0;
 }
 
 // CPU seconds (user + system) of this process.
@@ -71,77 +51,76 @@ inline std::int64_t self_status_kb(const std::string& key) {
 
 inline std::size_t heap_in_use() { return mallinfo2().uordblks; }
 
-// An Elixir node running registry_bench.exs, bound to 127.0.0.1 with epmd on
-// 127.0.0.1, room for 4 M processes (one per registered name; the default
-// limit is 262 144); killed (SIGKILL) on destruction.
+struct ElixirPeerOptions {
+  std::string script;                   // erlang_harness/<script>
+  std::vector<std::string> args;        // after the script
+  std::vector<std::string> env;         // extra NAME=VALUE entries
+  std::string ready;                    // the line the script prints once it serves
+  std::string erl_flags;                // more flags for --erl
+  bool stdin_pipe = false;              // keep stdin open (scripts that halt on its EOF)
+};
+
+// An Elixir node running erlang_harness/<script>, bound to 127.0.0.1 with
+// epmd on 127.0.0.1; the constructor returns once its stdout holds
+// `ready` (throws after 90 s or when it exits first). A ChildProcess: its
+// output goes to files in a TempDir (nothing to drain) and it is killed
+// (SIGKILL to its process group) on destruction.
 class ElixirPeer {
  public:
-  ElixirPeer(const std::string& name, const std::string& cookie) : name_(name + "@127.0.0.1") {
-    std::vector<std::string> args{"elixir", "--name", name_, "--cookie", cookie, "--erl",
-                                  "-kernel inet_dist_use_interface {127,0,0,1} +P 4000000",
-                                  source_dir() + "/erlang_harness/registry_bench.exs"};
-    setenv("ERL_EPMD_ADDRESS", "127.0.0.1", 0);
-    int in[2], out[2];
-    if (pipe(in) != 0 || pipe(out) != 0) throw std::runtime_error("pipe");
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_addclose(&fa, in[1]);
-    posix_spawn_file_actions_addclose(&fa, out[0]);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (posix_spawnp(&pid_, "elixir", &fa, nullptr, argv.data(), environ) != 0) throw std::runtime_error("spawn elixir");
-    posix_spawn_file_actions_destroy(&fa);
-    close(in[0]);
-    close(out[1]);
-    stdin_ = in[1];
-    std::string buf;
-    char c;
-    while (buf.find("registry_bench ready") == std::string::npos) {
-      if (read(out[0], &c, 1) != 1) throw std::runtime_error("elixir peer died: " + buf);
-      buf += c;
-    }
-    out_ = out[0];
+  ElixirPeer(const std::string& name, const std::string& cookie, const ElixirPeerOptions& o)
+      : name_(name + "@127.0.0.1"), dir_("hc_bench_peer"), proc_(argv(o, cookie), dir_, child_options(o)) {
+    if (!proc_.wait_for_output(o.ready, std::chrono::seconds(90)))
+      throw std::runtime_error(name_ + " did not start: " + proc_.out() + proc_.err());
   }
   ElixirPeer(const ElixirPeer&) = delete;
   ElixirPeer& operator=(const ElixirPeer&) = delete;
-  ~ElixirPeer() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    close(stdin_);
-    close(out_);
-  }
+
   Atom name() const { return Atom(name_); }
+  const std::string& node_name() const { return name_; }
+  // SIGKILL now (a node going away without a goodbye); waits for it.
+  void kill() {
+    proc_.signal(SIGKILL);
+    proc_.wait_for(std::chrono::seconds(10));
+  }
 
  private:
+  std::vector<std::string> argv(const ElixirPeerOptions& o, const std::string& cookie) const {
+    std::vector<std::string> a{"elixir", "--name", name_, "--cookie", cookie, "--erl",
+                               "-kernel inet_dist_use_interface {127,0,0,1} " + o.erl_flags,
+                               std::string(HC_SOURCE_DIR) + "/erlang_harness/" + o.script};
+    a.insert(a.end(), o.args.begin(), o.args.end());
+    return a;
+  }
+  static test::ChildOptions child_options(const ElixirPeerOptions& o) {
+    test::ChildOptions c;
+    c.stdin_pipe = o.stdin_pipe;
+    c.env = o.env;
+    c.env.push_back("ERL_EPMD_ADDRESS=127.0.0.1");
+    c.name = "elixir_peer";
+    return c;
+  }
   std::string name_;
-  pid_t pid_ = -1;
-  int stdin_ = -1, out_ = -1;
+  test::TempDir dir_;
+  test::ChildProcess proc_;
 };
 
-// A gen_server call from a throw-away C++ process, waited for by the caller.
-inline cnode::CallResult call(cnode::NodeRunner& runner, cnode::Dest dest, Term request,
-                              std::chrono::milliseconds timeout = std::chrono::seconds(900)) {
-  auto promise = std::make_shared<std::promise<cnode::CallResult>>();
-  auto future = promise->get_future();
-  runner.post([&runner, dest, request, timeout, promise] {
-    runner.node().spawn_fn([](cnode::Process&, const Term&) {}, {},
-                           [dest, request, timeout, promise](cnode::Process& self) {
-                             self.call(dest, request, timeout, [promise, &self](cnode::CallResult r) {
-                               promise->set_value(std::move(r));
-                               self.exit(Term(Atom("normal")));
-                             });
-                           });
-  });
-  return future.get();
+// An Elixir node running registry_bench.exs, with room for 4 M processes
+// (one per registered name; the default limit is 262 144); it halts when
+// its stdin closes.
+inline ElixirPeerOptions registry_peer_options() {
+  ElixirPeerOptions o;
+  o.script = "registry_bench.exs";
+  o.ready = "registry_bench ready";
+  o.erl_flags = "+P 4000000";
+  o.stdin_pipe = true;
+  return o;
 }
 
-inline Term bench_call(cnode::NodeRunner& r, const ElixirPeer& p, Term request) {
-  auto res = call(r, cnode::Dest(Atom("registry_bench"), p.name()), std::move(request));
+// A call to registry_bench.exs's server from a throw-away C++ process
+// (test::call), with `timeout` for one BEAM-side step; throws on failure.
+inline Term bench_call(cnode::NodeRunner& r, const ElixirPeer& p, Term request,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(900)) {
+  auto res = test::call(r, cnode::Dest(Atom("registry_bench"), p.name()), std::move(request), timeout);
   if (!res.ok()) throw std::runtime_error("bench call failed: " + to_string(res.reason()));
   return res.value();
 }
@@ -152,5 +131,22 @@ inline std::int64_t ok_int(const Term& t, std::size_t i = 1) {
   if (!t.is_tuple() || !t.element(0)->is_atom("ok")) throw std::runtime_error("unexpected reply " + to_string(t));
   return t.element(i)->as_int().value();
 }
+
+// Starts registry `reg` on `c` with one peer member {reg, peer} (the C++
+// side of the registry benches); false when it does not start. Blocks the
+// calling thread until the io thread has run it.
+inline bool start_cpp_registry(cnode::NodeRunner& c, Atom reg, Atom peer, std::chrono::milliseconds sync_interval) {
+  return c.run([&] {
+            c.node().add_peer(peer);
+            horde::RegistryOptions ro;
+            ro.name = reg;
+            ro.sync_interval = sync_interval;
+            ro.members.push_back(horde::MemberSpec{reg, peer});
+            return horde::RegistryProcess::start(c.node(), ro).has_value();
+          }).get();
+}
+
+// Horde (Registry and DynamicSupervisor) in the inherited ERL_LIBS.
+inline bool horde_available() { return test::erl_module_available("Elixir.Horde.Registry"); }
 
 }  // namespace hc::bench

@@ -3,11 +3,11 @@
 // ManualTimerService, so every step is deterministic.
 #include "cnode/process.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include "cnode/gen_server.hpp"
 #include "cnode/node.hpp"
+#include "support/polled_node.hpp"
 
 using namespace hc;
 using namespace hc::cnode;
@@ -58,33 +58,8 @@ class Adder final : public GenServer {
   std::vector<Term> casts_;
 };
 
-struct LocalNode {
-  boost::asio::io_context io;
-  ManualTimerService* clock = nullptr;
-  std::unique_ptr<Node> node;
-  LocalNode() {
-    NodeOptions o;
-    o.name = "unit@127.0.0.1";
-    o.cookie = "c";
-    o.listen_address = "127.0.0.1";
-    o.use_epmd = false;
-    o.discovery = false;
-    auto timers = std::make_unique<ManualTimerService>();
-    clock = timers.get();
-    node = std::make_unique<Node>(io, o, std::move(timers));
-    bool started = false;
-    node->start([&](std::error_code ec) { started = !ec; });
-    settle();
-    BOOST_REQUIRE(started);
-  }
-  ~LocalNode() {
-    node->stop();
-    settle();
-  }
-  void settle() {
-    io.restart();
-    io.poll();
-  }
+// The polled node, with a recorder process maker.
+struct LocalNode : hc::test::PolledNode {
   Pid recorder(std::vector<Term>* log, SpawnOptions o = {}) {
     return node->spawn(std::make_unique<Recorder>(log), std::move(o));
   }
@@ -232,20 +207,20 @@ BOOST_AUTO_TEST_CASE(send_after_with_injected_time) {
   TimerId cancelled = proc.send_after(150ms, Term(Atom("never")));
   proc.send_after(200ms, Term(Atom("b")));
   BOOST_TEST(proc.cancel_timer(cancelled));
-  n.clock->advance(99ms);
+  n.timers->advance(99ms);
   n.settle();
   BOOST_TEST(log.empty());
-  n.clock->advance(1ms);
+  n.timers->advance(1ms);
   n.settle();
   BOOST_TEST(log == (std::vector<Term>{Term(Atom("a"))}));
-  n.clock->advance(1000ms);
+  n.timers->advance(1000ms);
   n.settle();
   BOOST_TEST(log == (std::vector<Term>{Term(Atom("a")), Term(Atom("b"))}));
   // timers of a dead process never fire
   proc.send_after(10ms, Term(Atom("zombie")));
   n.node->exit_signal(n.node->null_pid(), p, Term(Atom("kill")));
   n.settle();
-  BOOST_TEST(n.clock->pending() == 0u);
+  BOOST_TEST(n.timers->pending() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(calls_reply_timeout_and_server_death) {
@@ -270,7 +245,7 @@ BOOST_AUTO_TEST_CASE(calls_reply_timeout_and_server_death) {
   c.call(server, Term(Atom("later")), 500ms, record);
   n.settle();
   BOOST_TEST(results.empty());
-  n.clock->advance(500ms);
+  n.timers->advance(500ms);
   n.settle();
   BOOST_REQUIRE_EQUAL(results.size(), 1u);
   BOOST_TEST(results[0].error() == make_error_code(Errc::timeout));
@@ -290,7 +265,7 @@ BOOST_AUTO_TEST_CASE(calls_reply_timeout_and_server_death) {
   BOOST_TEST((results[2].error() == hc::errc::not_found));
   BOOST_TEST(results[3].error() == make_error_code(Errc::call_failed));
   BOOST_TEST(results[3].reason() == Term(Atom("died_in_call")));
-  BOOST_TEST(n.clock->pending() == 0u);  // every call timer was cancelled
+  BOOST_TEST(n.timers->pending() == 0u);  // every call timer was cancelled
 }
 
 BOOST_AUTO_TEST_CASE(spawn_link_from_a_process_and_aliases) {

@@ -20,32 +20,7 @@ const Atom kCrdt("Elixir.NetTest.Crdt");
 
 // ERL_LIBS holding delta_crdt (and merkle_map, telemetry); exits 77 if absent.
 const std::string& delta_crdt_libs() {
-  static std::string libs = [] {
-    const char* env = std::getenv("ERL_LIBS");
-    std::string base = env ? env : "";
-    const bool loadable =
-        !base.empty() &&
-        std::system(("ERL_LIBS='" + base +
-                     "' erl -noshell -eval \"halt(case code:which('Elixir.DeltaCrdt') of non_existing -> 1; _ -> 0 "
-                     "end).\" >/dev/null 2>&1")
-                        .c_str()) == 0;
-    if (!loadable) {
-      std::printf("skipped: DeltaCrdt not in ERL_LIBS (ERL_LIBS='%s'; 'Elixir.DeltaCrdt' cannot be loaded). Set "
-                  "ERL_LIBS to a directory holding delta_crdt 0.6.4, merkle_map and telemetry.\n",
-                  base.c_str());
-      std::fflush(stdout);
-      std::_Exit(77);
-    }
-    // Elixir's own apps (logger, elixir) next to delta_crdt.
-    std::string elixir_lib;
-    if (FILE* f = popen("elixir -e 'IO.puts(Path.dirname(:code.lib_dir(:elixir)))' 2>/dev/null", "r")) {
-      char buf[512];
-      while (fgets(buf, sizeof buf, f)) elixir_lib += buf;
-      pclose(f);
-    }
-    while (!elixir_lib.empty() && (elixir_lib.back() == '\n' || elixir_lib.back() == '\r')) elixir_lib.pop_back();
-    return elixir_lib.empty() ? base : base + ":" + elixir_lib;
-  }();
+  static const std::string libs = hc::test::erl_libs_or_skip("Elixir.DeltaCrdt", "delta_crdt 0.6.4, merkle_map and telemetry");
   return libs;
 }
 

@@ -2,10 +2,10 @@
 // ManualTimerService): what it does with the messages of a peer's rounds.
 #include "horde/crdt_process.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include "cnode/node.hpp"
+#include "support/polled_node.hpp"
 #include "crdt/merkle_map.hpp"
 #include "crdt/sync_messages.hpp"
 
@@ -23,31 +23,7 @@ class Recorder final : public Process {
   std::vector<Term>* log_;
 };
 
-struct LocalNode {
-  boost::asio::io_context io;
-  std::unique_ptr<Node> node;
-  LocalNode() {
-    NodeOptions o;
-    o.name = "unit@127.0.0.1";
-    o.cookie = "c";
-    o.listen_address = "127.0.0.1";
-    o.use_epmd = false;
-    o.discovery = false;
-    node = std::make_unique<Node>(io, o, std::make_unique<ManualTimerService>());
-    bool started = false;
-    node->start([&](std::error_code ec) { started = !ec; });
-    settle();
-    BOOST_REQUIRE(started);
-  }
-  ~LocalNode() {
-    node->stop();
-    settle();
-  }
-  void settle() {
-    io.restart();
-    io.poll();
-  }
-};
+using LocalNode = hc::test::PolledNode;
 
 // {diff, %Diff{}} that starts a round of `peer` (an empty replica: root
 // subtree [] ) towards `to`.

@@ -4,10 +4,10 @@
 // and the intensity limit, is deterministic.
 #include "horde/role_host.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include "cnode/node.hpp"
+#include "support/polled_node.hpp"
 #include "horde/registry_api.hpp"
 #include "horde/supervisor_process.hpp"
 
@@ -20,35 +20,10 @@ namespace {
 const Atom kReg("Elixir.UnitReg");
 const Atom kSup("Elixir.UnitSup");
 
-struct LocalNode {
-  boost::asio::io_context io;
-  cnode::ManualTimerService* timers = nullptr;
-  std::unique_ptr<cnode::Node> node;
+// The polled node, with the injected restart clock.
+struct LocalNode : hc::test::PolledNode {
   RestartIntensity::Clock::time_point now{};  // the injected restart clock
 
-  LocalNode() {
-    cnode::NodeOptions o;
-    o.name = "unit@127.0.0.1";
-    o.cookie = "c";
-    o.listen_address = "127.0.0.1";
-    o.use_epmd = false;
-    o.discovery = false;
-    auto t = std::make_unique<cnode::ManualTimerService>();
-    timers = t.get();
-    node = std::make_unique<cnode::Node>(io, o, std::move(t));
-    bool started = false;
-    node->start([&](std::error_code ec) { started = !ec; });
-    settle();
-    BOOST_REQUIRE(started);
-  }
-  ~LocalNode() {
-    node->stop();
-    settle();
-  }
-  void settle() {
-    io.restart();
-    io.poll();
-  }
   std::function<RestartIntensity::Clock::time_point()> clock() {
     return [this] { return now; };
   }

@@ -31,22 +31,7 @@ using hc::test::run_capture;
 // ERL_LIBS for the BEAM nodes: the caller's (Horde and its deps) plus
 // Elixir's own lib dir (elixir, logger). Exits 77 when Horde is missing.
 const std::string& horde_erl_libs() {
-  static std::string libs = [] {
-    const char* env = std::getenv("ERL_LIBS");
-    std::string base = env ? env : "";
-    const std::string elixir_lib = run_capture("elixir -e 'IO.puts(Path.dirname(:code.lib_dir(:elixir)))' 2>/dev/null");
-    std::string all = base.empty() ? elixir_lib : base + ":" + elixir_lib;
-    const std::string where = run_capture("ERL_LIBS='" + all +
-                                          "' erl -noshell -eval \"io:format(\\\"~p\\\", [code:which('Elixir.Horde.DynamicSupervisor')]), halt().\" 2>/dev/null");
-    if (base.empty() || where.empty() || where.find("non_existing") != std::string::npos) {
-      std::printf("SKIPPED supervisor_horde_test: Horde 0.10.0 not loadable (ERL_LIBS='%s'); set ERL_LIBS to a directory "
-                  "holding horde, delta_crdt, merkle_map, libring, telemetry\n",
-                  base.c_str());
-      std::fflush(stdout);
-      std::_Exit(77);
-    }
-    return all;
-  }();
+  static const std::string libs = hc::test::erl_libs_or_skip("Elixir.Horde.DynamicSupervisor", "horde, delta_crdt, merkle_map, libring and telemetry");
   return libs;
 }
 

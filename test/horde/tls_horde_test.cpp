@@ -19,23 +19,7 @@ using hc::test::unique_name;
 namespace {
 
 const std::string& horde_erl_libs() {
-  static std::string libs = [] {
-    const char* env = std::getenv("ERL_LIBS");
-    std::string base = env ? env : "";
-    const std::string elixir_lib =
-        hc::test::run_capture("elixir -e 'IO.puts(Path.dirname(:code.lib_dir(:elixir)))' 2>/dev/null");
-    std::string all = base.empty() ? elixir_lib : base + ":" + elixir_lib;
-    const int status = std::system(("ERL_LIBS='" + all +
-                                     "' erl -noshell -eval \"halt(case code:which('Elixir.Horde.Registry') of "
-                                     "non_existing -> 1; _ -> 0 end).\" >/dev/null 2>&1")
-                                        .c_str());
-    if (base.empty() || status != 0) {
-      std::printf("skipped: Horde not in ERL_LIBS (ERL_LIBS='%s')\n", base.c_str());
-      std::fflush(stdout);
-      std::_Exit(77);
-    }
-    return all;
-  }();
+  static const std::string libs = hc::test::erl_libs_or_skip("Elixir.Horde.Registry", "horde, delta_crdt, merkle_map, libring and telemetry");
   return libs;
 }
 

@@ -61,6 +61,28 @@ const std::string& elixir_ebin() {
 
 }  // namespace
 
+std::string erl_libs_or_skip(std::string_view module, std::string_view hint) {
+  const char* env = std::getenv("ERL_LIBS");
+  const std::string base = env ? env : "";
+  const std::string elixir_lib = run_capture("elixir -e 'IO.puts(Path.dirname(:code.lib_dir(:elixir)))' 2>/dev/null");
+  const std::string all = elixir_lib.empty() ? base : base + ":" + elixir_lib;
+  if (base.empty() || !erl_module_available(module, all)) {
+    std::printf("skipped: %.*s cannot be loaded with ERL_LIBS='%s'. Set ERL_LIBS to a directory holding %.*s.\n",
+                static_cast<int>(module.size()), module.data(), base.c_str(), static_cast<int>(hint.size()),
+                hint.data());
+    std::fflush(stdout);
+    std::_Exit(77);
+  }
+  return all;
+}
+
+bool erl_module_available(std::string_view module, const std::string& erl_libs) {
+  std::string cmd = erl_libs.empty() ? std::string() : "ERL_LIBS='" + erl_libs + "' ";
+  cmd += "erl -noshell -eval \"halt(case code:which('" + std::string(module) +
+         "') of non_existing -> 1; _ -> 0 end).\" >/dev/null 2>&1";
+  return std::system(cmd.c_str()) == 0;
+}
+
 std::string unique_name(std::string_view prefix) {
   static std::mt19937_64 gen{std::random_device{}() ^ (std::uint64_t(getpid()) << 20)};
   static std::mutex m;

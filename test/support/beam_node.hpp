@@ -47,6 +47,19 @@ struct BeamNodeOptions {
 // "prefix_<random>" for node names and cookies that do not collide.
 std::string unique_name(std::string_view prefix);
 
+// True when `erl` (with ERL_LIBS=erl_libs when given, else the inherited
+// one) can load `module`, e.g. "Elixir.Horde.Registry". Starts one erl
+// (about a second); call it once per test binary or benchmark.
+bool erl_module_available(std::string_view module, const std::string& erl_libs = {});
+
+// ERL_LIBS for BEAM nodes that need `module` (e.g. "Elixir.Horde.Registry"):
+// the inherited ERL_LIBS plus Elixir's own lib directory (elixir, logger).
+// When ERL_LIBS is unset or `module` cannot be loaded with it, prints
+// "skipped: ..." with `hint` (what ERL_LIBS must hold) and exits with 77,
+// CTest's skip code (HC_TEST_SKIP_CODE). Starts elixir and erl (a second or
+// two): keep the result in a function-local static.
+std::string erl_libs_or_skip(std::string_view module, std::string_view hint);
+
 class BeamNode {
  public:
   explicit BeamNode(BeamNodeOptions options);

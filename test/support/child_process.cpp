@@ -63,7 +63,8 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const TempDir& 
   posix_spawnattr_init(&attr);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
   posix_spawnattr_setpgroup(&attr, 0);
-  const int rc = posix_spawn(&pid_, cargs[0], &actions, &attr, cargs.data(), cenv.data());
+  // spawnp: a name without '/' ("erl", "elixir") is looked up in PATH.
+  const int rc = posix_spawnp(&pid_, cargs[0], &actions, &attr, cargs.data(), cenv.data());
   posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&actions);
   if (options.stdin_pipe) {
@@ -112,6 +113,15 @@ std::optional<int> ChildProcess::wait_for(std::chrono::milliseconds timeout) {
 bool ChildProcess::running() { return !wait_for(std::chrono::milliseconds(0)).has_value(); }
 std::string ChildProcess::out() const { return read_text(out_); }
 std::string ChildProcess::err() const { return read_text(err_); }
+
+bool ChildProcess::wait_for_output(std::string_view marker, std::chrono::milliseconds timeout) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (out().find(marker) != std::string::npos) return true;
+    if (!running() || std::chrono::steady_clock::now() >= end) return out().find(marker) != std::string::npos;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
 
 std::string run_capture(const std::string& cmd) {
   std::string out;

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace hc::test {
@@ -47,7 +48,7 @@ struct ChildOptions {
 
 class ChildProcess {
  public:
-  // Starts argv[0] (a path) with stdout/stderr captured into files in `dir`.
+  // Starts argv[0] (a path, or a name looked up in PATH) with stdout/stderr captured into files in `dir`.
   ChildProcess(const std::vector<std::string>& argv, const TempDir& dir, ChildOptions options = {});
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
@@ -62,6 +63,9 @@ class ChildProcess {
   bool running();
   std::string out() const;
   std::string err() const;
+  // Polls the captured stdout (every 20 ms, re-reading the file) until it
+  // holds `marker`; false when the process exits or `timeout` passes first.
+  bool wait_for_output(std::string_view marker, std::chrono::milliseconds timeout);
 
  private:
   pid_t pid_ = -1;

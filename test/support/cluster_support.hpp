@@ -15,15 +15,15 @@
 
 namespace hc::test {
 
-// Polls `f` every 20 ms until it returns true or `timeout` passes
+// Polls `f` every `poll` until it returns true or `timeout` passes
 // (convergence over real sockets and timers has no single event to wait for).
 template <class F>
-bool eventually(F f, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  using namespace std::chrono_literals;
+bool eventually(F f, std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                std::chrono::milliseconds poll = std::chrono::milliseconds(20)) {
   auto end = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < end) {
     if (f()) return true;
-    std::this_thread::sleep_for(20ms);
+    std::this_thread::sleep_for(poll);
   }
   return f();
 }
