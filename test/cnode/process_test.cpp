@@ -189,7 +189,7 @@ BOOST_AUTO_TEST_CASE(monitors_by_pid_and_name) {
   BOOST_REQUIRE_EQUAL(log.size(), 3u);
   const Term reason = tuple(Atom("shutdown"), 1);
   // (the order of DOWNs of different monitors is unspecified, as in Erlang)
-  auto has = [&](const Term& t) { return std::find(log.begin(), log.end(), t) != log.end(); };
+  auto has = [&](const Term& m) { return std::find(log.begin(), log.end(), m) != log.end(); };
   BOOST_TEST(has(tuple(Atom("DOWN"), by_pid, Atom("process"), t, reason)));
   BOOST_TEST(has(tuple(Atom("DOWN"), by_name, Atom("process"), tuple(Atom("target"), n.node->name()), reason)));
   // a monitor on a dead pid fires at once with noproc
