@@ -136,9 +136,9 @@ class AWLWWMap : private MerkleContent {
   std::optional<std::uint32_t> merkle_root();  // updates hashes first
   Term merkle_tree_term();                      // the whole tree (tests)
   Term prepare_partial_diff(int depth = MerkleMap::kSyncDepth);
-  std::optional<PartialDiffStep> continue_partial_diff(const Term& continuation,
-                                                       int depth = MerkleMap::kSyncDepth,
-                                                       std::string* error = nullptr);
+  // CrdtErrc::malformed_continuation, with what was wrong as detail, when
+  // the continuation is not a well-formed Diff.
+  Result<PartialDiffStep> continue_partial_diff(const Term& continuation, int depth = MerkleMap::kSyncDepth);
 
   // Approximate heap bytes held (records, index, Merkle nodes).
   std::size_t memory_bytes() const noexcept;

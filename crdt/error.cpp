@@ -14,6 +14,7 @@ class CrdtCategory final : public GroupedCategory {
     switch (static_cast<CrdtErrc>(ev)) {
       case CrdtErrc::malformed_diff: return "malformed DeltaCrdt diff";
       case CrdtErrc::malformed_slice: return "malformed AWLWWMap slice";
+      case CrdtErrc::malformed_continuation: return "malformed Merkle diff continuation";
       case CrdtErrc::malformed_operation: return "malformed CRDT operation";
       case CrdtErrc::unsupported_operation: return "unsupported CRDT operation";
     }

@@ -13,6 +13,7 @@ enum class CrdtErrc {
   // 0 is success in std::error_code; never used.
   malformed_diff = 1,     // a %DeltaCrdt.CausalCrdt.Diff{} without its fields, or not that struct
   malformed_slice,        // a %DeltaCrdt.AWLWWMap{} slice (dots, value, an element set) of a bad shape
+  malformed_continuation, // a %MerkleMap.MerkleTree.Diff{} continuation of a bad shape
   malformed_operation,    // an {:operation, Op} whose Op is not {Function, Args}
   unsupported_operation,  // an operation AWLWWMap does not have (or with the wrong arguments)
 };

@@ -223,10 +223,9 @@ void SyncEngine::handle_diff(const Term& diff_term, SyncActions& out) {
   }
   CausalDiff d = parsed->reversed();
   if (config_.answer_from_self) d.from = config_.self;  // see SyncConfig::answer_from_self
-  std::string why;
-  auto step = state_.continue_partial_diff(d.continuation, config_.depth, &why);
+  auto step = state_.continue_partial_diff(d.continuation, config_.depth);
   if (!step) {
-    out.push_back(warn("dropped {diff, _} with a bad continuation: " + why));
+    out.push_back(warn("dropped {diff, _} with a bad continuation: " + step.what()));
     ack_diff(d, out);  // lets an originator that waits for acks move on
     return;
   }

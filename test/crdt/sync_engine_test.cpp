@@ -249,7 +249,10 @@ BOOST_AUTO_TEST_CASE(a_bad_continuation_from_a_peer_is_still_acknowledged) {
   Term peer = Term(Pid{Atom("p@h"), 5, 0, 1});
   CausalDiff d{Term(Atom("garbage")), Term::map({}), peer, peer, e.config().self, {}};
   auto a = e.handle_message(tuple(Atom("diff"), d.to_term()));
-  BOOST_CHECK_EQUAL(only<action::Warning>(a).size(), 1u);
+  BOOST_REQUIRE_EQUAL(only<action::Warning>(a).size(), 1u);
+  const std::string text = only<action::Warning>(a)[0].text;
+  const std::string prefix = "dropped {diff, _} with a bad continuation: ";
+  BOOST_CHECK_MESSAGE(text.rfind(prefix, 0) == 0 && text.size() > prefix.size(), text);  // with what was wrong
   auto s = only<action::Send>(a);
   BOOST_REQUIRE_EQUAL(s.size(), 1u);
   BOOST_CHECK_EQUAL(s[0].to, peer);
