@@ -401,27 +401,27 @@ void ConnectionManager::on_closed(const std::shared_ptr<Connection>& c, std::err
 
 void ConnectionManager::on_frame(Connection& c, std::span<const std::uint8_t> frame) {
   ++stats_.frames_in;
-  std::variant<DistFrame, DistFrameError> parsed = DistFrameError{};
+  Result<DistFrame> parsed = Errc::bad_dist_header;
   if (!frame.empty() && frame[0] == 131) {
     // A distribution header (we advertise FRAGMENTS): whole or in fragments.
     auto [it, fresh] = assemblers_.try_emplace(&c, opts_.max_frame);
     auto step = it->second.feed(frame);
     if (step.kind == FragmentAssembler::Step::Kind::pending) return;
-    if (step.kind == FragmentAssembler::Step::Kind::error) parsed = DistFrameError{step.error, step.what};
+    if (step.kind == FragmentAssembler::Step::Kind::error) parsed = Error(step.error, step.what);
     else parsed = parse_dist_body(step.body);
   } else {
     parsed = parse_dist_frame(frame);
   }
-  if (auto* err = std::get_if<DistFrameError>(&parsed)) {
+  if (!parsed) {
     // The length prefix delimited this frame, so the next one is intact:
     // drop only this message (the BEAM, too, only discards what it cannot
     // decode) and keep the connection.
     ++stats_.frames_dropped;
     HC_LOG(warn) << "dropped a malformed message of " << frame.size() << " bytes from " << c.peer() << ": "
-                 << err->code.message() << ": " << err->what;
+                 << parsed.message();
     return;
   }
-  auto& f = std::get<DistFrame>(parsed);
+  auto& f = *parsed;
   HC_LOG(trace) << "<- " << c.peer() << " " << f.control_term << (f.payload ? " + " + to_string(*f.payload) : "");
   events_.on_control(c, f.control, f.payload);
 }

@@ -160,9 +160,9 @@ Term to_term(const ControlMessage& m) {
       m);
 }
 
-std::variant<ControlMessage, ControlDecodeError> from_term(const Term& t) {
+Result<ControlMessage> from_term(const Term& t) {
   using namespace ctrl;
-  auto err = [](Errc c, std::string what) { return ControlDecodeError{make_error_code(c), std::move(what)}; };
+  auto err = [](Errc c, std::string what) { return Error(c, std::move(what)); };
   if (!t.is_tuple() || t.tuple_elements().empty()) return err(Errc::bad_control_message, "not a non-empty tuple");
   auto e = t.tuple_elements();
   auto op_value = e[0].as_int();

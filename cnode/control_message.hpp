@@ -12,6 +12,7 @@
 #include <system_error>
 #include <variant>
 
+#include "interop/result.hpp"
 #include "interop/term.hpp"
 
 namespace hc::cnode {
@@ -132,11 +133,9 @@ bool has_payload(ControlOp op) noexcept;
 
 Term to_term(const ControlMessage& m);
 
-struct ControlDecodeError {
-  std::error_code code;  // Errc::bad_control_message / Errc::unknown_control_op
-  std::string what;      // which element was wrong
-};
-// Validate and convert a control tuple. Returns the message or a precise error.
-std::variant<ControlMessage, ControlDecodeError> from_term(const Term& t);
+// Validate and convert a control tuple. Returns the message, or
+// Errc::bad_control_message / Errc::unknown_control_op with the element that
+// was wrong as detail (Result::what()).
+Result<ControlMessage> from_term(const Term& t);
 
 }  // namespace hc::cnode

@@ -10,16 +10,16 @@ namespace hc::cnode {
 namespace {
 // Control [Payload] after the header byte(s); `versioned`: each term starts
 // with 131 (pass-through frames) or not (after a 131,68 header).
-std::variant<DistFrame, DistFrameError> parse_terms(std::span<const std::uint8_t> rest, bool versioned) {
-  auto err = [](Errc c, std::string what) { return DistFrameError{make_error_code(c), std::move(what)}; };
+Result<DistFrame> parse_terms(std::span<const std::uint8_t> rest, bool versioned) {
+  auto err = [](Errc c, std::string what) { return Error(c, std::move(what)); };
   auto decode = [versioned](std::span<const std::uint8_t> b) {
     return versioned ? decode_external_prefix(b) : decode_body_prefix(b);
   };
   auto ctrl = decode(rest);
   if (!ctrl) return err(Errc::malformed_term, "control message: " + ctrl.message());
   auto msg = from_term(ctrl->term);
-  if (auto* e = std::get_if<ControlDecodeError>(&msg)) return DistFrameError{e->code, e->what};
-  DistFrame out{std::get<ControlMessage>(std::move(msg)), std::move(ctrl->term), std::nullopt};
+  if (!msg) return msg.failure();
+  DistFrame out{std::move(*msg), std::move(ctrl->term), std::nullopt};
   rest = rest.subspan(ctrl->consumed);
   if (has_payload(op_of(out.control))) {
     if (rest.empty()) return err(Errc::bad_control_message, "payload missing");
@@ -34,8 +34,8 @@ std::variant<DistFrame, DistFrameError> parse_terms(std::span<const std::uint8_t
 }
 }  // namespace
 
-std::variant<DistFrame, DistFrameError> parse_dist_frame(std::span<const std::uint8_t> frame) {
-  auto err = [](Errc c, std::string what) { return DistFrameError{make_error_code(c), std::move(what)}; };
+Result<DistFrame> parse_dist_frame(std::span<const std::uint8_t> frame) {
+  auto err = [](Errc c, std::string what) { return Error(c, std::move(what)); };
   if (frame.empty()) return err(Errc::bad_dist_header, "empty frame");
   if (frame[0] == 131 && frame.size() >= 2 && (frame[1] == 68 || frame[1] == 69))
     return err(Errc::unsupported_dist_header, frame[1] == 68 ? "atom-cache distribution header (131,68)"
@@ -44,7 +44,7 @@ std::variant<DistFrame, DistFrameError> parse_dist_frame(std::span<const std::ui
   return parse_terms(frame.subspan(1), true);
 }
 
-std::variant<DistFrame, DistFrameError> parse_dist_body(std::span<const std::uint8_t> body) {
+Result<DistFrame> parse_dist_body(std::span<const std::uint8_t> body) {
   return parse_terms(body, false);
 }
 

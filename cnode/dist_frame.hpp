@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cnode/control_message.hpp"
+#include "interop/result.hpp"
 #include "interop/term.hpp"
 
 namespace hc::cnode {
@@ -29,16 +30,14 @@ struct DistFrame {
   std::optional<Term> payload;   // present exactly when has_payload(op)
 };
 
-struct DistFrameError {
-  std::error_code code;
-  std::string what;
-};
-
 // Parse one non-empty frame (an empty frame is a tick, handled by the caller).
-std::variant<DistFrame, DistFrameError> parse_dist_frame(std::span<const std::uint8_t> frame);
+// An error is an Errc (bad_dist_header, unsupported_dist_header,
+// malformed_term, bad_control_message, unknown_control_op) with the part of
+// the frame that was wrong as detail (Result::what()).
+Result<DistFrame> parse_dist_frame(std::span<const std::uint8_t> frame);
 
 // Parse a body after a distribution header: Control [Payload], no version bytes.
-std::variant<DistFrame, DistFrameError> parse_dist_body(std::span<const std::uint8_t> body);
+Result<DistFrame> parse_dist_body(std::span<const std::uint8_t> body);
 
 // Append 131 + the control message's encoding (fast paths for the send ops).
 void append_control(std::vector<std::uint8_t>& out, const ControlMessage& control);

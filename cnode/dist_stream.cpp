@@ -118,9 +118,11 @@ bool is_ip_literal(const std::string& host) {
 
 Result<std::shared_ptr<const TlsContexts>> make_tls_contexts(const TlsDistOptions& options,
                                                             TlsOptionProblem* problem) {
+  TlsOptionProblem local;
+  TlsOptionProblem& p = problem ? *problem : local;  // the detail rides in the Result too
   auto c = std::make_shared<TlsContexts>(options);
-  if (auto ec = configure(c->server, options.server, true, problem)) return ec;
-  if (auto ec = configure(c->client, options.client, false, problem)) return ec;
+  if (auto ec = configure(c->server, options.server, true, &p)) return Error(ec, p.detail);
+  if (auto ec = configure(c->client, options.client, false, &p)) return Error(ec, p.detail);
   return std::shared_ptr<const TlsContexts>(std::move(c));
 }
 

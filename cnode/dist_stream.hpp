@@ -36,7 +36,8 @@ namespace hc::cnode {
 class TlsContexts;
 
 // Build the server and client contexts (loads certificates and keys now, so
-// that a bad file is an error at start-up, not at the first connection).
+// that a bad file is an error at start-up, not at the first connection). An
+// error's detail (Result::what()) names the file or option, as `problem` does.
 Result<std::shared_ptr<const TlsContexts>> make_tls_contexts(const TlsDistOptions& options,
                                                             TlsOptionProblem* problem = nullptr);
 const TlsDistOptions& tls_options_of(const TlsContexts& contexts);

@@ -105,10 +105,9 @@ void NodeImpl::start(std::function<void(std::error_code)> done) {
     return;
   }
   if (opts_.tls) {
-    TlsOptionProblem problem;
-    auto contexts = make_tls_contexts(*opts_.tls, &problem);
+    auto contexts = make_tls_contexts(*opts_.tls);
     if (!contexts) {
-      HC_LOG(error) << "TLS distribution: " << problem.detail;
+      HC_LOG(error) << "TLS distribution: " << contexts.what();
       done(contexts.error());
       return;
     }

@@ -212,7 +212,15 @@ std::error_code apply_ssl_option(TlsSideOptions& side, bool server, const Term& 
   return {};
 }
 
-Result<TlsDistOptions> parse_ssl_dist_optfile(std::string_view text, TlsOptionProblem* problem) {
+namespace {
+// The Result-returning entry points carry the problem's detail in the
+// Result (what()) whether or not the caller passed `problem`.
+Result<TlsDistOptions> with_detail(Result<TlsDistOptions> r, const TlsOptionProblem& problem) {
+  if (r || !r.what().empty()) return r;
+  return Error(r.error(), problem.detail);
+}
+
+Result<TlsDistOptions> parse_optfile(std::string_view text, TlsOptionProblem* problem) {
   TextPosition where;
   auto terms = consult(text, &where);
   if (!terms) return problem_of(problem, TlsOptionError::bad_file_syntax, describe(terms.error(), where));
@@ -232,14 +240,25 @@ Result<TlsDistOptions> parse_ssl_dist_optfile(std::string_view text, TlsOptionPr
   return out;
 }
 
+}  // namespace
+
+Result<TlsDistOptions> parse_ssl_dist_optfile(std::string_view text, TlsOptionProblem* problem) {
+  TlsOptionProblem local;
+  TlsOptionProblem& p = problem ? *problem : local;
+  return with_detail(parse_optfile(text, &p), p);
+}
+
 Result<TlsDistOptions> load_ssl_dist_optfile(const std::string& path, TlsOptionProblem* problem) {
+  TlsOptionProblem local;
+  TlsOptionProblem& p = problem ? *problem : local;
   std::ifstream in(path, std::ios::binary);
-  if (!in) return problem_of(problem, TlsOptionError::unreadable_file, path);
+  if (!in) return with_detail(problem_of(&p, TlsOptionError::unreadable_file, path), p);
   std::stringstream ss;
   ss << in.rdbuf();
-  auto r = parse_ssl_dist_optfile(ss.str(), problem);
-  if (!r && problem) problem->detail = path + ": " + problem->detail;
-  return r;
+  auto r = parse_optfile(ss.str(), &p);
+  if (r) return r;
+  p.detail = path + ": " + p.detail;
+  return Error(r.error(), p.detail);
 }
 
 std::error_code apply_ssl_dist_opt(TlsDistOptions& options, std::string_view key, std::string_view value,
@@ -310,15 +329,17 @@ std::error_code finalize(TlsDistOptions& options, TlsOptionProblem* problem) {
 Result<TlsDistOptions> tls_dist_options(const std::string& optfile,
                                         const std::vector<std::pair<std::string, std::string>>& single_options,
                                         TlsOptionProblem* problem) {
+  TlsOptionProblem local;
+  TlsOptionProblem& p = problem ? *problem : local;
   TlsDistOptions tls;
   if (!optfile.empty()) {
-    auto r = load_ssl_dist_optfile(optfile, problem);
-    if (!r) return r.error();
+    auto r = load_ssl_dist_optfile(optfile, &p);
+    if (!r) return r;
     tls = std::move(*r);
   }
   for (const auto& [k, v] : single_options)
-    if (auto ec = apply_ssl_dist_opt(tls, k, v, problem)) return ec;
-  if (auto ec = finalize(tls, problem)) return ec;
+    if (auto ec = apply_ssl_dist_opt(tls, k, v, &p)) return with_detail(ec, p);
+  if (auto ec = finalize(tls, &p)) return with_detail(ec, p);
   return tls;
 }
 

@@ -78,7 +78,9 @@ struct TlsDistOptions {
 };
 
 // An error with the option or place it is about ("option 'verify_fun' is not
-// supported: ..."), for the log line and the CLI's message.
+// supported: ..."), for the log line and the CLI's message. The functions
+// returning a Result carry the same detail in it (Result::what()), so their
+// callers need not pass one; the std::error_code ones fill only this.
 struct TlsOptionProblem {
   std::error_code code;
   std::string detail;

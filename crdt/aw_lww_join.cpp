@@ -57,11 +57,8 @@ UpdateResult AWLWWMap::join(const AWLWWMap& delta, std::span<const Term> keys) {
   return std::move(*r);
 }
 
-std::optional<UpdateResult> AWLWWMap::join_slice(const Term& slice, std::span<const Term> keys, std::string* error) {
-  auto fail = [&](std::string why) -> std::optional<UpdateResult> {
-    if (error) *error = std::move(why);
-    return std::nullopt;
-  };
+Result<UpdateResult> AWLWWMap::join_slice(const Term& slice, std::span<const Term> keys) {
+  auto fail = [](std::string why) -> Result<UpdateResult> { return Error(CrdtErrc::malformed_slice, std::move(why)); };
   if (!slice.is_map()) return fail("AWLWWMap is not a map");
   auto sn = struct_name(slice);
   if (sn && !(*sn == awlww_module())) return fail("AWLWWMap has struct " + std::string(sn->text()));
@@ -106,11 +103,10 @@ std::optional<UpdateResult> AWLWWMap::join_slice(const Term& slice, std::span<co
     }
     return true;
   });
-  if (!r) return fail("AWLWWMap element set of a key is malformed");
   return r;
 }
 
-std::optional<UpdateResult> AWLWWMap::join_with(const DotContext& c2, std::span<const Term> keys,
+Result<UpdateResult> AWLWWMap::join_with(const DotContext& c2, std::span<const Term> keys,
                                                 const DeltaLookup& lookup) {
   struct Pending {
     std::string key;
@@ -144,7 +140,8 @@ std::optional<UpdateResult> AWLWWMap::join_with(const DotContext& c2, std::span<
     const Record* r1 = pe.slot ? slots_[*pe.slot] : nullptr;
     Parsed p1 = Parsed::of(r1);
     Parsed p2;
-    if (!lookup(key, k, pe.h, p2, buffers)) return std::nullopt;  // nothing mutated yet
+    if (!lookup(key, k, pe.h, p2, buffers))  // nothing mutated yet
+      return Error(CrdtErrc::malformed_slice, "AWLWWMap element set of a key is malformed");
     Parsed out;
     out.key = k;
     std::vector<bool> matched(p2.elems.size(), false);

@@ -423,11 +423,13 @@ Term AWLWWMap::prepare_partial_diff(int depth) {
   return merkle_->prepare_partial_diff(depth, *this);
 }
 
-std::optional<PartialDiffStep> AWLWWMap::continue_partial_diff(const Term& continuation, int depth,
-                                                                std::string* error) {
+Result<PartialDiffStep> AWLWWMap::continue_partial_diff(const Term& continuation, int depth) {
   enable_merkle();
   update_hashes();
-  return merkle_->continue_partial_diff(continuation, depth, *this, error);
+  std::string why;
+  auto step = merkle_->continue_partial_diff(continuation, depth, *this, &why);
+  if (!step) return Error(CrdtErrc::malformed_continuation, std::move(why));
+  return std::move(*step);
 }
 
 std::size_t AWLWWMap::memory_bytes() const noexcept {

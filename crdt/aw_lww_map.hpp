@@ -42,7 +42,9 @@
 #include <vector>
 
 #include "crdt/dot_context.hpp"
+#include "crdt/error.hpp"
 #include "crdt/merkle_map.hpp"
+#include "interop/result.hpp"
 #include "interop/term.hpp"
 
 namespace hc::crdt {
@@ -96,9 +98,10 @@ class AWLWWMap : private MerkleContent {
   // join(State, Delta, Keys). `delta` is typically decoded from the wire.
   UpdateResult join(const AWLWWMap& delta, std::span<const Term> keys);
   // The same join straight from a wire slice `%DeltaCrdt.AWLWWMap{}` term
-  // (no intermediate replica). nullopt + error, and no change, when the
-  // slice or the element set of one of `keys` is malformed.
-  std::optional<UpdateResult> join_slice(const Term& slice, std::span<const Term> keys, std::string* error = nullptr);
+  // (no intermediate replica). CrdtErrc::malformed_slice with the part that
+  // was wrong as detail, and no change, when the slice or the element set of
+  // one of `keys` is malformed.
+  Result<UpdateResult> join_slice(const Term& slice, std::span<const Term> keys);
   // Join over every key of either side (state-based merge).
   UpdateResult join_all(const AWLWWMap& other);
 
@@ -133,9 +136,9 @@ class AWLWWMap : private MerkleContent {
   std::optional<std::uint32_t> merkle_root();  // updates hashes first
   Term merkle_tree_term();                      // the whole tree (tests)
   Term prepare_partial_diff(int depth = MerkleMap::kSyncDepth);
-  std::optional<PartialDiffStep> continue_partial_diff(const Term& continuation,
-                                                       int depth = MerkleMap::kSyncDepth,
-                                                       std::string* error = nullptr);
+  // CrdtErrc::malformed_continuation, with what was wrong as detail, when
+  // the continuation is not a well-formed Diff.
+  Result<PartialDiffStep> continue_partial_diff(const Term& continuation, int depth = MerkleMap::kSyncDepth);
 
   // Approximate heap bytes held (records, index, Merkle nodes).
   std::size_t memory_bytes() const noexcept;
@@ -149,7 +152,8 @@ class AWLWWMap : private MerkleContent {
 
   using DeltaLookup = std::function<bool(const Term& key, std::string_view packed_key, std::uint64_t h, Parsed& out,
                                          std::vector<std::string>& buffers)>;
-  std::optional<UpdateResult> join_with(const DotContext& c2, std::span<const Term> keys, const DeltaLookup& lookup);
+  // CrdtErrc::malformed_slice (nothing mutated) when `lookup` refuses a key.
+  Result<UpdateResult> join_with(const DotContext& c2, std::span<const Term> keys, const DeltaLookup& lookup);
 
   Term merkle_key(EntryId id) const override;
   Term merkle_value(EntryId id) const override;

@@ -122,9 +122,10 @@ SyncActions SyncEngine::handle_message(const Term& m) {
   if (m.is_atom("sync")) return on_sync_timer();
   if (m.is_record("$gen_cast", 2)) {
     const Term& req = m.tuple_elements()[1];
-    std::string why;
-    if (!req.is_record("operation", 2) || !apply_operation(req.tuple_elements()[1], out, &why))
-      out.push_back(warn("dropped cast " + describe(req) + (why.empty() ? "" : ": " + why)));
+    Result<void> applied = req.is_record("operation", 2) ? apply_operation(req.tuple_elements()[1], out)
+                                                         : Result<void>(CrdtErrc::malformed_operation);
+    if (!applied)
+      out.push_back(warn("dropped cast " + describe(req) + (applied.what().empty() ? "" : ": " + applied.what())));
     return out;
   }
   if (m.is_record("ack_diff", 2)) {
@@ -205,10 +206,9 @@ void SyncEngine::ack_diff(const CausalDiff& d, SyncActions& out) {
 }
 
 void SyncEngine::handle_diff(const Term& diff_term, SyncActions& out) {
-  std::string why;
-  auto parsed = CausalDiff::from_term(diff_term, &why);
+  auto parsed = CausalDiff::from_term(diff_term);
   if (!parsed) {
-    out.push_back(warn("dropped {diff, _}: " + why));
+    out.push_back(warn("dropped {diff, _}: " + parsed.what()));
     return;
   }
   if (defer_peer_round(*parsed)) {
@@ -223,9 +223,9 @@ void SyncEngine::handle_diff(const Term& diff_term, SyncActions& out) {
   }
   CausalDiff d = parsed->reversed();
   if (config_.answer_from_self) d.from = config_.self;  // see SyncConfig::answer_from_self
-  auto step = state_.continue_partial_diff(d.continuation, config_.depth, &why);
+  auto step = state_.continue_partial_diff(d.continuation, config_.depth);
   if (!step) {
-    out.push_back(warn("dropped {diff, _} with a bad continuation: " + why));
+    out.push_back(warn("dropped {diff, _} with a bad continuation: " + step.what()));
     ack_diff(d, out);  // lets an originator that waits for acks move on
     return;
   }
@@ -292,10 +292,9 @@ bool SyncEngine::defer_peer_round(const CausalDiff& received) {
 }
 
 void SyncEngine::handle_get_diff(const Term& diff_term, const Term& keys, SyncActions& out) {
-  std::string why;
-  auto parsed = CausalDiff::from_term(diff_term, &why);
+  auto parsed = CausalDiff::from_term(diff_term);
   if (!parsed || !keys.is_proper_list()) {
-    out.push_back(warn("dropped {get_diff, _, _}: " + (parsed ? std::string("keys is not a list") : why)));
+    out.push_back(warn("dropped {get_diff, _, _}: " + (parsed ? std::string("keys is not a list") : parsed.what())));
     return;
   }
   CausalDiff d = parsed->reversed();
@@ -304,7 +303,6 @@ void SyncEngine::handle_get_diff(const Term& diff_term, const Term& keys, SyncAc
 }
 
 void SyncEngine::handle_slice(const Term& slice, const Term& keys, SyncActions& out) {
-  std::string why;
   if (!keys.is_proper_list()) {
     out.push_back(warn("dropped {diff, _, Keys}: Keys is not a list"));
     return;
@@ -315,9 +313,9 @@ void SyncEngine::handle_slice(const Term& slice, const Term& keys, SyncActions& 
       for (auto it = open_peer_round_.begin(); it != open_peer_round_.end();)
         it = it->second == *dots ? open_peer_round_.erase(it) : std::next(it);
   }
-  auto r = state_.join_slice(slice, keys.list_elements(), &why);
+  auto r = state_.join_slice(slice, keys.list_elements());
   if (!r) {
-    out.push_back(warn("dropped {diff, _, Keys}: " + why));
+    out.push_back(warn("dropped {diff, _, Keys}: " + r.what()));
     return;
   }
   // A slice does not say who sent it: with one neighbour it came from that
@@ -330,26 +328,23 @@ void SyncEngine::notify(const UpdateResult& r, SyncActions& out) {
   if (r.keys_changed > 0) out.push_back(action::Notify{r.diffs});
 }
 
-bool SyncEngine::apply_operation(const Term& op, SyncActions& out, std::string* error) {
+Result<void> SyncEngine::apply_operation(const Term& op, SyncActions& out) {
   // {Function, [Key | Args]} applied as AWLWWMap.Function(Key, Args..., NodeId, State)
-  if (!op.is_tuple(2) || !op.tuple_elements()[0].is_atom() || !op.tuple_elements()[1].is_proper_list()) {
-    *error = "operation is not {Function, Args}";
-    return false;
-  }
+  if (!op.is_tuple(2) || !op.tuple_elements()[0].is_atom() || !op.tuple_elements()[1].is_proper_list())
+    return Error(CrdtErrc::malformed_operation, "operation is not {Function, Args}");
   const Term& fn = op.tuple_elements()[0];
   auto args = op.tuple_elements()[1].list_elements();
   if (fn.is_atom("add") && args.size() == 2) {
     changed();
     notify(state_.add(args[0], args[1], config_.node_id, clock_()), out);
-    return true;
+    return {};
   }
   if (fn.is_atom("remove") && args.size() == 1) {
     changed();
     notify(state_.remove(args[0]), out);
-    return true;
+    return {};
   }
-  *error = "unsupported operation " + describe(op);
-  return false;
+  return Error(CrdtErrc::unsupported_operation, "unsupported operation " + describe(op));
 }
 
 SyncActions SyncEngine::handle_call(const Term& request, const Term& from) {
@@ -369,25 +364,21 @@ SyncActions SyncEngine::handle_call(const Term& request, const Term& from) {
       reply(state_.read(std::span<const Term>(&keys, 1)));
     }
   } else if (request.is_record("operation", 2)) {
-    std::string why;
-    if (apply_operation(request.tuple_elements()[1], out, &why)) {
+    if (auto applied = apply_operation(request.tuple_elements()[1], out)) {
       reply(atom_term("ok"));
     } else {
-      refuse(why);
+      refuse(applied.what());
     }
   } else if (request.is_record("bulk_operation", 2) && request.tuple_elements()[1].is_proper_list()) {
-    std::string why;
-    bool ok = true;
+    Result<void> applied;
     for (const Term& op : request.tuple_elements()[1].list_elements()) {
-      if (!apply_operation(op, out, &why)) {
-        ok = false;
-        break;
-      }
+      applied = apply_operation(op, out);
+      if (!applied) break;
     }
-    if (ok) {
+    if (applied) {
       reply(atom_term("ok"));
     } else {
-      refuse(why);
+      refuse(applied.what());
     }
   } else {
     refuse("unknown call");

@@ -205,7 +205,9 @@ class SyncEngine {
   void handle_get_diff(const Term& diff_term, const Term& keys, SyncActions& out);
   void handle_slice(const Term& slice, const Term& keys, SyncActions& out);
   void ack_diff(const CausalDiff& diff, SyncActions& out);
-  bool apply_operation(const Term& op, SyncActions& out, std::string* error);
+  // CrdtErrc::malformed_operation / unsupported_operation with the detail
+  // the warning prints.
+  Result<void> apply_operation(const Term& op, SyncActions& out);
   void notify(const UpdateResult& r, SyncActions& out);
   Term truncate_keys(std::vector<Term> keys) const;
 

@@ -17,11 +17,8 @@ Term CausalDiff::to_term() const {
   return make_struct(causal_diff_module(), std::move(fields));
 }
 
-std::optional<CausalDiff> CausalDiff::from_term(const Term& t, std::string* error) {
-  auto fail = [&](const char* why) -> std::optional<CausalDiff> {
-    if (error) *error = why;
-    return std::nullopt;
-  };
+Result<CausalDiff> CausalDiff::from_term(const Term& t) {
+  auto fail = [](const char* why) -> Result<CausalDiff> { return Error(CrdtErrc::malformed_diff, why); };
   if (!is_struct(t, causal_diff_module())) return fail("not a %DeltaCrdt.CausalCrdt.Diff{}");
   CausalDiff d;
   bool seen[5] = {};

@@ -16,6 +16,8 @@
 #include <optional>
 #include <string>
 
+#include "crdt/error.hpp"
+#include "interop/result.hpp"
 #include "interop/term.hpp"
 
 namespace hc::crdt {
@@ -31,7 +33,9 @@ struct CausalDiff {
   TermPairs extra;
 
   Term to_term() const;
-  static std::optional<CausalDiff> from_term(const Term& t, std::string* error = nullptr);
+  // CrdtErrc::malformed_diff, with what was wrong as detail, when `t` is not
+  // a Diff struct with all five fields.
+  static Result<CausalDiff> from_term(const Term& t);
   // reverse_diff/1: swap from and to.
   CausalDiff reversed() const {
     CausalDiff d = *this;

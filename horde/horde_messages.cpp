@@ -2,10 +2,25 @@
 
 #include <string>
 
+#include "interop/error_condition.hpp"
+
 namespace hc::horde {
 namespace {
 
-ShapeError shape_error(std::string what, const Term& t) { return ShapeError{std::move(what), t}; }
+// The offending term is the caller's (it logs it or sends it back).
+Error shape_error(std::string what, const Term&) { return Error(MessageErrc::bad_shape, std::move(what)); }
+
+class MessageCategory final : public GroupedCategory {
+ public:
+  const char* name() const noexcept override { return "hc.horde.message"; }
+  std::string message(int ev) const override {
+    if (static_cast<MessageErrc>(ev) == MessageErrc::bad_shape) return "malformed Horde message";
+    return "unknown hc.horde.message error " + std::to_string(ev);
+  }
+
+ protected:
+  ConditionGroups groups(int) const noexcept override { return {errc::protocol_violation}; }
+};
 
 const Atom& a_member() { static const Atom a("member"); return a; }
 const Atom& a_key() { static const Atom a("key"); return a; }
@@ -14,6 +29,13 @@ const Atom& a_register() { static const Atom a("register"); return a; }
 const Atom& a_unregister() { static const Atom a("unregister"); return a; }
 
 }  // namespace
+
+const std::error_category& message_category() noexcept {
+  static const MessageCategory category;
+  return category;
+}
+
+std::error_code make_error_code(MessageErrc e) noexcept { return {static_cast<int>(e), message_category()}; }
 
 Atom crdt_name(Atom name) {
   std::string text(name.text());
@@ -27,7 +49,7 @@ Term RegistryMember::to_term() const { return tuple(name, node); }
 
 Term RegistryMember::crdt_neighbour() const { return tuple(crdt_name(name), node); }
 
-Parsed<RegistryMember> RegistryMember::from_term(const Term& t) {
+Result<RegistryMember> RegistryMember::from_term(const Term& t) {
   if (!t.is_tuple(2)) return shape_error("member: expected {Name, Node}", t);
   const Atom* name = t.element(0)->as_atom();
   const Atom* node = t.element(1)->as_atom();
@@ -43,7 +65,7 @@ Term MemberSpec::to_term() const {
   return Term(name);
 }
 
-Parsed<MemberSpec> MemberSpec::from_term(const Term& t) {
+Result<MemberSpec> MemberSpec::from_term(const Term& t) {
   if (const Atom* a = t.as_atom()) return MemberSpec{*a, std::nullopt};
   auto m = RegistryMember::from_term(t);
   if (!m) return shape_error("member spec: expected {Name, Node} or Name (atoms)", t);
@@ -54,10 +76,10 @@ Parsed<MemberSpec> MemberSpec::from_term(const Term& t) {
 
 Term KeyValue::to_term() const { return tuple(member.to_term(), pid, value); }
 
-Parsed<KeyValue> KeyValue::from_term(const Term& t) {
+Result<KeyValue> KeyValue::from_term(const Term& t) {
   if (!t.is_tuple(3)) return shape_error("{key, _} value: expected {Member, Pid, Value}", t);
   auto m = RegistryMember::from_term(*t.element(0));
-  if (!m) return shape_error("{key, _} value: " + m.error().what, t);
+  if (!m) return shape_error("{key, _} value: " + m.what(), t);
   const Pid* pid = t.element(1)->as_pid();
   if (pid == nullptr) return shape_error("{key, _} value: second element is not a pid", t);
   return KeyValue{*m, *pid, *t.element(2)};
@@ -78,7 +100,7 @@ Term CrdtKey::to_term() const {
   return Term();
 }
 
-Parsed<CrdtKey> CrdtKey::from_term(const Term& t) {
+Result<CrdtKey> CrdtKey::from_term(const Term& t) {
   if (!t.is_tuple(2) || !t.element(0)->is_atom())
     return shape_error("CRDT key: expected {member | key | registry, _}", t);
   const Atom& tag = *t.element(0)->as_atom();
@@ -87,7 +109,7 @@ Parsed<CrdtKey> CrdtKey::from_term(const Term& t) {
   if (tag == a_registry()) return CrdtKey{Kind::Meta, inner, {}};
   if (tag == a_member()) {
     auto m = RegistryMember::from_term(inner);
-    if (!m) return shape_error("CRDT key {member, _}: " + m.error().what, t);
+    if (!m) return shape_error("CRDT key {member, _}: " + m.what(), t);
     return CrdtKey{Kind::Member, inner, *m};
   }
   return shape_error("CRDT key: unknown tag", t);
@@ -95,7 +117,7 @@ Parsed<CrdtKey> CrdtKey::from_term(const Term& t) {
 
 // ---- CrdtDiff --------------------------------------------------------------
 
-Parsed<CrdtDiff> parse_crdt_diff(const Term& t) {
+Result<CrdtDiff> parse_crdt_diff(const Term& t) {
   if (t.is_tuple(3) && t.element(0)->is_atom("add")) return CrdtDiff::added(*t.element(1), *t.element(2));
   if (t.is_tuple(2) && t.element(0)->is_atom("remove")) return CrdtDiff::removed(*t.element(1));
   return shape_error("CRDT diff: expected {add, Key, Value} or {remove, Key}", t);
@@ -123,7 +145,7 @@ Term to_term(const RegistryCall& call) {
   return std::visit(V{}, call);
 }
 
-Parsed<RegistryCall> parse_registry_call(const Term& t) {
+Result<RegistryCall> parse_registry_call(const Term& t) {
   if (t.is_atom("members")) return RegistryCall{MembersCall{}};
   if (!t.is_tuple() || t.tuple_elements().empty() || !t.element(0)->is_atom())
     return shape_error("registry call: unknown request", t);
@@ -172,7 +194,7 @@ Term ListenerEvent::to_term() const {
   return tuple(a_unregister(), registry, key, pid);
 }
 
-Parsed<ListenerEvent> ListenerEvent::from_term(const Term& t) {
+Result<ListenerEvent> ListenerEvent::from_term(const Term& t) {
   const bool reg = t.is_tuple(5) && t.element(0)->is_atom("register");
   const bool unreg = t.is_tuple(4) && t.element(0)->is_atom("unregister");
   if (!reg && !unreg)
@@ -190,7 +212,7 @@ Term NameConflict::to_term() const {
   return tuple(atom("name_conflict"), tuple(name, value), registry, winner);
 }
 
-Parsed<NameConflict> NameConflict::from_term(const Term& t) {
+Result<NameConflict> NameConflict::from_term(const Term& t) {
   if (!t.is_tuple(4) || !t.element(0)->is_atom("name_conflict"))
     return shape_error("name_conflict: expected {name_conflict, {Name, Value}, N, Winner}", t);
   const Term& nv = *t.element(1);

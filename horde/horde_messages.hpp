@@ -2,7 +2,8 @@
 //
 // Every from_term validates the exact shape RegistryImpl (horde 0.10.0)
 // pattern-matches and, when the shape is wrong, says precisely what was
-// wrong (ShapeError) instead of throwing. The shapes are those of
+// wrong (MessageErrc::bad_shape with the detail in Result::what()) instead
+// of throwing. The shapes are those of
 // horde-wire.md §5 and of lib/horde/registry_impl.ex:
 //
 //   member               {N, Node}                               (atoms)
@@ -26,34 +27,21 @@
 #include <vector>
 
 #include "crdt/aw_lww_map.hpp"
+#include "interop/result.hpp"
 #include "interop/term.hpp"
 
 namespace hc::horde {
 
-// What was wrong with a term that should have had a Horde shape.
-struct ShapeError {
-  std::string what;  // e.g. "set_members: element 2 is not {Name, Node} or an atom"
-  Term offending;
-  bool operator==(const ShapeError&) const = default;
+// A term that should have had a Horde shape and has not. The code is
+// hc::errc::protocol_violation (it comes from a peer or a caller's message);
+// the Result's what() says what was wrong, e.g.
+// "set_members: element 2 is not {Name, Node} or Name (atoms)".
+enum class MessageErrc {
+  bad_shape = 1,
 };
-
-// A parsed value or the shape error (an expected-like result).
-template <typename T>
-class Parsed {
- public:
-  Parsed(T value) : v_(std::move(value)) {}           // NOLINT: implicit by design
-  Parsed(ShapeError error) : v_(std::move(error)) {}  // NOLINT
-  bool ok() const noexcept { return v_.index() == 0; }
-  explicit operator bool() const noexcept { return ok(); }
-  const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  const T& operator*() const& { return value(); }
-  const T* operator->() const { return &std::get<0>(v_); }
-  const ShapeError& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, ShapeError> v_;
-};
+// Thread-safe (a static category).
+const std::error_category& message_category() noexcept;
+std::error_code make_error_code(MessageErrc e) noexcept;
 
 // The name of the CRDT process of registry `name`: 'N.Crdt'.
 Atom crdt_name(Atom name);
@@ -63,7 +51,7 @@ struct RegistryMember {
   Atom name;
   Atom node;
   Term to_term() const;
-  static Parsed<RegistryMember> from_term(const Term& t);
+  static Result<RegistryMember> from_term(const Term& t);
   // {'N.Crdt', Node}: the member's CRDT as a neighbour name.
   Term crdt_neighbour() const;
   bool operator==(const RegistryMember&) const = default;
@@ -81,7 +69,7 @@ struct MemberSpec {
   std::optional<Atom> node;
   RegistryMember qualify(Atom self_node) const { return {name, node.value_or(self_node)}; }
   Term to_term() const;
-  static Parsed<MemberSpec> from_term(const Term& t);
+  static Result<MemberSpec> from_term(const Term& t);
   bool operator==(const MemberSpec&) const = default;
 };
 
@@ -91,7 +79,7 @@ struct KeyValue {
   Pid pid;
   Term value;
   Term to_term() const;
-  static Parsed<KeyValue> from_term(const Term& t);
+  static Result<KeyValue> from_term(const Term& t);
   bool operator==(const KeyValue&) const = default;
 };
 
@@ -105,14 +93,14 @@ struct CrdtKey {
   static Term name_key(const Term& name);
   static Term meta_key(const Term& key);
   Term to_term() const;
-  static Parsed<CrdtKey> from_term(const Term& t);
+  static Result<CrdtKey> from_term(const Term& t);
 };
 
 // One entry of the diffs list DeltaCrdt reports to its owner: the CRDT's
 // own change type, the one diff type every role's state machine takes.
 using CrdtDiff = crdt::KeyChange;
 // {add, Key, Value} | {remove, Key} (a BEAM-shaped {crdt_update, Diffs}).
-Parsed<CrdtDiff> parse_crdt_diff(const Term& t);
+Result<CrdtDiff> parse_crdt_diff(const Term& t);
 
 // ---- gen_server calls RegistryImpl answers -----------------------------------
 
@@ -153,7 +141,7 @@ using RegistryCall = std::variant<MembersCall, SetMembersCall, RegisterCall, Unr
                                   UpdateValueCall, PutMetaCall, DeleteMetaCall>;
 
 Term to_term(const RegistryCall& call);
-Parsed<RegistryCall> parse_registry_call(const Term& t);
+Result<RegistryCall> parse_registry_call(const Term& t);
 
 // ---- listener notifications and exit reasons -------------------------------
 
@@ -166,7 +154,7 @@ struct ListenerEvent {
   Pid pid;
   Term value;  // Register only
   Term to_term() const;
-  static Parsed<ListenerEvent> from_term(const Term& t);
+  static Result<ListenerEvent> from_term(const Term& t);
   bool operator==(const ListenerEvent&) const = default;
 };
 
@@ -178,8 +166,11 @@ struct NameConflict {
   Atom registry;
   Pid winner;
   Term to_term() const;
-  static Parsed<NameConflict> from_term(const Term& t);
+  static Result<NameConflict> from_term(const Term& t);
   bool operator==(const NameConflict&) const = default;
 };
 
 }  // namespace hc::horde
+
+template <>
+struct std::is_error_code_enum<hc::horde::MessageErrc> : std::true_type {};

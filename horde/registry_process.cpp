@@ -118,7 +118,7 @@ std::optional<Term> RegistryProcess::on_call(const Term& request, const Term& fr
   if (!call) {
     ++counters_.bad_calls;
     Term reply;
-    execute(state_->handle_bad_call(call.error(), reply));
+    execute(state_->handle_bad_call(request, call.failure(), reply));
     return reply;
   }
   return call_now(*call);
@@ -145,7 +145,7 @@ void RegistryProcess::on_info(const Term& message) {
       auto parsed = parse_crdt_diff(d);
       if (!parsed) {
         ++counters_.problems;
-        HC_LOG(warn) << options_.name << ": dropped " << parsed.error().what << ": " << d;
+        HC_LOG(warn) << options_.name << ": dropped " << parsed.what() << ": " << d;
         continue;
       }
       diffs.push_back(*parsed);

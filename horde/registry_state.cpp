@@ -81,10 +81,10 @@ RegistryActions RegistryState::init(const std::vector<MemberSpec>& specs) {
   return out;
 }
 
-RegistryActions RegistryState::handle_bad_call(const ShapeError& error, Term& reply) {
-  reply = tuple(atom("error"), tuple(atom("bad_request"), error.offending));
+RegistryActions RegistryState::handle_bad_call(const Term& request, const Error& error, Term& reply) {
+  reply = tuple(atom("error"), tuple(atom("bad_request"), request));
   RegistryActions out;
-  out.emplace_back(ProblemAction{"bad call: " + error.what, error.offending});
+  out.emplace_back(ProblemAction{"bad call: " + error.what, request});
   return out;
 }
 
@@ -150,7 +150,7 @@ RegistryActions RegistryState::on_crdt_diffs(std::span<const CrdtDiff> diffs) {
 void RegistryState::process_diff(const CrdtDiff& diff, RegistryActions& out) {
   auto key = CrdtKey::from_term(diff.key);
   if (!key) {
-    out.emplace_back(ProblemAction{"CRDT diff with a foreign key: " + key.error().what, diff.to_term()});
+    out.emplace_back(ProblemAction{"CRDT diff with a foreign key: " + key.what(), diff.to_term()});
     return;
   }
   switch (key->kind) {
@@ -174,7 +174,7 @@ void RegistryState::process_diff(const CrdtDiff& diff, RegistryActions& out) {
       if (auto kv = KeyValue::from_term(diff.value)) {
         diff_add_key(key->inner, *kv, out);
       } else {
-        out.emplace_back(ProblemAction{"CRDT " + kv.error().what, diff.to_term()});
+        out.emplace_back(ProblemAction{"CRDT " + kv.what(), diff.to_term()});
       }
       return;
     case CrdtKey::Kind::Meta:

@@ -166,7 +166,7 @@ class RegistryState {
   // handle_call/3. `reply` receives the term to send back to the caller.
   RegistryActions handle_call(const RegistryCall& call, Term& reply);
   // A call whose request did not parse: {error, {bad_request, Request}}.
-  RegistryActions handle_bad_call(const ShapeError& error, Term& reply);
+  RegistryActions handle_bad_call(const Term& request, const Error& error, Term& reply);
 
   // handle_info({crdt_update, Diffs}).
   RegistryActions on_crdt_diffs(std::span<const CrdtDiff> diffs);

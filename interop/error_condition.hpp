@@ -2,7 +2,8 @@
 // on, whatever layer produced the code (Boost.Beast's `condition` next to its
 // `error` enum). Every error enum of the project (hc::TermError,
 // hc::TermTextError, hc::cnode::Errc, hc::cnode::TlsOptionError,
-// hc::horde::RegistryErrc) maps its codes onto these, so
+// hc::crdt::CrdtErrc, hc::horde::RegistryErrc, hc::horde::MessageErrc) maps
+// its codes onto these, so
 //
 //   if (ec == hc::errc::name_taken) ...     // epmd name in use, already_registered
 //   if (ec == hc::errc::unreachable) ...    // epmd down, refused, noconnection

@@ -525,18 +525,27 @@ const std::error_category& term_text_category() noexcept {
 
 std::error_code make_error_code(TermTextError e) noexcept { return {static_cast<int>(e), term_text_category()}; }
 
+namespace {
+// The error with its position as detail ("line 2, column 7").
+Error positioned(std::error_code ec, const TextPosition& at) {
+  return Error(ec, "line " + std::to_string(at.line) + ", column " + std::to_string(at.column));
+}
+}  // namespace
+
 Result<TermVector> consult(std::string_view text, TextPosition* where) {
   Parser p(text);
   auto r = p.consult();
-  if (!r && where) *where = p.position();
-  return r;
+  if (r) return r;
+  if (where) *where = p.position();
+  return positioned(r.error(), p.position());
 }
 
 Result<Term> parse_term(std::string_view text, TextPosition* where) {
   Parser p(text);
   auto r = p.single();
-  if (!r && where) *where = p.position();
-  return r;
+  if (r) return r;
+  if (where) *where = p.position();
+  return positioned(r.error(), p.position());
 }
 
 std::string describe(std::error_code ec, const TextPosition& where) {

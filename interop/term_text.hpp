@@ -50,7 +50,8 @@ struct TextPosition {
 };
 
 // Every term of `text`, each terminated by '.', as file:consult/1 returns them.
-// On error, `where` (when given) is set to the offending position.
+// An error's detail (Result::what()) is the offending position, "line L,
+// column C"; `where` (when given) is set to it as numbers too.
 Result<TermVector> consult(std::string_view text, TextPosition* where = nullptr);
 
 // One term, with or without a final '.' (as erl's command line takes values).

@@ -158,9 +158,8 @@ std::variant<NodeFlags, std::string> node_flags(const po::variables_map& vm) {
     if (!optfile.empty() || !single.empty()) return std::string("--ssl-dist-optfile/--ssl-dist-opt need --proto-dist inet_tls");
     return s;
   }
-  cnode::TlsOptionProblem problem;
-  auto tls = cnode::tls_dist_options(optfile, single, &problem);
-  if (!tls) return "TLS distribution (--ssl-dist-optfile/--ssl-dist-opt): " + problem.code.message() + ": " + problem.detail;
+  auto tls = cnode::tls_dist_options(optfile, single);
+  if (!tls) return "TLS distribution (--ssl-dist-optfile/--ssl-dist-opt): " + tls.message();
   s.node.tls = std::move(*tls);
   return s;
 }

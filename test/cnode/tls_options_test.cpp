@@ -18,6 +18,10 @@ TlsOptionProblem parse_problem(const std::string& text) {
   TlsOptionProblem p;
   auto r = parse_ssl_dist_optfile(text, &p);
   BOOST_TEST(!r.ok());
+  // The Result carries the same code and detail as the out-parameter.
+  BOOST_TEST(r.error() == p.code);
+  BOOST_TEST(r.what() == p.detail);
+  BOOST_TEST(parse_ssl_dist_optfile(text).what() == p.detail);
   return p;
 }
 }  // namespace
@@ -98,6 +102,19 @@ BOOST_AUTO_TEST_CASE(unsupported_and_malformed_options_are_named) {
   BOOST_TEST(p.detail.find("server_frobnicate") != std::string::npos);
   BOOST_TEST(apply_ssl_dist_opt(o, "certfile", "x", &p) == make_error_code(TlsOptionError::unknown_option));
   BOOST_TEST(apply_ssl_dist_opt(o, "server_depth", "x", &p) == make_error_code(TlsOptionError::bad_option_value));
+}
+
+// Without a TlsOptionProblem, the Result alone says what was wrong.
+BOOST_AUTO_TEST_CASE(results_carry_the_problem_detail) {
+  auto missing = tls_dist_options("/nonexistent/hc_tls_options_test.conf", {});
+  BOOST_TEST(missing.error() == make_error_code(TlsOptionError::unreadable_file));
+  BOOST_TEST(missing.what() == "/nonexistent/hc_tls_options_test.conf");
+  auto unknown = tls_dist_options("", {{"server_frobnicate", "1"}});
+  BOOST_TEST(unknown.error() == make_error_code(TlsOptionError::unknown_option));
+  BOOST_TEST(unknown.what().find("server_frobnicate") != std::string::npos, unknown.message());
+  auto unfinished = tls_dist_options("", {{"server_certfile", "/c/n.pem"}, {"client_verify", "verify_peer"}});
+  BOOST_TEST(unfinished.error() == make_error_code(TlsOptionError::missing_option));
+  BOOST_TEST(unfinished.what().find("cacertfile") != std::string::npos, unfinished.message());
 }
 
 BOOST_AUTO_TEST_CASE(cross_option_requirements) {

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "crdt/packed_term.hpp"
+#include "interop/error_condition.hpp"
 #include "interop/phash2.hpp"
 
 using namespace hc;
@@ -193,6 +194,26 @@ BOOST_AUTO_TEST_CASE(from_term_rejects_malformed_states) {
                  {Term(Atom("value")), Term::map({{k("a"), Term::map({{tuple(1, 2), Term(3)}})}})}}),
       &why));
   BOOST_CHECK(!why.empty());
+}
+
+// A malformed wire slice is CrdtErrc::malformed_slice (a protocol
+// violation) with the part that was wrong as detail, and changes nothing.
+BOOST_AUTO_TEST_CASE(join_slice_rejects_malformed_slices_with_a_detail) {
+  AWLWWMap a;
+  (void)a.add(k("x"), Term(1), A, 1);
+  const Term keys[] = {k("x")};
+  auto not_a_map = a.join_slice(Term(1), keys);
+  BOOST_TEST(!not_a_map.ok());
+  BOOST_TEST(not_a_map.error() == make_error_code(CrdtErrc::malformed_slice));
+  BOOST_TEST((not_a_map.error() == errc::protocol_violation));
+  BOOST_TEST(not_a_map.what() == "AWLWWMap is not a map");
+  BOOST_TEST(not_a_map.message() == "malformed AWLWWMap slice: AWLWWMap is not a map");
+  // A key's element set that is not a map fails in the join itself.
+  Term bad_elements = Term::map({{Term(Atom("dots")), Term::map({})}, {Term(Atom("value")), Term::map({{k("x"), Term(7)}})}});
+  auto bad = a.join_slice(bad_elements, keys);
+  BOOST_TEST(bad.error() == make_error_code(CrdtErrc::malformed_slice));
+  BOOST_TEST(bad.what() == "AWLWWMap element set of a key is malformed");
+  BOOST_CHECK(a.get(k("x")) == std::optional<Term>(Term(1)));
 }
 
 BOOST_AUTO_TEST_CASE(packed_terms_round_trip) {

@@ -225,12 +225,34 @@ BOOST_AUTO_TEST_CASE(malformed_messages_are_dropped_with_a_warning) {
   BOOST_CHECK(e.state().get(binary("k")) == Term(1));
 }
 
+// The warnings keep the detail of what was wrong (logged as is by the roles).
+BOOST_AUTO_TEST_CASE(warnings_say_what_was_malformed) {
+  auto e = make_engine();
+  auto text = [&](const Term& m) {
+    auto w = only<action::Warning>(e.handle_message(m));
+    return w.empty() ? std::string() : w[0].text;
+  };
+  BOOST_CHECK_EQUAL(text(tuple(Atom("diff"), Term(1))), "dropped {diff, _}: not a %DeltaCrdt.CausalCrdt.Diff{}");
+  BOOST_CHECK_EQUAL(text(tuple(Atom("get_diff"), make_struct(causal_diff_module(), {}), list())),
+                    "dropped {get_diff, _, _}: %DeltaCrdt.CausalCrdt.Diff{} lacks a field");
+  BOOST_CHECK_EQUAL(text(tuple(Atom("diff"), Term(1), list(binary("k")))), "dropped {diff, _, Keys}: AWLWWMap is not a map");
+  BOOST_CHECK_EQUAL(text(tuple(Atom("$gen_cast"), tuple(Atom("operation"), Term(1)))),
+                    "dropped cast {operation,1}: operation is not {Function, Args}");
+  auto r = call(e, tuple(Atom("bulk_operation"), list(tuple(Atom("add"), list(binary("a"), Term(1))), tuple(Atom("clear"), list()))));
+  BOOST_REQUIRE_EQUAL(only<action::Warning>(r).size(), 1u);
+  BOOST_CHECK_EQUAL(only<action::Warning>(r)[0].text.rfind(": unsupported operation {clear,[]}"),
+                    only<action::Warning>(r)[0].text.size() - std::string(": unsupported operation {clear,[]}").size());
+}
+
 BOOST_AUTO_TEST_CASE(a_bad_continuation_from_a_peer_is_still_acknowledged) {
   auto e = make_engine();
   Term peer = Term(Pid{Atom("p@h"), 5, 0, 1});
   CausalDiff d{Term(Atom("garbage")), Term::map({}), peer, peer, e.config().self, {}};
   auto a = e.handle_message(tuple(Atom("diff"), d.to_term()));
-  BOOST_CHECK_EQUAL(only<action::Warning>(a).size(), 1u);
+  BOOST_REQUIRE_EQUAL(only<action::Warning>(a).size(), 1u);
+  const std::string text = only<action::Warning>(a)[0].text;
+  const std::string prefix = "dropped {diff, _} with a bad continuation: ";
+  BOOST_CHECK_MESSAGE(text.rfind(prefix, 0) == 0 && text.size() > prefix.size(), text);  // with what was wrong
   auto s = only<action::Send>(a);
   BOOST_REQUIRE_EQUAL(s.size(), 1u);
   BOOST_CHECK_EQUAL(s[0].to, peer);

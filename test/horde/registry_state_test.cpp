@@ -6,6 +6,8 @@
 
 #include <map>
 
+#include "interop/error_condition.hpp"
+
 using namespace hc;
 using namespace hc::horde;
 
@@ -364,8 +366,11 @@ BOOST_AUTO_TEST_CASE(malformed_calls_get_an_error_reply) {
   for (const auto& req : bad) {
     auto parsed = parse_registry_call(req);
     BOOST_TEST_REQUIRE(!parsed.ok(), req);
+    BOOST_TEST((parsed.error() == make_error_code(MessageErrc::bad_shape)), req);
+    BOOST_TEST((parsed.error() == hc::errc::protocol_violation), req);
+    BOOST_TEST(!parsed.what().empty(), req);  // says which part of the request was wrong
     Term reply;
-    auto actions = f.state.handle_bad_call(parsed.error(), reply);
+    auto actions = f.state.handle_bad_call(req, parsed.failure(), reply);
     BOOST_TEST(reply == tuple(atom("error"), tuple(atom("bad_request"), req)));
     BOOST_TEST(std::holds_alternative<ProblemAction>(actions.at(0)));
   }

@@ -1,4 +1,6 @@
 #include "interop/codec.hpp"
+#include "interop/error_condition.hpp"
+#include "interop/result.hpp"
 
 #include <ei.h>
 
@@ -375,6 +377,36 @@ BOOST_AUTO_TEST_CASE(error_category) {
   BOOST_TEST(v.ok());
   Result<void> bad = TermError::truncated;
   BOOST_TEST(!bad.ok());
+}
+
+// The detail rides next to the code: error() still compares as the code
+// (and its condition), message() appends the detail, and passing the error
+// on through failure() keeps both.
+BOOST_AUTO_TEST_CASE(result_keeps_a_detail_next_to_the_code) {
+  Result<Term> r = Error(TermError::expected_atom, "node of a pid");
+  BOOST_TEST(!r.ok());
+  BOOST_TEST(r.error() == make_error_code(TermError::expected_atom));
+  BOOST_TEST((r.error() == errc::protocol_violation));
+  BOOST_TEST(r.what() == "node of a pid");
+  BOOST_TEST(r.message() == "expected an atom: node of a pid");
+  Result<int> passed = r.failure();
+  BOOST_TEST(passed.message() == r.message());
+  Result<void> v = passed.failure();
+  BOOST_TEST(v.what() == "node of a pid");
+  BOOST_TEST((v.error() == errc::protocol_violation));
+  try {
+    (void)r.value();
+    BOOST_FAIL("value() on an error must throw");
+  } catch (const std::system_error& e) {
+    BOOST_TEST(e.code() == r.error());
+    BOOST_TEST(std::string(e.what()).find("node of a pid") != std::string::npos);
+  }
+  Result<Term> plain = TermError::truncated;  // no detail: message() is the code's alone
+  BOOST_TEST(plain.what().empty());
+  BOOST_TEST(plain.message() == "term truncated");
+  Result<Term> good = Term(1);
+  BOOST_TEST(good.what().empty());
+  BOOST_TEST(!good.failure().code);
 }
 
 // Issue 11: a peer sending endless fresh atoms gets an error, not unbounded

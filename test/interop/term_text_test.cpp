@@ -99,6 +99,8 @@ BOOST_AUTO_TEST_CASE(malformed_text_is_a_named_error_with_position) {
       BOOST_TEST(r.error() == make_error_code(c.error), r.message());
       BOOST_TEST(where.line == c.line);
       BOOST_TEST(where.column == c.column);
+      // The position rides in the Result too.
+      BOOST_TEST(r.what() == "line " + std::to_string(c.line) + ", column " + std::to_string(c.column));
     }
   }
   std::string deep(20000, '[');
