@@ -10,6 +10,7 @@
 #include <map>
 
 #include "horde/mixed_distribution.hpp"
+#include "etf_file.hpp"
 #include "interop/codec.hpp"
 
 using namespace hc;
@@ -31,14 +32,7 @@ Term spec(int k, std::string_view module = "Elixir.MyApp.Worker") {
   return Term::map({{Term(atom("id")), Term(k)}, {Term(atom("start")), tuple(Atom(module), atom("start_link"), list(k))}});
 }
 
-Term read_etf(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  BOOST_REQUIRE_MESSAGE(in, "missing " << path);
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto t = decode(bytes);
-  BOOST_REQUIRE_MESSAGE(t.ok(), path << ": " << t.message());
-  return *t;
-}
+using hc::test::read_etf;
 
 // A scripted "random" index: the given values in turn.
 RandomIndex scripted(std::vector<std::size_t> picks) {

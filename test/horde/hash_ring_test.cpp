@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "etf_file.hpp"
 #include "interop/codec.hpp"
 #include "horde/mixed_distribution.hpp"
 #include "horde/uniform_distribution.hpp"
@@ -67,14 +68,7 @@ std::vector<GoldenCase> load_golden() {
 
 Term member_name(Atom sup, Atom node) { return tuple(sup, node); }
 
-Term read_etf(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  BOOST_REQUIRE_MESSAGE(in, "missing " << path);
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto t = decode(bytes);
-  BOOST_REQUIRE_MESSAGE(t.ok(), path << ": " << t.message());
-  return *t;
-}
+using hc::test::read_etf;
 
 }  // namespace
 

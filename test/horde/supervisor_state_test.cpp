@@ -105,7 +105,6 @@ Term member_info(Atom node, const char* status) {
   return Member{name(node), *member_status_from_atom(Term(atom(status))), std::nullopt}.to_term();
 }
 CrdtDiff add(Term k, Term v) { return CrdtDiff::added(std::move(k), std::move(v)); }
-CrdtDiff remove_diff(Term k) { return CrdtDiff::removed(std::move(k)); }
 Term spec_for(int i) {
   return Term::map({{Term(atom("id")), Term(atom("Elixir.W"))},
                     {Term(atom("start")), tuple(atom("Elixir.W"), atom("start_link"), list(i))}});
