@@ -207,6 +207,8 @@ void RegistryProcess::execute_one(const RegistryAction& action) {
         } else if constexpr (std::is_same_v<A, ProblemAction>) {
           ++counters_.problems;
           HC_LOG(warn) << options_.name << ": dropped " << a.what << ": " << a.offending;
+        } else if constexpr (std::is_same_v<A, MembershipNoteAction>) {
+          HC_LOG(info) << options_.name << ": " << a.what;
         }
       },
       action);

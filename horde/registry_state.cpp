@@ -102,7 +102,10 @@ RegistryActions RegistryState::handle_call(const RegistryCall& call, Term& reply
           for (const auto& spec : c.members) next.insert(spec.qualify(config_.node));
           CrdtOpsAction drop, merge;
           for (const auto& m : members_)
-            if (!next.contains(m)) drop.ops.push_back(remove_op(CrdtKey::member_key(m)));
+            if (!next.contains(m)) {
+              drop.ops.push_back(remove_op(CrdtKey::member_key(m)));
+              out.emplace_back(MembershipNoteAction{"set_members removes member " + to_string(m.to_term())});
+            }
           for (const auto& m : next)
             if (!members_.contains(m)) merge.ops.push_back(add_op(CrdtKey::member_key(m), Term(1)));
           if (!drop.ops.empty()) out.emplace_back(std::move(drop));
@@ -206,6 +209,8 @@ void RegistryState::diff_remove_member(const RegistryMember& member, RegistryAct
   std::vector<std::pair<Term, Pid>> removed;
   for (const Entry& e : entries_)
     if (e.live && interned_[e.member] == member) removed.emplace_back(name_of(e), expand(e.pid));
+  out.emplace_back(MembershipNoteAction{"member " + to_string(member.to_term()) + " is gone; dropping its " +
+                                        std::to_string(removed.size()) + " name(s) cluster-wide, as RegistryImpl does"});
   if (!removed.empty()) {
     CrdtOpsAction drop;
     for (const auto& r : removed) drop.ops.push_back(remove_op(CrdtKey::name_key(r.first)));

@@ -123,8 +123,16 @@ struct ProblemAction {
   bool operator==(const ProblemAction&) const = default;
 };
 
+// A membership change worth an operator's attention (a member removed, and
+// how many names went with it); the adapter logs it at info. Informational:
+// the change itself is in the other actions.
+struct MembershipNoteAction {
+  std::string what;
+  bool operator==(const MembershipNoteAction&) const = default;
+};
+
 using RegistryAction = std::variant<CrdtOpsAction, SetNeighboursAction, LinkAction, ExitAction,
-                                    NotifyAction, ProblemAction>;
+                                    NotifyAction, ProblemAction, MembershipNoteAction>;
 using RegistryActions = std::vector<RegistryAction>;
 
 // ---- the state machine -----------------------------------------------------

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
+#include <ctime>
 #include <iostream>
 #include <map>
 #include <random>
@@ -50,6 +51,7 @@ struct Registrant {
   // wipe the winner's name (Horde does the same); the load leaves these alone.
   bool conflict = false;
   int gen = 0;             // generation of the node in that slot (0: never replaced)
+  std::chrono::steady_clock::time_point at = std::chrono::steady_clock::now();
 };
 
 struct Cluster {
@@ -172,6 +174,13 @@ BOOST_AUTO_TEST_CASE(mixed_load_leaves_every_live_name_registered_once_everywher
   auto last_big = start - 1h, last_crash = start - 1h, last_node_kill = start;
   const auto node_kill_every = std::max<std::chrono::seconds>(std::chrono::seconds(seconds / 6), 20s);
   int next_victim = 0;  // 0: cpps[1], 1: beams[1]
+  // The probe: every HC_SOAK_PROBE_SECONDS (0: off) the plain names of live
+  // registrants that are over 20 s old are looked for in cpps[0]'s view, and
+  // a jump in the number missing is logged with the time and cpps[0]'s
+  // members, so that a loss the final check finds can be placed in the log.
+  const auto probe_every = std::chrono::seconds(env_number("HC_SOAK_PROBE_SECONDS", 15));
+  auto last_probe = start;
+  std::size_t last_missing = 0;
 
   auto register_on = [&](int slot, const Term& key) {
     if (slot < 2) {
@@ -195,8 +204,41 @@ BOOST_AUTO_TEST_CASE(mixed_load_leaves_every_live_name_registered_once_everywher
     return out;
   };
 
+  auto probe = [&](std::chrono::steady_clock::time_point now) {
+    auto v = c.view(2);
+    if (!v) return;
+    std::size_t missing = 0;
+    std::map<std::string, std::size_t> by_slot;
+    std::string first;
+    for (const auto& r : regs) {
+      if (r.conflict || r.unregistered || now - r.at < 20s || c.dead(r.pid)) continue;
+      auto it = v->find(r.key);
+      if (it != v->end() && it->second == r.pid) continue;
+      if (missing++ == 0) first = to_string(r.key) + " " + to_string(Term(r.pid));
+      by_slot["slot" + std::to_string(r.node) + (r.gen == 0 ? " original" : " gen" + std::to_string(r.gen))]++;
+    }
+    if (missing > last_missing + 4) {
+      std::string members, slots;
+      for (const auto& m : c.cpps[0]->with_api([](horde::RegistryApi& api) { return api.members(); }))
+        members += to_string(m.to_term()) + " ";
+      for (auto& [k, n] : by_slot) slots += k + "=" + std::to_string(n) + " ";
+      const std::time_t wall = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+      char hms[16];
+      std::strftime(hms, sizeof hms, "%H:%M:%S", std::gmtime(&wall));
+      BOOST_TEST_MESSAGE("soak probe at " << std::chrono::duration_cast<std::chrono::seconds>(now - start).count()
+                                          << " s (" << hms << "Z): " << missing << " plain name(s) of live registrants missing on cpps[0] (was "
+                                          << last_missing << "), e.g. " << first << "; by slot: " << slots
+                                          << "; cpps[0] members: " << members);
+    }
+    last_missing = missing;
+  };
+
   while (std::chrono::steady_clock::now() < end) {
     const auto now = std::chrono::steady_clock::now();
+    if (probe_every.count() > 0 && now - last_probe > probe_every) {
+      last_probe = now;
+      probe(now);
+    }
     if (now - last_node_kill > node_kill_every) {
       last_node_kill = now;
       if (next_victim == 0) {
