@@ -59,7 +59,6 @@ std::optional<fs::path> find_program(const std::string& name) {
 using test::ChildProcess;
 using test::TempDir;
 
-std::string slurp(const fs::path& p) { return test::read_text(p); }
 
 std::vector<std::uint8_t> read_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
