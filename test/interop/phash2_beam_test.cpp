@@ -59,7 +59,6 @@ std::optional<fs::path> find_program(const std::string& name) {
 using test::ChildProcess;
 using test::TempDir;
 
-
 std::vector<std::uint8_t> read_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   BOOST_REQUIRE_MESSAGE(in, "cannot open " << p);
