@@ -92,7 +92,16 @@ defmodule RegistryDriver do
   def handle_call({:register_via, reg, key}, _from, state) do
     pid = RegistryDriver.Registrant.start_idle()
     Process.monitor(pid)
-    result = Horde.Registry.register_name({reg, key}, pid)
+    # GenServer.call's 5 s timeout (a loaded machine) is an answer, not a
+    # crash of the driver: the request stays queued at the registry and is
+    # served later, so the caller keeps the process alive and tracked.
+    result =
+      try do
+        Horde.Registry.register_name({reg, key}, pid)
+      catch
+        :exit, {:timeout, _} -> {:error, :timeout}
+      end
+
     {:reply, {result, pid}, state}
   end
 

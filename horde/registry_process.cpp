@@ -125,7 +125,12 @@ std::optional<Term> RegistryProcess::on_call(const Term& request, const Term& fr
 }
 
 bool RegistryProcess::on_exit(const cnode::ExitMessage& ex) {
-  if (!linked_.erase(ex.from)) return false;
+  if (!linked_.erase(ex.from)) {
+    // {'EXIT', Pid, noproc} for a local process that is gone: the answer to
+    // a link of ours to a process that was already dead (RegistryImpl drops
+    // its names the same way), not a foreign exit to restart the role on.
+    if (!(ex.reason.is_atom("noproc") && ex.from.node == node().name() && !node().is_alive(ex.from))) return false;
+  }
   ++counters_.exits;
   execute(state_->on_exit(ex.from));
   return true;
@@ -188,8 +193,10 @@ void RegistryProcess::execute_one(const RegistryAction& action) {
         } else if constexpr (std::is_same_v<A, SetNeighboursAction>) {
           crdt_set_neighbours(a.neighbours);
         } else if constexpr (std::is_same_v<A, LinkAction>) {
-          link(a.pid);
-          linked_.insert(a.pid);
+          // Once per pid: a link to a process that is already dead answers
+          // each attempt with {'EXIT', Pid, noproc}, and a second one would
+          // find the pid no longer linked (see on_exit).
+          if (linked_.insert(a.pid).second) link(a.pid);
         } else if constexpr (std::is_same_v<A, ExitAction>) {
           ++counters_.conflicts;
           HC_LOG(info) << options_.name << ": name conflict, exiting " << Term(a.pid) << " with " << a.reason;

@@ -37,6 +37,11 @@ namespace {
 const Atom kReg("Elixir.SoakTest.Registry");
 constexpr auto kSync = 200ms;
 
+// {error, timeout}: a registration call that timed out (the driver's answer).
+bool timed_out(const Term& result) {
+  return result.is_tuple(2) && result.element(0)->is_atom("error") && result.element(1)->is_atom("timeout");
+}
+
 std::uint64_t env_number(const char* name, std::uint64_t fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
@@ -190,7 +195,13 @@ BOOST_AUTO_TEST_CASE(mixed_load_leaves_every_live_name_registered_once_everywher
     if (slot < 2) {
       auto [result, pid] = c.driver->register_name(*c.beams[slot], key, atom("v"));
       c.watcher->watch(pid);
-      if (!(result.is_tuple(2) && result.element(0)->is_atom("ok"))) {
+      if (timed_out(result)) {
+        // Horde.Registry.register's 5 s call timeout on a loaded machine: the
+        // request is still queued at the registry and is served later, so
+        // the process stays alive and tracked (killing it now would race
+        // that late registration into a name held by a dead pid).
+        ++ops["register_timeout"];
+      } else if (!(result.is_tuple(2) && result.element(0)->is_atom("ok"))) {
         c.driver->call(*c.beams[slot], tuple(atom("kill"), pid, atom("kill")));  // not registered: not tracked alive
       }
       regs.push_back({key, pid, slot, false, false, c.gens[slot]});
@@ -294,8 +305,13 @@ BOOST_AUTO_TEST_CASE(mixed_load_leaves_every_live_name_registered_once_everywher
       Term br = beam_future.get();
       const Pid bp = *br.element(1)->as_pid();
       c.watcher->watch(bp);
-      if (!(br.element(0)->is_tuple(2) && br.element(0)->element(0)->is_atom("ok")))
+      // register_name answers yes or no (Horde.Registry.register_name/2),
+      // or {error, timeout} (see register_on: the process stays tracked).
+      if (timed_out(*br.element(0))) {
+        ++ops["register_timeout"];
+      } else if (!br.element(0)->is_atom("yes")) {
         c.driver->call(*c.beams[b], tuple(atom("kill"), bp, atom("kill")));
+      }
       regs.push_back({key, bp, b, false, true, c.gens[b]});
     } else if (op < 65) {
       auto l = live(false);

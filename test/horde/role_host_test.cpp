@@ -181,6 +181,35 @@ BOOST_AUTO_TEST_CASE(exit_signals_restart_the_role) {
   BOOST_TEST((n.where(kReg) == third));
 }
 
+BOOST_AUTO_TEST_CASE(names_of_an_already_dead_process_do_not_restart_the_role) {
+  LocalNode n;
+  Pid reg = start_registry(n);
+  Pid gone = n.idle_process();
+  n.node->exit_signal(n.node->null_pid(), gone, Term(atom("kill")));
+  n.settle();
+  BOOST_REQUIRE(!n.node->is_alive(gone));
+  // Two names for it, as RegistryImpl's {register, ...} call takes them
+  // (RegistryApi refuses a dead pid; a call from a peer or a name arriving
+  // in a CRDT change does not check): each register and each CRDT change
+  // links it, and each link to a dead process is answered
+  // {'EXIT', Pid, noproc}, which the role takes as that process's exit, as
+  // RegistryImpl does, not as a foreign exit that would cost a restart
+  // (3 of them stop the role).
+  auto* proc = RegistryProcess::find(*n.node, kReg);
+  BOOST_REQUIRE(proc != nullptr);
+  proc->local_call(RegisterCall{binary("a"), atom("v"), gone});
+  proc->local_call(RegisterCall{binary("b"), atom("v"), gone});
+  n.settle();
+  BOOST_TEST((n.where(kReg) == std::optional<Pid>(reg)));
+  BOOST_TEST(*n.role_stats(kReg).map_get(Term(atom("restarts"))) == Term(0));
+  auto after = RegistryApi::find(*n.node, kReg);
+  BOOST_TEST(!after->lookup(binary("a")).has_value());
+  BOOST_TEST(!after->lookup(binary("b")).has_value());
+  // A noproc exit message for a live process is still foreign: the role restarts.
+  n.send(crdt_name(kReg), tuple(atom("EXIT"), Term(n.idle_process()), atom("noproc")));
+  BOOST_TEST(!(n.where(kReg) == std::optional<Pid>(reg)));
+}
+
 BOOST_AUTO_TEST_CASE(intensity_exceeded_stops_the_role_and_says_so) {
   LocalNode n;
   start_registry(n);
