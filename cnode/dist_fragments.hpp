@@ -47,7 +47,9 @@ class FragmentAssembler {
   // Frees the last reassembled message, once its body is decoded: it can be
   // tens of MB (a sync slice of 100 000 names) and would otherwise stay
   // allocated until the next fragmented message arrives.
-  void release() noexcept { done_ = {}; }
+  // Bytes of messages in reassembly and of the last completed one (capacity).
+  std::size_t bytes_held() const noexcept;
+  void release() noexcept { std::vector<std::uint8_t>().swap(done_); }  // (`= {}` would keep the capacity)
 
  private:
   struct Sequence {
