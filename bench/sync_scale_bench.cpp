@@ -302,6 +302,11 @@ std::vector<std::string> split(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // What sdk::run_node does for the program (application.cpp): a fixed mmap
+  // threshold, so a slice's buffers do not pin heap pages. HC_SCALE_GLIBC_MMAP=0
+  // measures glibc's default instead.
+  if (std::getenv("GLIBC_TUNABLES") == nullptr && !(std::getenv("HC_SCALE_GLIBC_MMAP") && *std::getenv("HC_SCALE_GLIBC_MMAP") == '0'))
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   hc::log::set_level(hc::log::Level::warn);
   if (argc == 4 && std::strcmp(argv[1], "--one") == 0) {
     try {
