@@ -200,8 +200,11 @@ Row run_one(const std::string& setup, std::size_t n) {
     // Steady state: rounds the peer started before we had everything may
     // still be shipping slices for a few seconds; the smallest of 5 samples
     // one second apart (after malloc_trim) is the resident state.
+    // HC_SCALE_SAMPLES=N takes N samples instead (to see whether a cold
+    // join's extra heap is slices in flight or retained).
     double rss = 1e300, heap = 1e300;
-    for (int i = 0; i < 5; ++i) {
+    const int samples = std::getenv("HC_SCALE_SAMPLES") ? std::atoi(std::getenv("HC_SCALE_SAMPLES")) : 5;
+    for (int i = 0; i < samples; ++i) {
       std::this_thread::sleep_for(1s);
       c.run([] { malloc_trim(0); }).get();
       rss = std::min(rss, self_status_kb("VmRSS") * 1024.0);
@@ -299,6 +302,11 @@ std::vector<std::string> split(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // What sdk::run_node does for the program (application.cpp): a fixed mmap
+  // threshold, so a slice's buffers do not pin heap pages. HC_SCALE_GLIBC_MMAP=0
+  // measures glibc's default instead.
+  if (std::getenv("GLIBC_TUNABLES") == nullptr && !(std::getenv("HC_SCALE_GLIBC_MMAP") && *std::getenv("HC_SCALE_GLIBC_MMAP") == '0'))
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   hc::log::set_level(hc::log::Level::warn);
   if (argc == 4 && std::strcmp(argv[1], "--one") == 0) {
     try {

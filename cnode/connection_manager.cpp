@@ -408,7 +408,10 @@ void ConnectionManager::on_frame(Connection& c, std::span<const std::uint8_t> fr
     auto step = it->second.feed(frame);
     if (step.kind == FragmentAssembler::Step::Kind::pending) return;
     if (step.kind == FragmentAssembler::Step::Kind::error) parsed = Error(step.error, step.what);
-    else parsed = parse_dist_body(step.body);
+    else {
+      parsed = parse_dist_body(step.body);
+      it->second.release();  // the Terms own their data now
+    }
   } else {
     parsed = parse_dist_frame(frame);
   }

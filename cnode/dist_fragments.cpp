@@ -77,4 +77,10 @@ FragmentAssembler::Step FragmentAssembler::feed(std::span<const std::uint8_t> fr
   return s;
 }
 
+std::size_t FragmentAssembler::bytes_held() const noexcept {
+  std::size_t n = done_.capacity();
+  for (const auto& [seq, q] : sequences_) n += q.bytes.capacity();
+  return n;
+}
+
 }  // namespace hc::cnode

@@ -35,7 +35,7 @@ class FragmentAssembler {
     enum class Kind { message, pending, error };
     Kind kind = Kind::pending;
     // Kind::message: the Control [Message] bytes (no version bytes); valid
-    // until the next feed().
+    // until the next feed() or release().
     std::span<const std::uint8_t> body;
     std::error_code error;  // Kind::error
     std::string what;
@@ -44,6 +44,12 @@ class FragmentAssembler {
   // One frame that starts with 131, 68 | 69 | 70.
   Step feed(std::span<const std::uint8_t> frame);
   std::size_t in_flight() const noexcept { return sequences_.size(); }
+  // Frees the last reassembled message, once its body is decoded: it can be
+  // tens of MB (a sync slice of 100 000 names) and would otherwise stay
+  // allocated until the next fragmented message arrives.
+  // Bytes of messages in reassembly and of the last completed one (capacity).
+  std::size_t bytes_held() const noexcept;
+  void release() noexcept { std::vector<std::uint8_t>().swap(done_); }  // (`= {}` would keep the capacity)
 
  private:
   struct Sequence {

@@ -26,7 +26,7 @@ UpdateResult AWLWWMap::add(const Term& key, const Term& value, std::int64_t node
   Parsed p;
   p.key = k;
   p.elems.push_back({v, t, {d}});
-  store(k, h, slot, Record::make(p.encode()), &key);
+  store(k, h, slot, Record::make(arena_, p.encode()), &key);
   ctx_.add(d);
 
   UpdateResult r;
@@ -197,7 +197,7 @@ Result<UpdateResult> AWLWWMap::join_with(const DotContext& c2, std::span<const T
   }
   for (Pending& pe : pending) {
     if (!pe.changed) continue;
-    store(pe.key, pe.h, pe.slot, pe.record.empty() ? nullptr : Record::make(pe.record), pe.key_term);
+    store(pe.key, pe.h, pe.slot, pe.record.empty() ? nullptr : Record::make(arena_, pe.record), pe.key_term);
   }
   ctx_.merge(c2);
   return result;

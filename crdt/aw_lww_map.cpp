@@ -15,8 +15,6 @@ namespace hc::crdt {
 
 using namespace awlww_detail;
 
-void AWLWWMap::RecordDeleter::operator()(Record* r) const noexcept { ::operator delete(r); }
-
 namespace awlww_detail {
 
 const Atom& awlww_module() {
@@ -92,12 +90,12 @@ std::int64_t beam_monotonic_ns() noexcept {
 // ---- lifetime -----------------------------------------------------------------
 AWLWWMap::AWLWWMap() = default;
 
-AWLWWMap::~AWLWWMap() {
-  for (Record* r : slots_) ::operator delete(r);
-}
+// The records go with the arena.
+AWLWWMap::~AWLWWMap() = default;
 
 AWLWWMap::AWLWWMap(AWLWWMap&& o) noexcept
-    : slots_(std::move(o.slots_)),
+    : arena_(std::move(o.arena_)),
+      slots_(std::move(o.slots_)),
       free_slots_(std::move(o.free_slots_)),
       index_(std::move(o.index_)),
       count_(o.count_),
@@ -109,7 +107,7 @@ AWLWWMap::AWLWWMap(AWLWWMap&& o) noexcept
 
 AWLWWMap& AWLWWMap::operator=(AWLWWMap&& o) noexcept {
   if (this != &o) {
-    for (Record* r : slots_) ::operator delete(r);
+    arena_ = std::move(o.arena_);
     slots_ = std::move(o.slots_);
     free_slots_ = std::move(o.free_slots_);
     index_ = std::move(o.index_);
@@ -128,7 +126,7 @@ AWLWWMap AWLWWMap::clone() const {
   for (const Record* r : slots_) {
     if (!r) continue;
     auto key = r->key();
-    m.store(key, packed_hash(key), std::nullopt, Record::make(r->bytes()));
+    m.store(key, packed_hash(key), std::nullopt, Record::make(m.arena_, r->bytes()));
   }
   if (merkle_) m.enable_merkle();
   return m;
@@ -197,20 +195,16 @@ void AWLWWMap::store(std::string_view key, std::uint64_t h, std::optional<std::u
     if (!record) {
       if (merkle_) merkle_->remove(old->key_hash, *slot);
       index_erase(h, *slot);
-      ::operator delete(old);
+      Record::destroy(arena_, old);
       slots_[*slot] = nullptr;
       free_slots_.push_back(*slot);
       --count_;
       return;
     }
-    record->key_hash = old->key_hash;
-    record->has_hash = old->has_hash;
-    if (merkle_ && !record->has_hash) {
-      record->key_hash = merkle_key_hash(unpack_term_all(key));
-      record->has_hash = 1;
-    }
+    record->inherit_hash(*old);
+    if (merkle_ && !record->has_hash()) record->set_hash(merkle_key_hash(unpack_term_all(key)));
     slots_[*slot] = record;
-    ::operator delete(old);
+    Record::destroy(arena_, old);
     if (merkle_) merkle_->put(record->key_hash, *slot, *slot);
     return;
   }
@@ -223,10 +217,7 @@ void AWLWWMap::store(std::string_view key, std::uint64_t h, std::optional<std::u
     slots_.push_back(nullptr);
     s = static_cast<std::uint32_t>(slots_.size() - 1);
   }
-  if (merkle_ && !record->has_hash) {
-    record->key_hash = merkle_key_hash(key_term ? *key_term : unpack_term_all(key));
-    record->has_hash = 1;
-  }
+  if (merkle_ && !record->has_hash()) record->set_hash(merkle_key_hash(key_term ? *key_term : unpack_term_all(key)));
   slots_[s] = record;
   index_insert(h, s);
   ++count_;
@@ -370,7 +361,7 @@ std::optional<AWLWWMap> AWLWWMap::from_term(const Term& t, std::string* error) {
     }
     std::string rec = p.encode();
     if (rec.empty()) continue;  // a key without elements carries nothing
-    m.store(kbytes, packed_hash(kbytes), std::nullopt, Record::make(rec), &key);
+    m.store(kbytes, packed_hash(kbytes), std::nullopt, Record::make(m.arena_, rec), &key);
   }
   return m;
 }
@@ -393,10 +384,7 @@ void AWLWWMap::enable_merkle() {
   for (std::uint32_t s = 0; s < slots_.size(); ++s) {
     Record* r = slots_[s];
     if (!r) continue;
-    if (!r->has_hash) {
-      r->key_hash = merkle_key_hash(unpack_term_all(r->key()));
-      r->has_hash = 1;
-    }
+    if (!r->has_hash()) r->set_hash(merkle_key_hash(unpack_term_all(r->key())));
     merkle_->put(r->key_hash, s);
   }
 }
@@ -434,11 +422,7 @@ Result<PartialDiffStep> AWLWWMap::continue_partial_diff(const Term& continuation
 
 std::size_t AWLWWMap::memory_bytes() const noexcept {
   std::size_t m = slots_.capacity() * sizeof(Record*) + free_slots_.capacity() * 4 + index_.capacity() * 8;
-  // A record is one heap block of its own: count what the allocator holds
-  // for it (glibc: the request plus an 8-byte header, rounded up to 16,
-  // at least 32), so that the figure matches malloc's in-use bytes.
-  for (const Record* r : slots_)
-    if (r) m += std::max<std::size_t>(32, (sizeof(Record) + r->size + 8 + 15) & ~std::size_t{15});
+  m += arena_.bytes_reserved();
   if (merkle_) m += merkle_->memory_bytes();
   return m;
 }

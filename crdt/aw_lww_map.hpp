@@ -22,9 +22,10 @@
 // treated as seen; Ts values of different nodes are compared as plain
 // integers although they come from unrelated monotonic clocks.
 //
-// Representation: each key is one heap record holding the packed key and
-// its packed elements (see packed_term.hpp), found through an open-addressing
-// index; no Term is kept per element. Terms are built on demand for reads,
+// Representation: each key is one record holding the packed key and its
+// packed elements (see packed_term.hpp), allocated from the replica's own
+// BlockArena and found through an open-addressing index; no Term is kept
+// per element. Terms are built on demand for reads,
 // hashing and the wire. Optionally the replica maintains a MerkleMap over
 // `Key => Values[Key]` (enable_merkle), updated on every change, exactly like
 // the merkle_map field of DeltaCrdt.CausalCrdt.
@@ -41,6 +42,7 @@
 #include <string_view>
 #include <vector>
 
+#include "crdt/block_arena.hpp"
 #include "crdt/dot_context.hpp"
 #include "crdt/error.hpp"
 #include "crdt/merkle_map.hpp"
@@ -140,15 +142,13 @@ class AWLWWMap : private MerkleContent {
   // the continuation is not a well-formed Diff.
   Result<PartialDiffStep> continue_partial_diff(const Term& continuation, int depth = MerkleMap::kSyncDepth);
 
-  // Approximate heap bytes held (records, index, Merkle nodes).
+  // Heap bytes held (the record arena's chunks, the slot and index arrays,
+  // the Merkle nodes), counted as malloc holds them. O(1).
   std::size_t memory_bytes() const noexcept;
 
  private:
   struct Record;
   struct Parsed;
-  struct RecordDeleter {
-    void operator()(Record* r) const noexcept;
-  };
 
   using DeltaLookup = std::function<bool(const Term& key, std::string_view packed_key, std::uint64_t h, Parsed& out,
                                          std::vector<std::string>& buffers)>;
@@ -170,6 +170,7 @@ class AWLWWMap : private MerkleContent {
   static Term read_parsed(const Parsed& p);
   static Term element_map(const Record* r);
 
+  BlockArena arena_;  // every Record of slots_ lives here
   std::vector<Record*> slots_;
   std::vector<std::uint32_t> free_slots_;
   std::vector<std::uint64_t> index_;  // (low 32 bits of hash) << 32 | (slot + 1); 0 = empty

@@ -21,24 +21,37 @@ namespace hc::crdt {
 //      ndots x ([zigzag node][zigzag counter]))
 // Elements are sorted by (value bytes, ts bytes) and dots ascending, so two
 // records are equal bytes iff the keys and element maps are equal terms.
+// A record is one block of the replica's BlockArena: an 8-byte header (the
+// key's Merkle hash and the size, with a bit saying whether the hash was
+// computed) followed by the bytes.
 struct AWLWWMap::Record {
-  std::uint32_t key_hash;  // phash2(Key, 2^32), valid when has_hash
-  std::uint32_t size;
-  std::uint32_t has_hash;
-  std::uint32_t pad_;
+  std::uint32_t key_hash;   // phash2(Key, 2^32), valid when has_hash()
+  std::uint32_t size_bits;  // size << 1 | has_hash
+  std::uint32_t size() const noexcept { return size_bits >> 1; }
+  bool has_hash() const noexcept { return (size_bits & 1u) != 0; }
+  void set_hash(std::uint32_t h) noexcept {
+    key_hash = h;
+    size_bits |= 1u;
+  }
+  // Takes the hash of `other` (the same key's previous record) if it has one.
+  void inherit_hash(const Record& other) noexcept {
+    if (other.has_hash()) set_hash(other.key_hash);
+  }
   char* data() noexcept { return reinterpret_cast<char*>(this + 1); }
   const char* data() const noexcept { return reinterpret_cast<const char*>(this + 1); }
-  std::string_view bytes() const noexcept { return {data(), size}; }
+  std::string_view bytes() const noexcept { return {data(), size()}; }
+  std::size_t block_bytes() const noexcept { return sizeof(Record) + size(); }
 
-  static Record* make(std::string_view bytes) {
-    void* p = ::operator new(sizeof(Record) + bytes.size());
-    auto* r = static_cast<Record*>(p);
+  static Record* make(BlockArena& arena, std::string_view bytes) {
+    static_assert(sizeof(Record) == 8, "the record header is 8 bytes");
+    auto* r = static_cast<Record*>(arena.allocate(sizeof(Record) + bytes.size()));
     r->key_hash = 0;
-    r->size = static_cast<std::uint32_t>(bytes.size());
-    r->has_hash = 0;
-    r->pad_ = 0;
+    r->size_bits = static_cast<std::uint32_t>(bytes.size()) << 1;
     std::memcpy(r->data(), bytes.data(), bytes.size());
     return r;
+  }
+  static void destroy(BlockArena& arena, Record* r) noexcept {
+    if (r) arena.deallocate(r, r->block_bytes());
   }
   std::string_view key() const noexcept {
     std::string_view in = bytes();

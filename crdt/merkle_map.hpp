@@ -10,7 +10,7 @@
 // leaf (or nothing). Leaf hash `h(Contents)`, inner hash `h({HL, HR})` with
 // `[]` for an empty branch.
 //
-// This class stores only the trie: 16 bytes per node, leaves refer to
+// This class stores only the trie: 12 bytes per node, leaves refer to
 // entries of the replica by EntryId, and keys/values are fetched from a
 // MerkleContent when a hash is computed or a subtree is sent. Hashes are
 // cached; put/remove invalidate the path to the root only, and
@@ -122,14 +122,19 @@ class MerkleMap {
   static Term truncate_diff(const Term& diff, std::size_t amount);
 
  private:
-  static constexpr std::uint32_t kNil = 0xffffffffu;
+  // No node / no child. Node indices and entry ids are below it (2^29 - 1:
+  // far more keys than a replica can hold in memory).
+  static constexpr std::uint32_t kNil = (1u << 29) - 1;
   enum : std::uint32_t { kLeaf = 1, kValid = 2, kMulti = 4 };
+  // 12 bytes (a trie has ~2.4 nodes per key, so every byte here is ~2.4
+  // bytes per key): the flags share a word with `b`.
   struct Node {
     std::uint32_t hash = 0;
-    std::uint32_t a = 0;  // inner: left child; leaf: key hash
-    std::uint32_t b = 0;  // inner: right child; leaf: entry id or index into multi_
-    std::uint32_t flags = 0;
+    std::uint32_t a = 0;       // inner: left child; leaf: key hash (all 32 bits)
+    std::uint32_t b : 29 = 0;  // inner: right child; leaf: entry id or index into multi_
+    std::uint32_t flags : 3 = 0;
   };
+  static_assert(sizeof(Node) == 12);
 
   struct PendingOp {
     std::uint32_t key_hash;

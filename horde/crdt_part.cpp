@@ -1,5 +1,9 @@
 #include "horde/crdt_part.hpp"
 
+#if __has_include(<malloc.h>)
+#include <malloc.h>  // malloc_trim (glibc)
+#endif
+
 #include <algorithm>
 #include <random>
 
@@ -78,6 +82,7 @@ bool CrdtPart::is_crdt_call(const Term& r) {
 void CrdtPart::handle_message(cnode::Process& self, const Term& message) {
   const auto t0 = std::chrono::steady_clock::now();
   ++counters_.messages;
+  if (message.is_atom("sync")) maybe_trim_heap();
   if (message.is_record("diff", 3)) ++counters_.slices_in;
   if (message.is_record("diff", 2)) {
     ++counters_.diffs_in;
@@ -102,6 +107,15 @@ void CrdtPart::handle_message(cnode::Process& self, const Term& message) {
   if (message.is_record("get_diff", 3)) ++counters_.get_diffs_in;
   execute(self, engine_->handle_message(message));
   timed(t0);
+}
+
+void CrdtPart::maybe_trim_heap() {
+  if (changes_since_trim_ < kTrimAfterChanges) return;
+  changes_since_trim_ = 0;
+  ++counters_.heap_trims;
+#ifdef __GLIBC__
+  malloc_trim(0);  // a few ms for a heap of 100 MB; at most once per tick
+#endif
 }
 
 void CrdtPart::timed(std::chrono::steady_clock::time_point t0) {
@@ -180,6 +194,7 @@ void CrdtPart::execute(cnode::Process& self, const crdt::SyncActions& actions) {
     } else if (auto* n = std::get_if<crdt::action::Notify>(&a)) {
       ++counters_.notifications;
       changes_.insert(changes_.end(), n->diffs.begin(), n->diffs.end());
+      changes_since_trim_ += n->diffs.size();
     } else if (auto* t = std::get_if<crdt::action::ScheduleSync>(&a)) {
       self.send_after(std::chrono::milliseconds(t->after_ms), Term(Atom("sync")));
     } else if (auto* w = std::get_if<crdt::action::Warning>(&a)) {
@@ -215,6 +230,7 @@ Term CrdtPart::stats_term() const {
   s.emplace_back(Term(Atom("idle_rounds_skipped")), u(engine_ ? engine_->idle_rounds_skipped() : 0));
   s.emplace_back(Term(Atom("longest_handler_us")), u(counters_.longest_us));
   s.emplace_back(Term(Atom("handlers_over_50ms")), u(counters_.over_50ms));
+  s.emplace_back(Term(Atom("heap_trims")), u(counters_.heap_trims));
   return Term::map(std::move(s));
 }
 

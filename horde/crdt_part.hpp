@@ -92,7 +92,15 @@ class CrdtPart {
     // Protocol messages and calls handled in one turn (issue 13 wants none
     // over ~50 ms; a large slice still takes longer, see the README's Limits).
     std::uint64_t longest_us = 0, over_50ms = 0;
+    std::uint64_t heap_trims = 0;  // malloc_trim calls after large absorbs
   } counters_;
+  // Key changes since the last heap trim. A large absorb frees the Term
+  // trees of its slices (~500 B per key), which glibc keeps mapped; the
+  // next sync tick after kTrimAfterChanges changes returns them to the OS
+  // (once, off the message that caused them).
+  static constexpr std::size_t kTrimAfterChanges = 10000;
+  std::size_t changes_since_trim_ = 0;
+  void maybe_trim_heap();
 };
 
 }  // namespace hc::horde

@@ -1,6 +1,7 @@
 #include "horde/registry_state.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "crdt/packed_term.hpp"
 
@@ -207,8 +208,9 @@ void RegistryState::diff_remove_member(const RegistryMember& member, RegistryAct
   members_table_.erase(member);
   refresh_in_table();
   std::vector<std::pair<Term, Pid>> removed;
-  for (const Entry& e : entries_)
-    if (e.live && interned_[e.member] == member) removed.emplace_back(name_of(e), expand(e.pid));
+  for (std::uint32_t i = 0; i < entries_.size(); ++i)
+    if (const Entry& e = entries_[i]; e.live && interned_[e.member] == member)
+      removed.emplace_back(name_of(e), expand(e.pid));
   out.emplace_back(MembershipNoteAction{"member " + to_string(member.to_term()) + " is gone; dropping its " +
                                         std::to_string(removed.size()) + " name(s) cluster-wide, as RegistryImpl does"});
   if (!removed.empty()) {
@@ -324,7 +326,29 @@ RegistryState::CompactPid RegistryState::compact(const Pid& pid, bool add) {
   return CompactPid{static_cast<std::uint32_t>(nodes_.size() - 1), pid.id, pid.serial, pid.creation};
 }
 
-Term RegistryState::name_of(const Entry& e) const { return crdt::unpack_term_all(e.name); }
+Term RegistryState::name_of(const Entry& e) const { return crdt::unpack_term_all(e.name()); }
+Term RegistryState::value_of(const Entry& e) const { return crdt::unpack_term_all(e.value()); }
+
+void RegistryState::set_bytes(Entry& e, std::string_view name, std::string_view value) {
+  const auto size = static_cast<std::uint32_t>(name.size() + value.size());
+  if (size == e.size && e.name_size == name.size() && e.name() == name) {
+    // Same name, same value size (an update of the value): rewrite in place.
+    std::memcpy(e.data() + name.size(), value.data(), value.size());
+    return;
+  }
+  clear_bytes(e);
+  char* p = e.bytes.inline_bytes;
+  if (size > kInline) p = e.bytes.spilled = static_cast<char*>(spill_.allocate(size));
+  std::memcpy(p, name.data(), name.size());
+  std::memcpy(p + name.size(), value.data(), value.size());
+  e.size = size;
+  e.name_size = static_cast<std::uint32_t>(name.size());
+}
+
+void RegistryState::clear_bytes(Entry& e) noexcept {
+  if (e.size > kInline) spill_.deallocate(e.bytes.spilled, e.size);
+  e.size = e.name_size = 0;
+}
 
 std::uint32_t RegistryState::find_entry(const Term& name, std::string& scratch, std::uint32_t& hash) const {
   scratch.clear();
@@ -332,7 +356,7 @@ std::uint32_t RegistryState::find_entry(const Term& name, std::string& scratch, 
   hash = static_cast<std::uint32_t>(crdt::packed_hash(scratch));
   return key_index_.find(hash, [&](std::uint32_t i) {
     const Entry& e = entries_[i];
-    return e.hash == hash && e.name == scratch;
+    return e.hash == hash && e.name() == scratch;
   });
 }
 
@@ -360,23 +384,22 @@ void RegistryState::unregister_local(const Term& name, const Pid& pid, RegistryA
 }
 
 void RegistryState::put_key(const Term& name, const Pid& pid, const Term& value, std::uint32_t member) {
-  std::string packed;
+  thread_local std::string packed, packed_value;
   std::uint32_t hash = 0;
   std::uint32_t idx = find_entry(name, packed, hash);
   const CompactPid cp = compact(pid, true);
+  packed_value.clear();
+  crdt::pack_term(value, packed_value);
   if (idx == kNil) {
     if (!free_entries_.empty()) {
       idx = free_entries_.back();
       free_entries_.pop_back();
     } else {
-      idx = static_cast<std::uint32_t>(entries_.size());
-      entries_.emplace_back();
+      idx = entries_.emplace_back();
     }
     Entry& e = entries_[idx];
-    e.name = std::move(packed);
-    e.name.shrink_to_fit();
     e.hash = hash;
-    e.live = true;
+    e.live = 1;
     e.pid = cp;
     ++live_;
     key_index_.insert(hash, idx, live_, [this](std::uint32_t i) { return entries_[i].hash; });
@@ -385,7 +408,7 @@ void RegistryState::put_key(const Term& name, const Pid& pid, const Term& value,
     entries_[idx].pid = cp;
   }
   Entry& e = entries_[idx];
-  e.value = value;
+  set_bytes(e, packed, packed_value);
   e.member = member;
   if (!e.indexed && is_indexed(pid)) index_link(idx);
 }
@@ -394,9 +417,8 @@ void RegistryState::erase_entry(std::uint32_t idx) {
   Entry& e = entries_[idx];
   if (e.indexed) index_unlink(idx);
   key_index_.erase(e.hash, idx, [this](std::uint32_t i) { return entries_[i].hash; });
-  e.name = std::string();
-  e.value = Term();
-  e.live = false;
+  clear_bytes(e);
+  e.live = 0;
   --live_;
   free_entries_.push_back(idx);
 }
@@ -409,8 +431,7 @@ void RegistryState::index_link(std::uint32_t idx) {
       rec = free_pids_.back();
       free_pids_.pop_back();
     } else {
-      rec = static_cast<std::uint32_t>(pids_.size());
-      pids_.emplace_back();
+      rec = pids_.emplace_back();
     }
     PidRecord& r = pids_[rec];
     r.pid = e.pid;
@@ -425,7 +446,7 @@ void RegistryState::index_link(std::uint32_t idx) {
   e.next = r.head;
   if (r.head != kNil) entries_[r.head].prev = idx;
   r.head = idx;
-  e.indexed = true;
+  e.indexed = 1;
 }
 
 void RegistryState::index_unlink(std::uint32_t idx) {
@@ -448,7 +469,7 @@ void RegistryState::index_unlink(std::uint32_t idx) {
   }
   if (e.next != kNil) entries_[e.next].prev = e.prev;
   e.prev = e.next = kNil;
-  e.indexed = false;
+  e.indexed = 0;
 }
 
 // ---- queries -------------------------------------------------------------------
@@ -477,8 +498,8 @@ std::vector<Term> RegistryState::keys_of(const Pid& pid) const {
     for (std::uint32_t i = pids_[rec].head; i != kNil; i = entries_[i].next) out.push_back(name_of(entries_[i]));
     return out;
   }
-  for (const Entry& e : entries_)
-    if (e.live && e.pid == *cp) out.push_back(name_of(e));
+  for (std::uint32_t i = 0; i < entries_.size(); ++i)
+    if (const Entry& e = entries_[i]; e.live && e.pid == *cp) out.push_back(name_of(e));
   return out;
 }
 
@@ -489,11 +510,9 @@ bool RegistryState::member_in_cluster(const RegistryMember& member) const {
 }
 
 std::size_t RegistryState::memory_bytes() const noexcept {
-  std::size_t bytes = entries_.size() * sizeof(Entry) + key_index_.bytes();
-  for (const Entry& e : entries_)
-    if (e.name.capacity() > 15) bytes += e.name.capacity() + 1;
+  std::size_t bytes = entries_.bytes() + key_index_.bytes() + spill_.bytes_reserved();
   bytes += free_entries_.capacity() * sizeof(std::uint32_t);
-  bytes += pids_.size() * sizeof(PidRecord) + pid_index_.bytes() + free_pids_.capacity() * sizeof(std::uint32_t);
+  bytes += pids_.bytes() + pid_index_.bytes() + free_pids_.capacity() * sizeof(std::uint32_t);
   bytes += meta_.size() * (2 * sizeof(Term) + 2 * sizeof(void*) + 16);
   return bytes;
 }

@@ -47,19 +47,21 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <variant>
 #include <vector>
 
+#include "crdt/block_arena.hpp"
 #include "horde/horde_messages.hpp"
+#include "horde/slab.hpp"
 #include "interop/term.hpp"
 
 namespace hc::horde {
@@ -201,7 +203,7 @@ class RegistryState {
     if (!interned_in_table_[e.member]) return std::nullopt;
     Pid pid = expand(e.pid);
     if (!alive(pid)) return std::nullopt;
-    return RegistryEntry{std::move(pid), e.value, interned_[e.member]};
+    return RegistryEntry{std::move(pid), value_of(e), interned_[e.member]};
   }
   std::size_t count() const noexcept { return live_; }
   std::optional<Term> meta(const Term& key) const;
@@ -215,8 +217,8 @@ class RegistryState {
   // Visit every key: f(const Term& name, const RegistryEntry&). Order unspecified.
   template <typename F>
   void for_each(F&& f) const {
-    for (const Entry& e : entries_)
-      if (e.live) f(name_of(e), entry_of(e));
+    for (std::uint32_t i = 0; i < entries_.size(); ++i)
+      if (const Entry& e = entries_[i]; e.live) f(name_of(e), entry_of(e));
   }
   // Approximate heap bytes of the local views (not the CRDT).
   std::size_t memory_bytes() const noexcept;
@@ -230,20 +232,31 @@ class RegistryState {
     bool operator==(const CompactPid&) const = default;
   };
 
-  // One name of the keys view. Names are kept packed (crdt/packed_term):
-  // a short binary or atom name fits the string's inline buffer, so an
-  // entry is ~100 bytes with no other allocation (the budget is a few
-  // hundred bytes per name for the whole node, CRDT included).
+  // One name of the keys view, 64 bytes. Name and Value are kept packed
+  // (crdt/packed_term), side by side: inline when both fit in kInline bytes
+  // (a short binary, atom or small-tuple name with an atom or small value),
+  // else in a block of spill_. With the key index that is ~70 bytes per
+  // name and no allocation of its own for typical names (the budget is a
+  // few hundred bytes per name for the whole node, CRDT included).
+  static constexpr std::uint32_t kInline = 24;
   struct Entry {
-    std::string name;           // packed Name
-    Term value;
+    union {
+      char inline_bytes[kInline];
+      char* spilled;
+    } bytes;
+    std::uint32_t size = 0;       // packed Name + packed Value
+    std::uint32_t name_size = 0;  // the first name_size bytes are the Name
     CompactPid pid;
-    std::uint32_t hash = 0;     // of `name`
-    std::uint32_t member = 0;   // index into interned_
+    std::uint32_t hash = 0;     // of the packed Name
     std::uint32_t prev = kNil;  // per-pid list (entry indices), so that the
     std::uint32_t next = kNil;  //   keys of an exiting pid need no scan
-    bool live = false;
-    bool indexed = false;       // linked into the pid's list
+    std::uint32_t member : 30 = 0;  // index into interned_
+    std::uint32_t live : 1 = 0;
+    std::uint32_t indexed : 1 = 0;  // linked into the pid's list
+    const char* data() const noexcept { return size <= kInline ? bytes.inline_bytes : bytes.spilled; }
+    char* data() noexcept { return size <= kInline ? bytes.inline_bytes : bytes.spilled; }
+    std::string_view name() const noexcept { return {data(), name_size}; }
+    std::string_view value() const noexcept { return {data() + name_size, size - name_size}; }
   };
 
   // Keys of an indexed pid: head of its intrusive list.
@@ -271,9 +284,13 @@ class RegistryState {
   };
 
   RegistryEntry entry_of(const Entry& e) const {
-    return RegistryEntry{expand(e.pid), e.value, interned_[e.member]};
+    return RegistryEntry{expand(e.pid), value_of(e), interned_[e.member]};
   }
   Term name_of(const Entry& e) const;
+  Term value_of(const Entry& e) const;
+  // Stores the packed name and value in `e` (inline or spilled).
+  void set_bytes(Entry& e, std::string_view name, std::string_view value);
+  void clear_bytes(Entry& e) noexcept;
   CompactPid compact(const Pid& pid, bool add);
   std::optional<CompactPid> compact_existing(const Pid& pid) const;
   Pid expand(const CompactPid& p) const { return Pid{nodes_[p.node], p.id, p.serial, p.creation}; }
@@ -302,11 +319,12 @@ class RegistryState {
   RegistryMember self_member_;
   std::uint32_t self_member_index_ = 0;
 
-  std::deque<Entry> entries_;  // slab: stable, grows without copying
+  Slab<Entry> entries_;
   std::vector<std::uint32_t> free_entries_;
+  crdt::BlockArena spill_;  // Entry bytes over kInline
   Index key_index_;
   std::size_t live_ = 0;
-  std::deque<PidRecord> pids_;
+  Slab<PidRecord> pids_;
   std::vector<std::uint32_t> free_pids_;
   Index pid_index_;
   std::size_t live_pids_ = 0;

@@ -19,7 +19,9 @@
 //     (sdk/node_flags.hpp), the Horde roles' flags (sdk/roles.hpp) and every
 //     Extension's; `--help` lists them all, `--version` prints the version.
 //     Every value is checked here, before anything listens or registers in
-//     epmd: a bad value exits with status 2 and a message naming the flag;
+//     epmd: a bad value exits with status 2 and a message naming the flag.
+//     On glibc it then fixes malloc's mmap threshold at 128 KB (unless
+//     GLIBC_TUNABLES is set): see application.cpp for why;
 //  2. starts the node on one io thread (the calling thread) and, once it
 //     listens and is registered in epmd, the registries and supervisors the
 //     flags ask for (default: HordeCnode.Registry and HordeCnode.Supervisor),

@@ -85,6 +85,10 @@ BOOST_AUTO_TEST_CASE(fragments_reassemble_while_other_frames_interleave) {
   auto parsed = parse_dist_body(done.body);
   BOOST_REQUIRE(parsed.ok());
   BOOST_TEST(parsed->payload.value() == big);
+  // Once decoded, the reassembled bytes can go (a sync slice is tens of MB).
+  BOOST_TEST(a.bytes_held() >= body.size());
+  a.release();
+  BOOST_TEST(a.bytes_held() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(bad_fragments_are_named_errors) {

@@ -73,4 +73,36 @@ BOOST_AUTO_TEST_CASE(a_peer_round_superseded_by_a_queued_one_is_skipped) {
   BOOST_TEST(*p->stats_term().map_get(std::string_view("stale_diffs")) == Term(2));
 }
 
+// After a large absorb the next sync tick gives the freed heap back (once):
+// counted in `stats` as heap_trims.
+BOOST_AUTO_TEST_CASE(the_tick_after_many_changes_trims_the_heap_once) {
+  std::vector<Term> peer_log;
+  LocalNode n;
+  Pid peer = n.node->spawn(std::make_unique<Recorder>(&peer_log));
+  horde::CrdtProcessOptions o;
+  o.name = Atom("Test.Crdt");
+  Pid crdt = n.node->spawn(std::make_unique<horde::CrdtProcess>(o), SpawnOptions{false, Atom("Test.Crdt"), false});
+  n.settle();
+  auto* p = dynamic_cast<horde::CrdtProcess*>(n.node->find(crdt));
+  BOOST_REQUIRE(p);
+  auto trims = [&] { return *p->stats_term().map_get(std::string_view("heap_trims")); };
+  auto add = [&](std::int64_t from, std::int64_t to) {
+    for (std::int64_t i = from; i < to; ++i)
+      n.node->send(peer, crdt,
+                   tuple(Atom("$gen_cast"), tuple(Atom("operation"), tuple(Atom("add"), Term::list({Term(i), Term(1)})))));
+    n.settle();
+  };
+  add(0, 9999);
+  n.node->send(peer, crdt, Term(Atom("sync")));
+  n.settle();
+  BOOST_TEST(trims() == Term(0));  // below the threshold
+  add(9999, 10000);
+  n.node->send(peer, crdt, Term(Atom("sync")));
+  n.settle();
+  BOOST_TEST(trims() == Term(1));
+  n.node->send(peer, crdt, Term(Atom("sync")));
+  n.settle();
+  BOOST_TEST(trims() == Term(1));  // nothing new since
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -4,7 +4,10 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <malloc.h>
+
 #include <map>
+#include <string>
 
 #include "interop/error_condition.hpp"
 
@@ -399,6 +402,76 @@ BOOST_AUTO_TEST_CASE(messages_round_trip) {
   BOOST_TEST(crdt_name(kN) == atom("Elixir.Test.Registry.Crdt"));
   BOOST_TEST(!NameConflict::from_term(tuple(atom("name_conflict"), Term(1), kN, p)).ok());
   BOOST_TEST(!KeyValue::from_term(tuple(tuple(kN, kSelfNode), p)).ok());
+}
+
+// The view stores Name and Value packed, inline up to a few dozen bytes and
+// in a separate block beyond: every size on both sides of that limit, and
+// updates that move an entry across it, read back exactly.
+BOOST_AUTO_TEST_CASE(names_and_values_of_every_size_read_back) {
+  Fixture f;
+  f.join_other();
+  auto name = [](std::size_t len) { return binary(std::string(len, static_cast<char>('a' + len % 26))); };
+  auto value = [](std::size_t len) { return len == 0 ? Term(atom("nil")) : binary(std::string(len, 'v')); };
+  for (std::size_t len = 0; len < 48; ++len) f.remote_add(name(len), remote_pid(100 + len), value(len));
+  // Values grow and shrink under the same names (inline <-> spilled).
+  for (std::size_t len = 0; len < 48; len += 2) f.remote_add(name(len), remote_pid(100 + len), value(47 - len));
+  for (std::size_t len = 0; len < 48; len += 4) f.remote_add(name(len), remote_pid(100 + len), value(len % 3));
+  BOOST_TEST(f.state.count() == 48u);
+  auto expected = [&](std::size_t len) {
+    if (len % 4 == 0) return value(len % 3);
+    if (len % 2 == 0) return value(47 - len);
+    return value(len);
+  };
+  for (std::size_t len = 0; len < 48; ++len) {
+    auto e = f.state.lookup(name(len), always_alive);
+    BOOST_REQUIRE_MESSAGE(e.has_value(), "name of " << len << " bytes");
+    BOOST_TEST(e->value == expected(len));
+    BOOST_TEST(e->pid == remote_pid(100 + len));
+  }
+  std::size_t visited = 0;
+  f.state.for_each([&](const Term& n, const RegistryEntry& e) {
+    ++visited;
+    BOOST_TEST(e.value == expected(n.as_binary()->size()));
+  });
+  BOOST_TEST(visited == 48u);
+  // Removed names free their entries; new ones reuse them.
+  for (std::size_t len = 0; len < 48; len += 3)
+    f.state.on_crdt_diffs(std::vector{CrdtDiff::removed(CrdtKey::name_key(name(len)))});
+  BOOST_TEST(f.state.count() == 32u);
+  for (std::size_t len = 0; len < 48; len += 3) {
+    BOOST_TEST(!f.state.find(name(len)).has_value());
+    f.remote_add(tuple(atom("again"), Term(static_cast<std::int64_t>(len))), remote_pid(7), value(len));
+  }
+  for (std::size_t len = 0; len < 48; len += 3)
+    BOOST_TEST(f.state.find(tuple(atom("again"), Term(static_cast<std::int64_t>(len))))->value == value(len));
+  for (std::size_t len = 1; len < 48; len += 3) BOOST_TEST(f.state.find(name(len))->value == expected(len));
+}
+
+// `stats` reports memory_bytes(): it must be what the view holds from malloc.
+BOOST_AUTO_TEST_CASE(memory_bytes_tracks_malloc_in_use) {
+  constexpr std::uint32_t n = 100000;
+  malloc_trim(0);
+  auto in_use = [] {
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+  };
+  const std::size_t before = in_use();
+  std::size_t accounted = 0;
+  {
+    RegistryState state({kN, kSelfNode, kRegistryPid});
+    for (std::uint32_t i = 0; i < n; ++i) {
+      // One name in 16 is long enough to be stored out of line.
+      std::string name = "name" + std::to_string(i) + (i % 16 == 0 ? std::string(40, 'x') : "");
+      state.on_crdt_diffs(std::vector{CrdtDiff::added(
+          CrdtKey::name_key(binary(name)), KeyValue{other_member(), remote_pid(i), Term(atom("nil"))}.to_term())});
+    }
+    accounted = state.memory_bytes();
+    const std::size_t grown = in_use() - before;
+    BOOST_TEST_MESSAGE("view memory_bytes " << accounted << ", malloc in-use growth " << grown);
+    BOOST_TEST(accounted >= grown * 9 / 10);
+    BOOST_TEST(accounted <= grown * 11 / 10);
+  }
+  BOOST_TEST(in_use() <= before + accounted / 100);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
