@@ -61,12 +61,13 @@ void CrdtPart::start(cnode::Process& self) {
   // the peer a diff against our whole tree: with 3, a cold join of 100 000
   // names kept the BEAM busy with one every 1.2 s while it built our slice.
   cfg.max_idle_rounds = 10;
+  cfg.slice_chunk_keys = options_.slice_chunk_keys;
   engine_ = std::make_unique<crdt::SyncEngine>(cfg, options_.clock);
   execute(self, engine_->start());
 }
 
 bool CrdtPart::is_protocol_message(const Term& m) {
-  return m.is_atom("sync") || m.is_record("diff", 2) || m.is_record("diff", 3) || m.is_record("get_diff", 3) ||
+  return m.is_atom("sync") || m.is_atom(kContinue) || m.is_record("diff", 2) || m.is_record("diff", 3) || m.is_record("get_diff", 3) ||
          m.is_record("ack_diff", 2) || m.is_record("set_neighbours", 2) ||
          (m.is_record("$gen_cast", 2) && m.element(1)->is_record("operation", 2));
 }
@@ -77,6 +78,11 @@ bool CrdtPart::is_crdt_call(const Term& r) {
 
 void CrdtPart::handle_message(cnode::Process& self, const Term& message) {
   const auto t0 = std::chrono::steady_clock::now();
+  if (message.is_atom(kContinue)) {
+    execute(self, engine_->continue_work());
+    timed(t0);
+    return;
+  }
   ++counters_.messages;
   if (message.is_record("diff", 3)) ++counters_.slices_in;
   if (message.is_record("diff", 2)) {
@@ -185,6 +191,8 @@ void CrdtPart::execute(cnode::Process& self, const crdt::SyncActions& actions) {
     } else if (auto* w = std::get_if<crdt::action::Warning>(&a)) {
       ++counters_.warnings;
       HC_LOG(warn) << options_.name << ": " << w->text;
+    } else if (std::holds_alternative<crdt::action::Continue>(a)) {
+      self.send(cnode::Dest(self.self()), Term(Atom(kContinue)));  // behind what is queued
     }
   }
 }
@@ -209,7 +217,11 @@ Term CrdtPart::stats_term() const {
   s.emplace_back(Term(Atom("get_diffs_in")), u(counters_.get_diffs_in));
   s.emplace_back(Term(Atom("get_diffs_out")), u(counters_.get_diffs_out));
   s.emplace_back(Term(Atom("diffs_in")), u(counters_.diffs_in));
-  s.emplace_back(Term(Atom("stale_diffs")), u(counters_.stale_diffs));
+  // Round starts skipped for a newer one of the same peer: in the mailbox,
+  // or among the messages waiting for a slice join (SyncEngine).
+  s.emplace_back(Term(Atom("stale_diffs")),
+                 u(counters_.stale_diffs + (engine_ ? engine_->superseded_rounds() : 0)));
+  s.emplace_back(Term(Atom("slice_steps")), u(engine_ ? engine_->slice_steps() : 0));
   s.emplace_back(Term(Atom("deferred_peer_rounds")), u(engine_ ? engine_->deferred_peer_rounds() : 0));
   s.emplace_back(Term(Atom("diffs_out")), u(counters_.diffs_out));
   s.emplace_back(Term(Atom("idle_rounds_skipped")), u(engine_ ? engine_->idle_rounds_skipped() : 0));
