@@ -418,8 +418,13 @@ void SyncEngine::slice_step(SyncActions& out) {
     if (r->keys_changed > 0 && neighbours_.size() != 1) changed();  // as in the one-turn join above
     notify(*r, out);
   }
-  hashing_ = !state_.update_hashes(0);  // applies this step's changes to the tree, hashes nothing
-  if (!r || job_->done()) job_.reset();
+  if (r && !job_->done()) {
+    state_.update_hashes(0);  // applies this step's changes to the tree, hashes nothing
+    return;
+  }
+  job_.reset();
+  // The hashes that fit in this turn (all of a small slice's), then the rest.
+  hashing_ = !state_.update_hashes(config_.slice_chunk_keys * kHashedPerChunkKey / 2);
 }
 
 void SyncEngine::notify(const UpdateResult& r, SyncActions& out) {

@@ -211,6 +211,17 @@ BOOST_AUTO_TEST_CASE(a_malformed_key_in_a_later_step_ends_the_join_with_a_warnin
   BOOST_TEST(e.state().context().max(kRemoteNode) == 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_slice_smaller_than_a_step_takes_one_turn) {
+  // Joined and hashed in its turn: nothing waits behind it.
+  SyncEngine e = make_engine(100);
+  SyncActions a = e.handle_message(slice_message(peer_replica(20)));
+  BOOST_TEST(!asks_to_continue(a));
+  BOOST_TEST(!e.busy());
+  BOOST_TEST(e.state().size() == 20u);
+  BOOST_TEST(e.state().merkle()->hashes_valid());
+  BOOST_TEST(e.state().context().max(kRemoteNode) == 20);
+}
+
 BOOST_AUTO_TEST_CASE(without_chunks_nothing_waits) {
   // slice_chunk_keys = 0 (DeltaCrdt's behaviour): one turn, no Continue.
   SyncEngine e = make_engine(0);
