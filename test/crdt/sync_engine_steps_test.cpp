@@ -5,18 +5,14 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "sync_actions.hpp"
+
 using namespace hc;
 using namespace hc::crdt;
+using hc::crdt::test::only;
 
 namespace {
 
-template <typename A>
-std::vector<A> only(const SyncActions& actions) {
-  std::vector<A> out;
-  for (const auto& a : actions)
-    if (auto* x = std::get_if<A>(&a)) out.push_back(*x);
-  return out;
-}
 bool asks_to_continue(const SyncActions& a) { return !only<action::Continue>(a).empty(); }
 
 const Term kSelf = Term(Pid{Atom("me@host"), 1, 0, 1});
