@@ -46,7 +46,8 @@ class SliceJoin {
  public:
   // CrdtErrc::malformed_slice, with the part that was wrong as detail, when
   // the slice's shape or context is malformed or `keys` is not a proper
-  // list. Cost: O(1) (the value map is indexed by the steps).
+  // list. Cost: a reference copy per key and the (empty) indexes; the
+  // value map is indexed by the steps.
   static Result<SliceJoin> start(const Term& slice, const Term& keys);
   // Over `keys` the caller keeps alive until the last step (join_slice).
   static Result<SliceJoin> start(const Term& slice, std::span<const Term> keys);
