@@ -15,14 +15,16 @@ using namespace awlww_detail;
 
 struct SliceJoin::Impl {
   // The slice until its value map is indexed; then only our own references
-  // to its parts, each dropped once its key is joined: freeing a decoded
-  // 100 000-key message costs ~150 ms, so it is spread over the steps too
-  // (what the host's mailbox still holds after the first turn is the
-  // spine, whose parts we keep alive).
+  // to its parts, which release() drops in pieces after the join: freeing
+  // a decoded 100 000-key message costs ~150 ms (what the host's mailbox
+  // still holds after the first turn is the spine, whose parts we keep
+  // alive). Not while joining: freed between the records the join
+  // allocates, the message's blocks stayed as holes that malloc cannot
+  // give back (a cold 100 000-key join: +33 MB resident).
   Term slice;
   std::span<const std::pair<Term, Term>> entries;  // the slice's value map, while `slice` is held
-  std::vector<std::pair<Term, Term>> own_entries;   // entries[i], released once joined
-  std::vector<Term> keys;                           // Keys, each released once joined
+  std::vector<std::pair<Term, Term>> own_entries;   // entries[i]
+  std::vector<Term> keys;                           // Keys
   DotContext c2;
   // The slice's keys by their packed bytes (which the join computes for
   // every key anyway): one hash probe per key instead of a binary search
@@ -30,12 +32,8 @@ struct SliceJoin::Impl {
   // 30 000-key join). Packed bytes are equal exactly when the terms are.
   PackedKeyMap<std::uint32_t> by_key;  // -> index into own_entries
   AWLWWMap::JoinMemo memo;
-  std::size_t next_key = 0;
+  std::size_t next_key = 0, keys_total = 0;
   bool merged = false, failed = false;
-
-  void release_joined(std::size_t from, std::size_t to) {
-    for (std::size_t i = from; i < to; ++i) keys[i] = Term();
-  }
 };
 
 namespace {
@@ -68,6 +66,7 @@ Result<SliceJoin> SliceJoin::start(const Term& slice, std::span<const Term> keys
   impl->slice = slice;
   impl->entries = value->map_entries();
   impl->keys.assign(keys.begin(), keys.end());
+  impl->keys_total = keys.size();
   impl->c2 = std::move(*c2);
   impl->own_entries.reserve(impl->entries.size());
   impl->by_key.reserve(impl->entries.size());
@@ -102,13 +101,11 @@ Result<UpdateResult> SliceJoin::step(AWLWWMap& state, std::size_t budget) {
   }
   const std::size_t n = std::min(units, j.keys.size() - j.next_key);
   if (n == 0 && j.next_key < j.keys.size()) return UpdateResult{};
-  std::vector<std::size_t> used;  // entries looked up, released after the step
   auto lookup = [&](const Term&, std::string_view k, std::uint64_t h, AWLWWMap::Parsed& p2,
                     std::vector<std::string>& buffers) {
     p2 = AWLWWMap::Parsed();
     const std::uint32_t* found = j.by_key.find(h, k);
     if (!found) return true;
-    used.push_back(*found);
     const Term* elems = &j.own_entries[*found].second;
     if (!elems->is_map()) return false;
     buffers.clear();
@@ -133,8 +130,6 @@ Result<UpdateResult> SliceJoin::step(AWLWWMap& state, std::size_t budget) {
                      std::to_string(j.next_key + n) + " of " + std::to_string(j.keys.size()) + "; the " +
                      std::to_string(j.next_key) + " before stay joined, the slice's context is not merged)");
   }
-  for (std::size_t i : used) j.own_entries[i] = {};
-  j.release_joined(j.next_key, j.next_key + n);
   j.next_key += n;
   if (j.next_key == j.keys.size()) {
     state.ctx_.merge(j.c2);
@@ -143,9 +138,23 @@ Result<UpdateResult> SliceJoin::step(AWLWWMap& state, std::size_t budget) {
   return r;
 }
 
+bool SliceJoin::release(std::size_t budget) {
+  Impl& j = *impl_;
+  j.slice = Term();
+  j.entries = {};
+  for (std::size_t n = 0; n < budget && !(j.keys.empty() && j.own_entries.empty()); ++n) {
+    if (!j.own_entries.empty()) {
+      j.own_entries.pop_back();
+    } else {
+      j.keys.pop_back();
+    }
+  }
+  return j.keys.empty() && j.own_entries.empty();
+}
+
 bool SliceJoin::done() const noexcept { return impl_->merged; }
 bool SliceJoin::failed() const noexcept { return impl_->failed; }
-std::size_t SliceJoin::keys_total() const noexcept { return impl_->keys.size(); }
+std::size_t SliceJoin::keys_total() const noexcept { return impl_->keys_total; }
 std::size_t SliceJoin::keys_joined() const noexcept { return impl_->next_key; }
 
 }  // namespace hc::crdt

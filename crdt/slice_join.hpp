@@ -63,6 +63,12 @@ class SliceJoin {
   // included); CrdtErrc::malformed_slice as described above.
   Result<UpdateResult> step(AWLWWMap& state, std::size_t budget);
 
+  // Drops up to `budget` of the references to the slice's parts that the
+  // join holds (each one's subterm is freed unless shared), for a host that
+  // frees a large slice in pieces after the join; the destructor drops the
+  // rest at once. True when none is left. Call it after the last step.
+  bool release(std::size_t budget);
+
   // Every key joined and the context merged.
   bool done() const noexcept;
   // A step failed; the join is over (not done).

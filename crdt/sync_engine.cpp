@@ -217,10 +217,15 @@ SyncActions SyncEngine::continue_work() {
   continue_asked_ = false;
   if (job_ || hashing_) {
     slice_step(out);
-  } else {
-    // The waiting messages, in order, in one turn: but a slice among them
-    // starts a join, whose first step is this turn's work.
-    while (!job_ && !waiting_.empty()) {
+  } else if (!waiting_.empty()) {
+    // The waiting messages in order, one a turn (several diffs that each
+    // walk a large tree or build a large slice in one turn were a 0.4 s
+    // turn). A diff compares Merkle hashes: those a join left to a slice
+    // queued behind it are computed in steps first.
+    if (!waiting_.front().is_record("diff", 3) && !state_.update_hashes(0)) {
+      hashing_ = true;
+      slice_step(out);
+    } else {
       Term m = std::move(waiting_.front());
       waiting_.pop_front();
       handle_remote(m, out);
@@ -410,6 +415,13 @@ void SyncEngine::slice_step(SyncActions& out) {
     hashing_ = !state_.update_hashes(config_.slice_chunk_keys * kHashedPerChunkKey);
     return;
   }
+  if (job_->done() || job_->failed()) {
+    // Free the slice in pieces (see SliceJoin::release), then hash.
+    if (!job_->release(config_.slice_chunk_keys * kReleasedPerChunkKey)) return;
+    job_.reset();
+    start_hashing();
+    return;
+  }
   auto r = job_->step(state_, config_.slice_chunk_keys);
   if (!r) {
     // The steps before stay joined; the context is not merged (see slice_join.hpp).
@@ -418,12 +430,20 @@ void SyncEngine::slice_step(SyncActions& out) {
     if (r->keys_changed > 0 && neighbours_.size() != 1) changed();  // as in the one-turn join above
     notify(*r, out);
   }
-  if (r && !job_->done()) {
-    state_.update_hashes(0);  // applies this step's changes to the tree, hashes nothing
-    return;
-  }
+  state_.update_hashes(0);  // applies this step's changes to the tree, hashes nothing
+  if (r && !job_->done()) return;
+  // What fits in this turn (all of a small slice), then the rest in steps.
+  if (!job_->release(config_.slice_chunk_keys * kReleasedPerChunkKey / 2)) return;
   job_.reset();
-  // The hashes that fit in this turn (all of a small slice's), then the rest.
+  start_hashing();
+}
+
+void SyncEngine::start_hashing() {
+  // The hashes that fit in this turn (all of a small slice's), then the
+  // rest, in steps. Not while another slice waits next: its join changes
+  // the same upper levels of the tree, which would be hashed twice (the
+  // slices of a peer's overlapping rounds come in a row).
+  if (!waiting_.empty() && waiting_.front().is_record("diff", 3)) return;
   hashing_ = !state_.update_hashes(config_.slice_chunk_keys * kHashedPerChunkKey / 2);
 }
 

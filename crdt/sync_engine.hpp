@@ -204,10 +204,11 @@ class SyncEngine {
   // A neighbour monitor fired (or could not be set up).
   SyncActions handle_down(const Term& neighbour);
   // The next piece of work after action::Continue: one step of the slice
-  // join under way (slice_chunk_keys keys; after the last, the Merkle
-  // hashes of the joined keys, 8 x slice_chunk_keys nodes a step), or else
-  // the messages that waited for it, in order, up to the first that starts
-  // another join. A spurious call does nothing.
+  // join under way (slice_chunk_keys keys; after the last, freeing the
+  // slice, 4 x slice_chunk_keys parts a step, and the Merkle hashes of the
+  // joined keys, 8 x slice_chunk_keys nodes a step), or else
+  // the next message that waited for it (one a turn; a slice starts its
+  // join with this turn's step). A spurious call does nothing.
   SyncActions continue_work();
   // A slice join is under way or messages wait for one (see above).
   bool busy() const noexcept { return job_ != nullptr || hashing_ || !waiting_.empty(); }
@@ -276,6 +277,8 @@ class SyncEngine {
   std::unique_ptr<SliceJoin> job_;
   bool hashing_ = false;  // the join is done, its Merkle hashes are not yet
   static constexpr std::size_t kHashedPerChunkKey = 8;  // Merkle nodes hashed per turn, per slice_chunk_keys
+  static constexpr std::size_t kReleasedPerChunkKey = 4;  // slice parts freed per turn, per slice_chunk_keys
+  void start_hashing();
   std::deque<Term> waiting_;
   bool continue_asked_ = false;
   std::uint64_t slice_steps_ = 0, superseded_total_ = 0;

@@ -80,7 +80,7 @@ void CrdtPart::handle_message(cnode::Process& self, const Term& message) {
   const auto t0 = std::chrono::steady_clock::now();
   if (message.is_atom(kContinue)) {
     execute(self, engine_->continue_work());
-    timed(t0);
+    timed(t0, message);
     return;
   }
   ++counters_.messages;
@@ -107,13 +107,20 @@ void CrdtPart::handle_message(cnode::Process& self, const Term& message) {
   }
   if (message.is_record("get_diff", 3)) ++counters_.get_diffs_in;
   execute(self, engine_->handle_message(message));
-  timed(t0);
+  timed(t0, message);
 }
 
-void CrdtPart::timed(std::chrono::steady_clock::time_point t0) {
+void CrdtPart::timed(std::chrono::steady_clock::time_point t0, const Term& what) {
   const auto us = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
-  counters_.longest_us = std::max(counters_.longest_us, us);
+  if (us > counters_.longest_us) {
+    counters_.longest_us = us;
+    // What it was: the message's tag ({diff, _} and {diff, _, _} apart),
+    // '$gen_call' for a call, the continuation atom for a step.
+    const Term* tag = what.is_tuple() && what.element(0) ? what.element(0) : &what;
+    counters_.longest_kind = tag->is_atom() ? *tag->as_atom() : Atom("other");
+    if (what.is_record("diff", 3)) counters_.longest_kind = Atom("slice");
+  }
   if (us > 50'000) ++counters_.over_50ms;
 }
 
@@ -121,7 +128,7 @@ void CrdtPart::handle_call(cnode::Process& self, const Term& request, const Term
   const auto t0 = std::chrono::steady_clock::now();
   ++counters_.messages;
   execute(self, engine_->handle_call(request, from));
-  timed(t0);
+  timed(t0, Term(Atom("$gen_call")));
 }
 
 bool CrdtPart::handle_down(cnode::Process& self, const cnode::DownMessage& d) {
@@ -226,6 +233,7 @@ Term CrdtPart::stats_term() const {
   s.emplace_back(Term(Atom("diffs_out")), u(counters_.diffs_out));
   s.emplace_back(Term(Atom("idle_rounds_skipped")), u(engine_ ? engine_->idle_rounds_skipped() : 0));
   s.emplace_back(Term(Atom("longest_handler_us")), u(counters_.longest_us));
+  s.emplace_back(Term(Atom("longest_handler")), Term(counters_.longest_kind));
   s.emplace_back(Term(Atom("handlers_over_50ms")), u(counters_.over_50ms));
   return Term::map(std::move(s));
 }

@@ -82,12 +82,12 @@ class CrdtPart {
   std::int64_t node_id() const noexcept { return node_id_; }
   std::size_t memory_bytes() const;
   // #{keys, node_id, neighbours, monitored, slices_in, ..., slice_steps,
-  // longest_handler_us, handlers_over_50ms}
+  // longest_handler_us, longest_handler (its message tag), handlers_over_50ms}
   Term stats_term() const;
 
  private:
   void execute(cnode::Process& self, const crdt::SyncActions& actions);
-  void timed(std::chrono::steady_clock::time_point start);
+  void timed(std::chrono::steady_clock::time_point start, const Term& what);
   void down(cnode::Process& self, const Term& neighbour);
 
   CrdtPartOptions options_;
@@ -104,6 +104,7 @@ class CrdtPart {
     // (issue 13 wants none over ~50 ms; see the README's Limits for what
     // still takes longer).
     std::uint64_t longest_us = 0, over_50ms = 0;
+    Atom longest_kind{"none"};  // the longest one's tag: diff, slice, get_diff, $hc_crdt_continue, ...
   } counters_;
 };
 
