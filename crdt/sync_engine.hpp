@@ -38,16 +38,17 @@
 // - Large slices (not in DeltaCrdt, SyncConfig::slice_chunk_keys): a slice
 //   is joined in steps of that many keys (crdt/slice_join.hpp), one per
 //   turn of the host, so that calls and other messages are served in
-//   between (issue 13: no handler over ~50 ms), then the Merkle hashes of
-//   what it changed, in steps too. While such a join is under way, the
-//   messages that read or change what peers see of us ({diff, _},
-//   {diff, _, _}, {get_diff, _, _}) wait inside the engine and are handled
-//   in arrival order once it is done (a round start is dropped for a newer
-//   one of the same originator queued behind it, as CrdtPart does for its
-//   mailbox); sync ticks and set_neighbours start no round (the next tick
-//   after the join does); local operations, calls, acks and DOWNs are
-//   served at once. The slice's context is merged after its last key, so a
-//   peer never sees a context that covers keys we have not joined yet.
+//   between (issue 13: no handler over ~50 ms); then the slice is freed and
+//   the Merkle hashes of what it changed are computed, in steps too. While
+//   such a join is under way, the messages that read or change what peers
+//   see of us ({diff, _}, {diff, _, _}, {get_diff, _, _}) wait inside the
+//   engine and are handled in arrival order, one a turn, once it is done (a
+//   round start is dropped for a newer one of the same originator queued
+//   behind it, as CrdtPart does for its mailbox); sync ticks and
+//   set_neighbours start no round (the next tick after the join does);
+//   local operations, calls, acks and DOWNs are served at once. The slice's
+//   context is merged after its last key, so a peer never sees a context
+//   that covers keys we have not joined yet.
 // Anything malformed produces a Warning action and is otherwise ignored
 // (DeltaCrdt would crash and restart); a call we cannot serve is answered
 // with `{error, Reason}` so that no caller hangs.
