@@ -1,12 +1,12 @@
 // AWLWWMap updates: add/remove and the join of a delta or a wire slice
 // (the semantics are in aw_lww_map.hpp).
 #include <algorithm>
-#include <unordered_map>
 #include <unordered_set>
 
 #include "crdt/aw_lww_map.hpp"
 #include "crdt/aw_lww_record.hpp"
 #include "crdt/packed_term.hpp"
+#include "crdt/slice_join.hpp"
 
 namespace hc::crdt {
 
@@ -48,94 +48,50 @@ UpdateResult AWLWWMap::remove(const Term& key) {
 }
 
 UpdateResult AWLWWMap::join(const AWLWWMap& delta, std::span<const Term> keys) {
+  JoinMemo memo;
   auto r = join_with(delta.ctx_, keys, [&](const Term&, std::string_view k, std::uint64_t h, Parsed& p2,
                                           std::vector<std::string>&) {
     auto dslot = delta.find_slot(k, h);
     p2 = Parsed::of(dslot ? delta.slots_[*dslot] : nullptr);
     return true;
-  });
+  }, memo);
+  ctx_.merge(delta.ctx_);
   return std::move(*r);
 }
 
 Result<UpdateResult> AWLWWMap::join_slice(const Term& slice, std::span<const Term> keys) {
-  auto fail = [](std::string why) -> Result<UpdateResult> { return Error(CrdtErrc::malformed_slice, std::move(why)); };
-  if (!slice.is_map()) return fail("AWLWWMap is not a map");
-  auto sn = struct_name(slice);
-  if (sn && !(*sn == awlww_module())) return fail("AWLWWMap has struct " + std::string(sn->text()));
-  static const Term dots_atom{Atom("dots")}, value_atom{Atom("value")};
-  const Term* dots = slice.map_get(dots_atom);
-  const Term* value = slice.map_get(value_atom);
-  if (!dots || !value) return fail("AWLWWMap without dots/value");
-  std::string why;
-  auto c2 = DotContext::from_term(*dots, &why);
-  if (!c2) return fail(why);
-  if (!value->is_map()) return fail("AWLWWMap value is not a map");
-  // The slice's keys by their packed bytes (which join_with computes for
-  // every key anyway): one hash probe per key instead of a binary search
-  // with deep term comparisons over a map of up to N keys (46 % of a
-  // 30 000-key join). Packed bytes are equal exactly when the terms are.
-  const auto entries = value->map_entries();
-  std::vector<std::string> packed(entries.size());
-  std::unordered_map<std::string_view, const Term*> by_key;
-  by_key.reserve(entries.size());
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    pack_term(entries[i].first, packed[i]);
-    by_key.emplace(packed[i], &entries[i].second);
-  }
-  auto r = join_with(*c2, keys, [&](const Term&, std::string_view k, std::uint64_t, Parsed& p2,
-                                    std::vector<std::string>& buffers) {
-    p2 = Parsed();
-    auto found = by_key.find(k);
-    if (found == by_key.end()) return true;
-    const Term* elems = found->second;
-    if (!elems->is_map()) return false;
-    buffers.clear();
-    buffers.reserve(elems->map_size() * 2);
-    for (const auto& [el, set] : elems->map_entries()) {
-      if (!el.is_tuple(2)) return false;
-      Parsed::El e;
-      if (!parse_mapset_dots(set, e.dots)) return false;
-      buffers.push_back(pack_term(el.tuple_elements()[0]));
-      e.value = buffers.back();
-      buffers.push_back(pack_term(el.tuple_elements()[1]));
-      e.ts = buffers.back();
-      p2.elems.push_back(std::move(e));
-    }
-    return true;
-  });
-  return r;
+  auto j = SliceJoin::start(slice, keys);
+  if (!j) return Error(j.error(), j.what());
+  return j->step(*this, 0);
 }
 
-Result<UpdateResult> AWLWWMap::join_with(const DotContext& c2, std::span<const Term> keys,
-                                                const DeltaLookup& lookup) {
+Result<UpdateResult> AWLWWMap::join_with(const DotContext& c2, std::span<const Term> keys, const DeltaLookup& lookup,
+                                         JoinMemo& memo) {
   struct Pending {
     std::string key;
     std::uint64_t h;
     std::optional<std::uint32_t> slot;
-    std::optional<Term> old_read;
     std::string record;  // new canonical bytes, empty = key vanishes
-    bool changed = false;
     std::optional<Term> new_read;
     const Term* key_term = nullptr;
   };
-  std::vector<Pending> pending;
-  pending.reserve(keys.size());
-  // Views of pending[i].key (pending never reallocates: reserved above).
-  std::unordered_map<std::string_view, std::size_t> seen;
-  seen.reserve(keys.size());
-  std::vector<std::size_t> order;  // index into pending per key given
+  std::vector<Pending> pending;  // the changed keys first given in this call
+  std::vector<JoinMemo::Entry> order;  // per key given
   order.reserve(keys.size());
+  memo.keys.reserve(memo.keys.size() + keys.size());
   std::vector<std::string> buffers;
+  const std::uint32_t call = ++memo.calls;
 
   const DotContext& c1 = ctx_;
   for (const Term& key : keys) {
     std::string k = pack_term(key);
-    if (auto dup = seen.find(k); dup != seen.end()) {
-      order.push_back(dup->second);
+    const std::uint64_t h = packed_hash(k);
+    if (const JoinMemo::Entry* seen = memo.keys.find(h, k)) {
+      order.push_back(*seen);
       continue;
     }
     Pending pe;
-    pe.h = packed_hash(k);
+    pe.h = h;
     pe.slot = find_slot(k, pe.h);
     const Record* r1 = pe.slot ? slots_[*pe.slot] : nullptr;
     Parsed p1 = Parsed::of(r1);
@@ -172,34 +128,46 @@ Result<UpdateResult> AWLWWMap::join_with(const DotContext& c2, std::span<const T
       if (!keep.empty()) out.elems.push_back({p2.elems[j].value, p2.elems[j].ts, std::move(keep)});
     }
     pe.record = out.encode();
-    pe.changed = r1 ? (pe.record != r1->bytes()) : !pe.record.empty();
-    if (pe.changed && r1) pe.old_read = read_parsed(p1);
-    if (pe.changed && !out.elems.empty()) pe.new_read = read_parsed(out);
+    const bool changed = r1 ? (pe.record != r1->bytes()) : !pe.record.empty();
+    auto report = JoinMemo::Report::none;
+    if (changed) {
+      if (!out.elems.empty()) pe.new_read = read_parsed(out);
+      if (!pe.new_read) {
+        report = JoinMemo::Report::remove;
+      } else if (r1 && read_parsed(p1) == *pe.new_read) {
+        report = JoinMemo::Report::silent;
+      } else {
+        report = JoinMemo::Report::add;
+      }
+    }
+    order.push_back({report, call, static_cast<std::uint32_t>(pending.size())});
+    memo.keys.insert(h, k, order.back());
+    if (!changed) continue;
     pe.key_term = &key;
     pe.key = std::move(k);
-    order.push_back(pending.size());
     pending.push_back(std::move(pe));
-    seen.emplace(std::string_view(pending.back().key), pending.size() - 1);
   }
 
   UpdateResult result;
   for (std::size_t n = 0; n < order.size(); ++n) {
-    const Pending& pe = pending[order[n]];
-    if (!pe.changed) continue;
+    const JoinMemo::Entry& e = order[n];
+    if (e.report == JoinMemo::Report::none) continue;
     ++result.keys_changed;
-    const auto& nr = pe.new_read;
-    if (pe.old_read && nr && *pe.old_read == *nr) continue;
-    if (!nr) {
+    if (e.report == JoinMemo::Report::silent) continue;
+    if (e.report == JoinMemo::Report::remove) {
       result.diffs.push_back({KeyChange::Kind::remove, keys[n], Term()});
+    } else if (e.call == call) {
+      result.diffs.push_back({KeyChange::Kind::add, keys[n], *pending[e.pending].new_read});
     } else {
-      result.diffs.push_back({KeyChange::Kind::add, keys[n], *nr});
+      // Joined in an earlier step: its value now (a local operation between
+      // the steps may have changed it; removed since, the owner was told).
+      const std::string k = pack_term(keys[n]);
+      if (auto slot = find_slot(k, packed_hash(k)))
+        result.diffs.push_back({KeyChange::Kind::add, keys[n], read_value(*slots_[*slot])});
     }
   }
-  for (Pending& pe : pending) {
-    if (!pe.changed) continue;
+  for (Pending& pe : pending)
     store(pe.key, pe.h, pe.slot, pe.record.empty() ? nullptr : Record::make(arena_, pe.record), pe.key_term);
-  }
-  ctx_.merge(c2);
   return result;
 }
 

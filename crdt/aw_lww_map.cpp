@@ -393,6 +393,8 @@ void AWLWWMap::update_hashes() {
   if (merkle_) merkle_->update_hashes(*this);
 }
 
+bool AWLWWMap::update_hashes(std::size_t max_nodes) { return !merkle_ || merkle_->update_hashes(*this, max_nodes); }
+
 std::optional<std::uint32_t> AWLWWMap::merkle_root() {
   enable_merkle();
   update_hashes();

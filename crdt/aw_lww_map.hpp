@@ -102,7 +102,8 @@ class AWLWWMap : private MerkleContent {
   // The same join straight from a wire slice `%DeltaCrdt.AWLWWMap{}` term
   // (no intermediate replica). CrdtErrc::malformed_slice with the part that
   // was wrong as detail, and no change, when the slice or the element set of
-  // one of `keys` is malformed.
+  // one of `keys` is malformed. Cost: O(len(keys)) in one go; SliceJoin
+  // (slice_join.hpp) does the same join in steps.
   Result<UpdateResult> join_slice(const Term& slice, std::span<const Term> keys);
   // Join over every key of either side (state-based merge).
   UpdateResult join_all(const AWLWWMap& other);
@@ -134,6 +135,9 @@ class AWLWWMap : private MerkleContent {
   void enable_merkle();
   bool merkle_enabled() const noexcept { return merkle_ != nullptr; }
   void update_hashes();
+  // update_hashes in pieces (MerkleMap::update_hashes(content, max_nodes)):
+  // true when every hash is valid (or there is no index).
+  bool update_hashes(std::size_t max_nodes);
   const MerkleMap* merkle() const noexcept { return merkle_.get(); }
   std::optional<std::uint32_t> merkle_root();  // updates hashes first
   Term merkle_tree_term();                      // the whole tree (tests)
@@ -149,11 +153,19 @@ class AWLWWMap : private MerkleContent {
  private:
   struct Record;
   struct Parsed;
+  struct JoinMemo;
+  friend class SliceJoin;
 
   using DeltaLookup = std::function<bool(const Term& key, std::string_view packed_key, std::uint64_t h, Parsed& out,
                                          std::vector<std::string>& buffers)>;
-  // CrdtErrc::malformed_slice (nothing mutated) when `lookup` refuses a key.
-  Result<UpdateResult> join_with(const DotContext& c2, std::span<const Term> keys, const DeltaLookup& lookup);
+  // The per-key part of join(State, Delta, Keys) against the delta's
+  // context c2: stores the joined keys and reports them; the caller merges
+  // c2 into ctx_ afterwards. `memo` remembers the keys joined so far (a
+  // repeated key is joined once and reported again), across calls when one
+  // join is split into several. CrdtErrc::malformed_slice (nothing mutated)
+  // when `lookup` refuses a key.
+  Result<UpdateResult> join_with(const DotContext& c2, std::span<const Term> keys, const DeltaLookup& lookup,
+                                 JoinMemo& memo);
 
   Term merkle_key(EntryId id) const override;
   Term merkle_value(EntryId id) const override;

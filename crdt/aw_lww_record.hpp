@@ -4,10 +4,12 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <new>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "crdt/aw_lww_map.hpp"
@@ -120,6 +122,72 @@ struct AWLWWMap::Parsed {
     }
     return out;
   }
+};
+
+// An open-addressing map from packed keys (copied into one buffer) to V,
+// for the transient indexes of a join over up to N keys: freeing it frees
+// a few blocks, however many keys it holds (node-based maps and one string
+// per key took ~30 ms to free after a 100 000-key join). `h` is the key's
+// packed_hash. Not thread-safe.
+template <class V>
+class PackedKeyMap {
+ public:
+  void reserve(std::size_t n) {
+    std::size_t want = 16;
+    while (want < 2 * n) want *= 2;
+    if (want > slots_.size()) rehash(want);
+  }
+  std::size_t size() const noexcept { return count_; }
+  V* find(std::uint64_t h, std::string_view key) {
+    if (slots_.empty()) return nullptr;
+    for (std::size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+      Slot& s = slots_[i];
+      if (s.size == kEmpty) return nullptr;
+      if (s.h == h && std::string_view(bytes_).substr(s.offset, s.size) == key) return &s.value;
+    }
+  }
+  // `key` must be absent. Invalidates the pointers find returned.
+  void insert(std::uint64_t h, std::string_view key, V value) {
+    if (2 * (count_ + 1) > slots_.size()) rehash(std::max<std::size_t>(16, 2 * slots_.size()));
+    place(Slot{h, static_cast<std::uint32_t>(bytes_.size()), static_cast<std::uint32_t>(key.size()), std::move(value)});
+    bytes_.append(key);
+    ++count_;
+  }
+
+ private:
+  static constexpr std::uint32_t kEmpty = 0xffffffffu;
+  struct Slot {
+    std::uint64_t h = 0;
+    std::uint32_t offset = 0, size = kEmpty;
+    V value{};
+  };
+  void place(Slot s) {
+    std::size_t i = s.h & (slots_.size() - 1);
+    while (slots_[i].size != kEmpty) i = (i + 1) & (slots_.size() - 1);
+    slots_[i] = std::move(s);
+  }
+  void rehash(std::size_t n) {
+    std::vector<Slot> old = std::exchange(slots_, std::vector<Slot>(n));
+    for (Slot& s : old)
+      if (s.size != kEmpty) place(std::move(s));
+  }
+  std::vector<Slot> slots_;
+  std::string bytes_;
+  std::size_t count_ = 0;
+};
+
+// The keys a join has handled (AWLWWMap::join_with): a key given again is
+// not joined again but reported as where it first came (DeltaCrdt reports
+// every repetition), also when it comes in a later step of a SliceJoin.
+struct AWLWWMap::JoinMemo {
+  enum class Report : std::uint8_t { none, silent, add, remove };  // silent: elements changed, not the read value
+  struct Entry {
+    Report report = Report::none;
+    std::uint32_t call = 0;     // the join_with call that joined it
+    std::uint32_t pending = 0;  // index into that call's pending keys
+  };
+  PackedKeyMap<Entry> keys;
+  std::uint32_t calls = 0;
 };
 
 namespace awlww_detail {

@@ -291,6 +291,25 @@ void MerkleMap::update_hashes(const MerkleContent& content) {
   if (root_ != kNil) compute_hash(root_, content);
 }
 
+bool MerkleMap::compute_hash_within(std::uint32_t i, const MerkleContent& content, std::size_t& budget) {
+  const Node& n = nodes_[i];
+  if (n.flags & kValid) return true;
+  if (!(n.flags & kLeaf)) {
+    const std::uint32_t l = n.a, r = n.b;
+    if (l != kNil && !compute_hash_within(l, content, budget)) return false;
+    if (r != kNil && !compute_hash_within(r, content, budget)) return false;
+  }
+  if (budget == 0) return false;
+  --budget;
+  compute_hash(i, content);  // its children are valid: this node only
+  return true;
+}
+
+bool MerkleMap::update_hashes(const MerkleContent& content, std::size_t max_nodes) {
+  flush();
+  return root_ == kNil || compute_hash_within(root_, content, max_nodes);
+}
+
 bool MerkleMap::hashes_valid() const noexcept {
   return pending_.empty() && (root_ == kNil || (nodes_[root_].flags & kValid));
 }

@@ -94,6 +94,10 @@ class MerkleMap {
   // Applies queued changes and recomputes the invalidated hashes
   // (MerkleMap.update_hashes/1).
   void update_hashes(const MerkleContent& content);
+  // The same in pieces: applies the queued changes, then recomputes at most
+  // `max_nodes` invalid hashes (children before parents). True when every
+  // hash is valid; call again until it is (changes in between are fine).
+  bool update_hashes(const MerkleContent& content, std::size_t max_nodes);
   bool hashes_valid() const noexcept;
 
   bool empty() const noexcept;
@@ -150,6 +154,7 @@ class MerkleMap {
   std::uint32_t new_leaf(std::uint32_t key_hash, EntryId id);
   void leaf_ids(const Node& leaf, std::vector<EntryId>& out) const;
   std::uint32_t compute_hash(std::uint32_t i, const MerkleContent& content);
+  bool compute_hash_within(std::uint32_t i, const MerkleContent& content, std::size_t& budget);
   Term leaf_term(const Node& leaf, const MerkleContent& content) const;
   Term node_term(std::uint32_t i, TreeLoc loc, int depth, const MerkleContent& content) const;
   Term hash_term(std::uint32_t i) const;

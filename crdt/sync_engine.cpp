@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "crdt/merkle_map.hpp"  // is_round_start
+
 namespace hc::crdt {
 namespace {
 
@@ -47,7 +49,9 @@ SyncActions SyncEngine::start() { return {action::ScheduleSync{0}}; }
 SyncActions SyncEngine::on_sync_timer() {
   SyncActions out;
   sync_to_all(out, true);
-  out.push_back(action::ScheduleSync{config_.sync_interval_ms});
+  // (emplace: push_back of a temporary trips GCC 12's -Wmaybe-uninitialized
+  // on the variant's move, a false positive)
+  out.emplace_back(std::in_place_type<action::ScheduleSync>, action::ScheduleSync{config_.sync_interval_ms});
   return out;
 }
 
@@ -56,6 +60,9 @@ void SyncEngine::sync_to_all(SyncActions& out, bool from_timer) {
   for (const Term& n : neighbours_) {
     if (monitors_.insert(n).second) out.push_back(action::Monitor{n});
   }
+  // A round start would show peers a half-joined slice (see the header);
+  // the first tick after the join starts the rounds.
+  if (busy()) return;
   // Every monitored neighbour gets a fresh round (see header), unless flow
   // control holds back a tick while its previous round is unacknowledged.
   Term continuation = state_.prepare_partial_diff(config_.depth);
@@ -139,16 +146,13 @@ SyncActions SyncEngine::handle_message(const Term& m) {
     if (auto r = round_seq_.find(n); r != round_seq_.end()) synced_seq_[n] = r->second;
     return out;
   }
-  if (m.is_record("diff", 2)) {
-    handle_diff(m.tuple_elements()[1], out);
-    return out;
-  }
-  if (m.is_record("diff", 3)) {
-    handle_slice(m.tuple_elements()[1], m.tuple_elements()[2], out);
-    return out;
-  }
-  if (m.is_record("get_diff", 3)) {
-    handle_get_diff(m.tuple_elements()[1], m.tuple_elements()[2], out);
+  if (waits_while_busy(m)) {
+    if (busy()) {
+      wait(m);
+    } else {
+      handle_remote(m, out);
+    }
+    if (busy()) ask_to_continue(out);
     return out;
   }
   if (m.is_record("set_neighbours", 2)) {
@@ -161,6 +165,73 @@ SyncActions SyncEngine::handle_message(const Term& m) {
     return set_neighbours(std::vector<Term>(el.begin(), el.end()));
   }
   out.push_back(warn("dropped unexpected message " + describe(m)));
+  return out;
+}
+
+bool SyncEngine::waits_while_busy(const Term& m) {
+  return m.is_record("diff", 2) || m.is_record("diff", 3) || m.is_record("get_diff", 3);
+}
+
+void SyncEngine::handle_remote(const Term& m, SyncActions& out) {
+  if (m.is_record("diff", 2)) {
+    handle_diff(m.tuple_elements()[1], out);
+  } else if (m.is_record("diff", 3)) {
+    handle_slice(m.tuple_elements()[1], m.tuple_elements()[2], out);
+  } else {
+    handle_get_diff(m.tuple_elements()[1], m.tuple_elements()[2], out);
+  }
+}
+
+void SyncEngine::wait(const Term& m) {
+  // A waiting round start of the same originator is superseded by this
+  // one: answering both would compute, ship and join the same keys twice
+  // (CrdtPart skips such a round start in its mailbox the same way).
+  auto originator = [](const Term& w) -> const Term* {
+    if (!w.is_record("diff", 2)) return nullptr;
+    const Term* cont = w.tuple_elements()[1].map_get(std::string_view("continuation"));
+    if (!cont || !is_round_start(*cont)) return nullptr;
+    return w.tuple_elements()[1].map_get(std::string_view("originator"));
+  };
+  if (const Term* o = originator(m); o && !(*o == config_.self)) {
+    for (auto it = waiting_.begin(); it != waiting_.end();) {
+      const Term* earlier = originator(*it);
+      if (earlier && *earlier == *o) {
+        it = waiting_.erase(it);
+        ++superseded_total_;
+      } else {
+        ++it;
+      }
+    }
+  }
+  waiting_.push_back(m);
+}
+
+void SyncEngine::ask_to_continue(SyncActions& out) {
+  if (continue_asked_) return;
+  continue_asked_ = true;
+  out.push_back(action::Continue{});
+}
+
+SyncActions SyncEngine::continue_work() {
+  SyncActions out;
+  continue_asked_ = false;
+  if (job_ || hashing_) {
+    slice_step(out);
+  } else if (!waiting_.empty()) {
+    // The waiting messages in order, one a turn (several diffs that each
+    // walk a large tree or build a large slice in one turn were a 0.4 s
+    // turn). A diff compares Merkle hashes: those a join left to a slice
+    // queued behind it are computed in steps first.
+    if (!waiting_.front().is_record("diff", 3) && !state_.update_hashes(0)) {
+      hashing_ = true;
+      slice_step(out);
+    } else {
+      Term m = std::move(waiting_.front());
+      waiting_.pop_front();
+      handle_remote(m, out);
+    }
+  }
+  if (busy()) ask_to_continue(out);
   return out;
 }
 
@@ -313,6 +384,16 @@ void SyncEngine::handle_slice(const Term& slice, const Term& keys, SyncActions& 
       for (auto it = open_peer_round_.begin(); it != open_peer_round_.end();)
         it = it->second == *dots ? open_peer_round_.erase(it) : std::next(it);
   }
+  if (config_.slice_chunk_keys > 0) {
+    auto job = SliceJoin::start(slice, keys);
+    if (!job) {
+      out.push_back(warn("dropped {diff, _, Keys}: " + job.what()));
+      return;
+    }
+    job_ = std::make_unique<SliceJoin>(std::move(*job));
+    slice_step(out);
+    return;
+  }
   auto r = state_.join_slice(slice, keys.list_elements());
   if (!r) {
     out.push_back(warn("dropped {diff, _, Keys}: " + r.what()));
@@ -322,6 +403,48 @@ void SyncEngine::handle_slice(const Term& slice, const Term& keys, SyncActions& 
   // neighbour, which holds what it sent; otherwise it may be news to the others.
   if (r->keys_changed > 0 && neighbours_.size() != 1) changed();
   notify(*r, out);
+}
+
+void SyncEngine::slice_step(SyncActions& out) {
+  ++slice_steps_;
+  if (!job_) {
+    // The Merkle hashes of what the join changed, a piece a turn: left to
+    // the next round start, those of a 100 000-key join cost that one turn
+    // ~100 ms; hashed after every step, the upper levels of the tree would
+    // be recomputed every step (2.5x the work).
+    hashing_ = !state_.update_hashes(config_.slice_chunk_keys * kHashedPerChunkKey);
+    return;
+  }
+  if (job_->done() || job_->failed()) {
+    // Free the slice in pieces (see SliceJoin::release), then hash.
+    if (!job_->release(config_.slice_chunk_keys * kReleasedPerChunkKey)) return;
+    job_.reset();
+    start_hashing();
+    return;
+  }
+  auto r = job_->step(state_, config_.slice_chunk_keys);
+  if (!r) {
+    // The steps before stay joined; the context is not merged (see slice_join.hpp).
+    out.push_back(warn("dropped the rest of {diff, _, Keys}: " + r.what()));
+  } else {
+    if (r->keys_changed > 0 && neighbours_.size() != 1) changed();  // as in the one-turn join above
+    notify(*r, out);
+  }
+  state_.update_hashes(0);  // applies this step's changes to the tree, hashes nothing
+  if (r && !job_->done()) return;
+  // What fits in this turn (all of a small slice), then the rest in steps.
+  if (!job_->release(config_.slice_chunk_keys * kReleasedPerChunkKey / 2)) return;
+  job_.reset();
+  start_hashing();
+}
+
+void SyncEngine::start_hashing() {
+  // The hashes that fit in this turn (all of a small slice's), then the
+  // rest, in steps. Not while another slice waits next: its join changes
+  // the same upper levels of the tree, which would be hashed twice (the
+  // slices of a peer's overlapping rounds come in a row).
+  if (!waiting_.empty() && waiting_.front().is_record("diff", 3)) return;
+  hashing_ = !state_.update_hashes(config_.slice_chunk_keys * kHashedPerChunkKey / 2);
 }
 
 void SyncEngine::notify(const UpdateResult& r, SyncActions& out) {

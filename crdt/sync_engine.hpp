@@ -35,6 +35,20 @@
 //   more than max_sync_size differing keys DeltaCrdt 0.6.4 loses writes
 //   (reproduced with two BEAM DeltaCrdt processes and 401 puts: 200 keys
 //   survive). We reproduce this exactly; keep max_sync_size unset.
+// - Large slices (not in DeltaCrdt, SyncConfig::slice_chunk_keys): a slice
+//   is joined in steps of that many keys (crdt/slice_join.hpp), one per
+//   turn of the host, so that calls and other messages are served in
+//   between (issue 13: no handler over ~50 ms); then the slice is freed and
+//   the Merkle hashes of what it changed are computed, in steps too. While
+//   such a join is under way, the messages that read or change what peers
+//   see of us ({diff, _}, {diff, _, _}, {get_diff, _, _}) wait inside the
+//   engine and are handled in arrival order, one a turn, once it is done (a
+//   round start is dropped for a newer one of the same originator queued
+//   behind it, as CrdtPart does for its mailbox); sync ticks and
+//   set_neighbours start no round (the next tick after the join does);
+//   local operations, calls, acks and DOWNs are served at once. The slice's
+//   context is merged after its last key, so a peer never sees a context
+//   that covers keys we have not joined yet.
 // Anything malformed produces a Warning action and is otherwise ignored
 // (DeltaCrdt would crash and restart); a call we cannot serve is answered
 // with `{error, Reason}` so that no caller hangs.
@@ -43,8 +57,10 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -52,6 +68,7 @@
 #include <vector>
 
 #include "crdt/aw_lww_map.hpp"
+#include "crdt/slice_join.hpp"
 #include "crdt/sync_messages.hpp"
 #include "interop/term.hpp"
 
@@ -127,6 +144,10 @@ struct SyncConfig {
   // compute a diff and ask for keys only to join nothing; meanwhile it
   // holds back the peer's own, useful, rounds (max_deferred_peer_rounds).
   unsigned max_idle_rounds = 0;
+  // Join a slice in steps of this many keys, one step per turn (0 =
+  // DeltaCrdt's behaviour: the whole slice in one go). See the protocol
+  // notes above; the host must answer action::Continue.
+  std::size_t slice_chunk_keys = 0;
 };
 
 namespace action {
@@ -153,10 +174,15 @@ struct ScheduleSync {  // Process.send_after(self(), :sync, Ms)
 struct Warning {  // log and continue
   std::string text;
 };
+// Work is left (the next step of a slice join, messages that waited for
+// it): call continue_work() in a later turn, after the messages already
+// queued (a message to self). At most one is outstanding: the engine asks
+// again only after continue_work() ran.
+struct Continue {};
 }  // namespace action
 
 using SyncAction = std::variant<action::Send, action::Monitor, action::Demonitor, action::Reply,
-                                action::Notify, action::ScheduleSync, action::Warning>;
+                                action::Notify, action::ScheduleSync, action::Warning, action::Continue>;
 using SyncActions = std::vector<SyncAction>;
 
 class SyncEngine {
@@ -178,6 +204,15 @@ class SyncEngine {
   SyncActions handle_call(const Term& request, const Term& from);
   // A neighbour monitor fired (or could not be set up).
   SyncActions handle_down(const Term& neighbour);
+  // The next piece of work after action::Continue: one step of the slice
+  // join under way (slice_chunk_keys keys; after the last, freeing the
+  // slice, 4 x slice_chunk_keys parts a step, and the Merkle hashes of the
+  // joined keys, 8 x slice_chunk_keys nodes a step), or else
+  // the next message that waited for it (one a turn; a slice starts its
+  // join with this turn's step). A spurious call does nothing.
+  SyncActions continue_work();
+  // A slice join is under way or messages wait for one (see above).
+  bool busy() const noexcept { return job_ != nullptr || hashing_ || !waiting_.empty(); }
 
   // ---- local API (what the gen_server calls do, without a caller) --------
   SyncActions put(const Term& key, const Term& value);
@@ -198,12 +233,22 @@ class SyncEngine {
   std::uint64_t deferred_peer_rounds() const noexcept { return deferred_total_; }
   // Ticks that skipped a neighbour under max_idle_rounds so far.
   std::uint64_t idle_rounds_skipped() const noexcept { return idle_skipped_total_; }
+  // Steps of chunked slice joins run so far (slice_chunk_keys), and the
+  // waiting round starts a newer one of the same originator superseded.
+  std::uint64_t slice_steps() const noexcept { return slice_steps_; }
+  std::uint64_t superseded_rounds() const noexcept { return superseded_total_; }
 
  private:
   void sync_to_all(SyncActions& out, bool from_timer = false);
   void handle_diff(const Term& diff_term, SyncActions& out);
   void handle_get_diff(const Term& diff_term, const Term& keys, SyncActions& out);
   void handle_slice(const Term& slice, const Term& keys, SyncActions& out);
+  // A message that waits while busy(): {diff, _}, {diff, _, _}, {get_diff, _, _}.
+  static bool waits_while_busy(const Term& message);
+  void handle_remote(const Term& message, SyncActions& out);
+  void wait(const Term& message);
+  void slice_step(SyncActions& out);
+  void ask_to_continue(SyncActions& out);
   void ack_diff(const CausalDiff& diff, SyncActions& out);
   // CrdtErrc::malformed_operation / unsupported_operation with the detail
   // the warning prints.
@@ -228,6 +273,16 @@ class SyncEngine {
   std::map<Term, unsigned> idle_skips_;       // consecutive idle ticks skipped per neighbour
   std::map<Term, Term> open_peer_round_;      // neighbour -> dots of its round under way here
   std::uint64_t idle_skipped_total_ = 0;
+  // Chunked slice joins (slice_chunk_keys): the one under way, the
+  // messages waiting for it, whether a Continue is outstanding.
+  std::unique_ptr<SliceJoin> job_;
+  bool hashing_ = false;  // the join is done, its Merkle hashes are not yet
+  static constexpr std::size_t kHashedPerChunkKey = 8;  // Merkle nodes hashed per turn, per slice_chunk_keys
+  static constexpr std::size_t kReleasedPerChunkKey = 4;  // slice parts freed per turn, per slice_chunk_keys
+  void start_hashing();
+  std::deque<Term> waiting_;
+  bool continue_asked_ = false;
+  std::uint64_t slice_steps_ = 0, superseded_total_ = 0;
   bool defer_peer_round(const CausalDiff& received);
   bool idle_round(const Term& neighbour) const;
   // The neighbour a peer is: itself, or for a pid the {Name, Node}

@@ -65,12 +65,13 @@ void CrdtPart::start(cnode::Process& self) {
   // the peer a diff against our whole tree: with 3, a cold join of 100 000
   // names kept the BEAM busy with one every 1.2 s while it built our slice.
   cfg.max_idle_rounds = 10;
+  cfg.slice_chunk_keys = options_.slice_chunk_keys;
   engine_ = std::make_unique<crdt::SyncEngine>(cfg, options_.clock);
   execute(self, engine_->start());
 }
 
 bool CrdtPart::is_protocol_message(const Term& m) {
-  return m.is_atom("sync") || m.is_record("diff", 2) || m.is_record("diff", 3) || m.is_record("get_diff", 3) ||
+  return m.is_atom("sync") || m.is_atom(kContinue) || m.is_record("diff", 2) || m.is_record("diff", 3) || m.is_record("get_diff", 3) ||
          m.is_record("ack_diff", 2) || m.is_record("set_neighbours", 2) ||
          (m.is_record("$gen_cast", 2) && m.element(1)->is_record("operation", 2));
 }
@@ -81,6 +82,11 @@ bool CrdtPart::is_crdt_call(const Term& r) {
 
 void CrdtPart::handle_message(cnode::Process& self, const Term& message) {
   const auto t0 = std::chrono::steady_clock::now();
+  if (message.is_atom(kContinue)) {
+    execute(self, engine_->continue_work());
+    timed(t0, message);
+    return;
+  }
   ++counters_.messages;
   if (message.is_atom("sync")) maybe_trim_heap();
   if (message.is_record("diff", 3)) ++counters_.slices_in;
@@ -106,7 +112,7 @@ void CrdtPart::handle_message(cnode::Process& self, const Term& message) {
   }
   if (message.is_record("get_diff", 3)) ++counters_.get_diffs_in;
   execute(self, engine_->handle_message(message));
-  timed(t0);
+  timed(t0, message);
 }
 
 void CrdtPart::maybe_trim_heap() {
@@ -118,10 +124,17 @@ void CrdtPart::maybe_trim_heap() {
 #endif
 }
 
-void CrdtPart::timed(std::chrono::steady_clock::time_point t0) {
+void CrdtPart::timed(std::chrono::steady_clock::time_point t0, const Term& what) {
   const auto us = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
-  counters_.longest_us = std::max(counters_.longest_us, us);
+  if (us > counters_.longest_us) {
+    counters_.longest_us = us;
+    // What it was: the message's tag ({diff, _} and {diff, _, _} apart),
+    // '$gen_call' for a call, the continuation atom for a step.
+    const Term* tag = what.is_tuple() && what.element(0) ? what.element(0) : &what;
+    counters_.longest_kind = tag->is_atom() ? *tag->as_atom() : Atom("other");
+    if (what.is_record("diff", 3)) counters_.longest_kind = Atom("slice");
+  }
   if (us > 50'000) ++counters_.over_50ms;
 }
 
@@ -129,7 +142,7 @@ void CrdtPart::handle_call(cnode::Process& self, const Term& request, const Term
   const auto t0 = std::chrono::steady_clock::now();
   ++counters_.messages;
   execute(self, engine_->handle_call(request, from));
-  timed(t0);
+  timed(t0, Term(Atom("$gen_call")));
 }
 
 bool CrdtPart::handle_down(cnode::Process& self, const cnode::DownMessage& d) {
@@ -200,6 +213,8 @@ void CrdtPart::execute(cnode::Process& self, const crdt::SyncActions& actions) {
     } else if (auto* w = std::get_if<crdt::action::Warning>(&a)) {
       ++counters_.warnings;
       HC_LOG(warn) << options_.name << ": " << w->text;
+    } else if (std::holds_alternative<crdt::action::Continue>(a)) {
+      self.send(cnode::Dest(self.self()), Term(Atom(kContinue)));  // behind what is queued
     }
   }
 }
@@ -224,11 +239,16 @@ Term CrdtPart::stats_term() const {
   s.emplace_back(Term(Atom("get_diffs_in")), u(counters_.get_diffs_in));
   s.emplace_back(Term(Atom("get_diffs_out")), u(counters_.get_diffs_out));
   s.emplace_back(Term(Atom("diffs_in")), u(counters_.diffs_in));
-  s.emplace_back(Term(Atom("stale_diffs")), u(counters_.stale_diffs));
+  // Round starts skipped for a newer one of the same peer: in the mailbox,
+  // or among the messages waiting for a slice join (SyncEngine).
+  s.emplace_back(Term(Atom("stale_diffs")),
+                 u(counters_.stale_diffs + (engine_ ? engine_->superseded_rounds() : 0)));
+  s.emplace_back(Term(Atom("slice_steps")), u(engine_ ? engine_->slice_steps() : 0));
   s.emplace_back(Term(Atom("deferred_peer_rounds")), u(engine_ ? engine_->deferred_peer_rounds() : 0));
   s.emplace_back(Term(Atom("diffs_out")), u(counters_.diffs_out));
   s.emplace_back(Term(Atom("idle_rounds_skipped")), u(engine_ ? engine_->idle_rounds_skipped() : 0));
   s.emplace_back(Term(Atom("longest_handler_us")), u(counters_.longest_us));
+  s.emplace_back(Term(Atom("longest_handler")), Term(counters_.longest_kind));
   s.emplace_back(Term(Atom("handlers_over_50ms")), u(counters_.over_50ms));
   s.emplace_back(Term(Atom("heap_trims")), u(counters_.heap_trims));
   return Term::map(std::move(s));

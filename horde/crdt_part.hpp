@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "cnode/gen_server.hpp"
@@ -32,6 +33,13 @@ struct CrdtPartOptions {
   std::optional<std::size_t> max_sync_size;      // nullopt = :infinite (Horde's); see sync_engine.hpp
   std::optional<std::int64_t> node_id;           // default: random in 1..1 000 000 000
   std::function<std::int64_t()> clock;           // default: crdt::beam_monotonic_ns
+  // Keys of a state slice joined per turn (crdt::SyncConfig::slice_chunk_keys;
+  // 0 = DeltaCrdt's whole slice in one turn). Between the steps the host
+  // serves its mailbox; the next step is a message to self (kContinue).
+  std::size_t slice_chunk_keys = kDefaultSliceChunkKeys;
+  // Measured (bench/slice_turn_bench, README "Large sync batches"): a step
+  // of this many keys takes ~10 ms, well under the ~50 ms a turn may take.
+  static constexpr std::size_t kDefaultSliceChunkKeys = 2'000;
 };
 
 class CrdtPart {
@@ -44,8 +52,11 @@ class CrdtPart {
 
   // A message of the DeltaCrdt protocol: the sync tick, {diff, _},
   // {diff, _, _}, {get_diff, _, _}, {ack_diff, _}, {set_neighbours, _} and
-  // the {'$gen_cast', {operation, _}} casts.
+  // the {'$gen_cast', {operation, _}} casts; and kContinue.
   static bool is_protocol_message(const Term& message);
+  // What the part sends itself to run the next step of its work
+  // (crdt::action::Continue) behind the messages already queued.
+  static constexpr std::string_view kContinue = "$hc_crdt_continue";
   // A DeltaCrdt gen_server request: read, {read, Keys}, {operation, Op},
   // {bulk_operation, Ops}.
   static bool is_crdt_call(const Term& request);
@@ -70,13 +81,13 @@ class CrdtPart {
   Term read() const;
   std::int64_t node_id() const noexcept { return node_id_; }
   std::size_t memory_bytes() const;
-  // #{keys, node_id, neighbours, monitored, slices_in, ..., longest_handler_us,
-  // handlers_over_50ms}
+  // #{keys, node_id, neighbours, monitored, slices_in, ..., slice_steps,
+  // longest_handler_us, longest_handler (its message tag), handlers_over_50ms}
   Term stats_term() const;
 
  private:
   void execute(cnode::Process& self, const crdt::SyncActions& actions);
-  void timed(std::chrono::steady_clock::time_point start);
+  void timed(std::chrono::steady_clock::time_point start, const Term& what);
   void down(cnode::Process& self, const Term& neighbour);
 
   CrdtPartOptions options_;
@@ -89,10 +100,12 @@ class CrdtPart {
     // Key traffic: state slices {diff, AWLWWMap, Keys} and {get_diff, ...}.
     std::uint64_t slices_in = 0, slices_out = 0, get_diffs_in = 0, get_diffs_out = 0, diffs_in = 0, diffs_out = 0;
     std::uint64_t stale_diffs = 0;  // a peer's round starts skipped for a newer one queued behind them
-    // Protocol messages and calls handled in one turn (issue 13 wants none
-    // over ~50 ms; a large slice still takes longer, see the README's Limits).
+    // Protocol messages, continuation steps and calls handled in one turn
+    // (issue 13 wants none over ~50 ms; see the README's Limits for what
+    // still takes longer).
     std::uint64_t longest_us = 0, over_50ms = 0;
     std::uint64_t heap_trims = 0;  // malloc_trim calls after large absorbs
+    Atom longest_kind{"none"};  // the longest one's tag: diff, slice, get_diff, $hc_crdt_continue, ...
   } counters_;
   // Key changes since the last heap trim. A large absorb frees the Term
   // trees of its slices (~500 B per key), which glibc keeps mapped; the

@@ -6,10 +6,12 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <random>
 #include <unordered_map>
 
+#include "crdt/slice_join.hpp"
 #include "interop/phash2.hpp"
 #include "sim_cluster.hpp"
 
@@ -102,6 +104,55 @@ AWLWWMap joined(const AWLWWMap& a, const AWLWWMap& b) {
   return r;
 }
 
+// Random operations on n replicas under message loss, duplication and
+// reordering; then healing rounds: every replica must hold the same
+// contents and Merkle root, its owner view must add up to its state, and a
+// further round must move no key.
+void check_convergence(std::uint64_t seed, std::function<void(SyncConfig&)> configure = {}) {
+  std::mt19937_64 rng(seed);
+  const std::size_t n = 3 + rng() % 3;
+  SimCluster c(n, seed * 31 + 7, 1 + static_cast<std::uint32_t>(seed % 100000), std::move(configure));
+  c.faults = {0.05 + 0.3 * (rng() % 100) / 100.0, 0.2 * (rng() % 100) / 100.0, true};
+  c.connect_all();
+  const auto& keys = key_space();
+  const int ops = 30 + static_cast<int>(rng() % 90);
+  for (int i = 0; i < ops; ++i) {
+    std::size_t r = rng() % n;
+    const Term& k = keys[rng() % keys.size()];
+    switch (rng() % 10) {
+      case 0: case 1: c.remove(r, k); break;
+      case 2: c.tick(r); break;
+      case 3: case 4: for (int s = 0; s < 5; ++s) c.step(); break;
+      default: c.put(r, k, random_value(rng)); break;
+    }
+  }
+  // Heal: no more faults, deliver what is in flight, then sync rounds.
+  c.faults = {};
+  c.deliver_all();
+  int rounds = 0;
+  while (!all_equal(c) && rounds < 10) {
+    c.tick_all();
+    c.deliver_all();
+    ++rounds;
+  }
+  if (!all_equal(c))
+    for (std::size_t i = 0; i < n; ++i) BOOST_TEST_MESSAGE("replica " << i << ": " << to_string(c.engine(i).state().to_term()));
+  BOOST_REQUIRE_MESSAGE(all_equal(c), "seed " << seed << ": no convergence after " << rounds << " rounds");
+  auto root = c.engine(0).mutable_state().merkle_root();
+  for (std::size_t i = 0; i < n; ++i) {
+    BOOST_REQUIRE_MESSAGE(c.engine(i).mutable_state().merkle_root() == root, "seed " << seed << ": Merkle roots differ");
+    BOOST_REQUIRE_MESSAGE(c.at(i).owner_view == read_map(c.engine(i).state()),
+                          "seed " << seed << ": owner notifications do not add up to the state on replica " << i);
+    BOOST_REQUIRE_MESSAGE(c.at(i).warnings == 0, "seed " << seed << ": engine warnings");
+  }
+  // Converged: a full round moves no key (no endless resend).
+  auto slices = c.sent_slices, gets = c.sent_get_diffs;
+  c.tick_all();
+  c.deliver_all();
+  BOOST_REQUIRE_MESSAGE(c.sent_slices == slices && c.sent_get_diffs == gets,
+                        "seed " << seed << ": keys resent after convergence");
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(crdt_property_test)
@@ -109,50 +160,15 @@ BOOST_AUTO_TEST_SUITE(crdt_property_test)
 BOOST_AUTO_TEST_CASE(replicas_converge_under_loss_duplication_and_reordering) {
   auto ss = seeds();
   BOOST_TEST_MESSAGE("convergence: " << ss.size() << " seeds (HC_SEED / HC_PROPERTY_SEEDS to change)");
-  for (std::uint64_t seed : ss) {
-    std::mt19937_64 rng(seed);
-    const std::size_t n = 3 + rng() % 3;
-    SimCluster c(n, seed * 31 + 7, 1 + static_cast<std::uint32_t>(seed % 100000));
-    c.faults = {0.05 + 0.3 * (rng() % 100) / 100.0, 0.2 * (rng() % 100) / 100.0, true};
-    c.connect_all();
-    const auto& keys = key_space();
-    const int ops = 30 + static_cast<int>(rng() % 90);
-    for (int i = 0; i < ops; ++i) {
-      std::size_t r = rng() % n;
-      const Term& k = keys[rng() % keys.size()];
-      switch (rng() % 10) {
-        case 0: case 1: c.remove(r, k); break;
-        case 2: c.tick(r); break;
-        case 3: case 4: for (int s = 0; s < 5; ++s) c.step(); break;
-        default: c.put(r, k, random_value(rng)); break;
-      }
-    }
-    // Heal: no more faults, deliver what is in flight, then sync rounds.
-    c.faults = {};
-    c.deliver_all();
-    int rounds = 0;
-    while (!all_equal(c) && rounds < 10) {
-      c.tick_all();
-      c.deliver_all();
-      ++rounds;
-    }
-    if (!all_equal(c))
-      for (std::size_t i = 0; i < n; ++i) BOOST_TEST_MESSAGE("replica " << i << ": " << to_string(c.engine(i).state().to_term()));
-    BOOST_REQUIRE_MESSAGE(all_equal(c), "seed " << seed << ": no convergence after " << rounds << " rounds");
-    auto root = c.engine(0).mutable_state().merkle_root();
-    for (std::size_t i = 0; i < n; ++i) {
-      BOOST_REQUIRE_MESSAGE(c.engine(i).mutable_state().merkle_root() == root, "seed " << seed << ": Merkle roots differ");
-      BOOST_REQUIRE_MESSAGE(c.at(i).owner_view == read_map(c.engine(i).state()),
-                            "seed " << seed << ": owner notifications do not add up to the state on replica " << i);
-      BOOST_REQUIRE_MESSAGE(c.at(i).warnings == 0, "seed " << seed << ": engine warnings");
-    }
-    // Converged: a full round moves no key (no endless resend).
-    auto slices = c.sent_slices, gets = c.sent_get_diffs;
-    c.tick_all();
-    c.deliver_all();
-    BOOST_REQUIRE_MESSAGE(c.sent_slices == slices && c.sent_get_diffs == gets,
-                          "seed " << seed << ": keys resent after convergence");
-  }
+  for (std::uint64_t seed : ss) check_convergence(seed);
+}
+
+BOOST_AUTO_TEST_CASE(replicas_converge_with_slices_joined_in_steps) {
+  // The same with every slice joined a few keys per turn: messages that
+  // arrive during a join wait for it, ticks start no round meanwhile, and
+  // local operations run between the steps.
+  for (std::uint64_t seed : seeds())
+    check_convergence(seed, [seed](SyncConfig& cfg) { cfg.slice_chunk_keys = 1 + seed % 3; });
 }
 
 BOOST_AUTO_TEST_CASE(synchronous_replication_matches_a_plain_map) {
@@ -193,6 +209,46 @@ BOOST_AUTO_TEST_CASE(join_is_commutative_associative_and_idempotent) {
     BOOST_REQUIRE_MESSAGE(joined(joined(a, b), c) == joined(a, joined(b, c)), "seed " << seed << ": not associative");
     BOOST_REQUIRE_MESSAGE(joined(a, a) == a, "seed " << seed << ": not idempotent");
     BOOST_REQUIRE_MESSAGE(joined(joined(a, b), b) == joined(a, b), "seed " << seed << ": re-joining changes the state");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_slice_joined_in_steps_equals_the_one_turn_join) {
+  for (std::uint64_t seed : seeds()) {
+    std::mt19937_64 rng(seed);
+    auto s = random_states(rng, 3, 80);  // concurrent adds, removals, partial joins
+    const AWLWWMap& local = s[0];
+    const AWLWWMap remote = joined(s[1], s[2]);
+    // Keys: part of the key space (some the remote lacks: removals), in a
+    // random order, some given twice.
+    std::vector<Term> keys;
+    for (const Term& k : key_space())
+      if (rng() % 4 != 0) keys.push_back(k);
+    for (std::size_t d = rng() % 4; d > 0 && !keys.empty(); --d) keys.push_back(keys[rng() % keys.size()]);
+    std::shuffle(keys.begin(), keys.end(), rng);
+    const Term slice = remote.slice_term(keys, remote.context().to_term());
+
+    AWLWWMap atomic = local.clone();
+    atomic.enable_merkle();
+    auto one = atomic.join_slice(slice, keys);
+    BOOST_REQUIRE_MESSAGE(one, "seed " << seed << ": " << one.what());
+
+    AWLWWMap stepped = local.clone();
+    stepped.enable_merkle();
+    auto job = SliceJoin::start(slice, Term::list(TermVector(keys.begin(), keys.end())));
+    BOOST_REQUIRE(job);
+    UpdateResult sum;
+    for (int steps = 0; !job->done(); ++steps) {
+      BOOST_REQUIRE_MESSAGE(steps < 1000, "seed " << seed << ": the join does not end");
+      BOOST_REQUIRE_MESSAGE(stepped.context() == local.context(), "seed " << seed << ": context merged before the last step");
+      auto r = job->step(stepped, 1 + rng() % 3);
+      BOOST_REQUIRE_MESSAGE(r, "seed " << seed << ": " << r.what());
+      sum.keys_changed += r->keys_changed;
+      sum.diffs.insert(sum.diffs.end(), r->diffs.begin(), r->diffs.end());
+    }
+    BOOST_REQUIRE_MESSAGE(stepped == atomic, "seed " << seed << ": states (or contexts) differ");
+    BOOST_REQUIRE_MESSAGE(stepped.merkle_root() == atomic.merkle_root(), "seed " << seed << ": Merkle roots differ");
+    BOOST_REQUIRE_MESSAGE(sum.keys_changed == one->keys_changed, "seed " << seed << ": keys_changed differs");
+    BOOST_REQUIRE_MESSAGE(sum.diffs == one->diffs, "seed " << seed << ": the reported changes differ");
   }
 }
 

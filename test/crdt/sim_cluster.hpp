@@ -1,7 +1,9 @@
 // A deterministic in-memory cluster of SyncEngines for the CRDT tests:
 // messages are queued and delivered by the test, optionally lost,
 // duplicated or reordered by a seeded generator. Timers and monitors are
-// not simulated: tests call tick() to run a sync round.
+// not simulated: tests call tick() to run a sync round. An engine's
+// action::Continue queues its continue_work() like a message to self
+// (never lost or duplicated; reordered like the rest when reordering).
 #pragma once
 
 #include <cstdint>
@@ -94,7 +96,7 @@ class SimCluster {
     auto [dest, msg] = queue_[idx];
     queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(idx));
     ++delivered;
-    run(dest, engine(dest).handle_message(msg));
+    run(dest, msg == continue_marker() ? engine(dest).continue_work() : engine(dest).handle_message(msg));
     return true;
   }
   void deliver_all(std::size_t limit = 1'000'000) {
@@ -118,11 +120,17 @@ class SimCluster {
         }
       } else if (std::get_if<action::Warning>(&a)) {
         ++at(i).warnings;
+      } else if (std::get_if<action::Continue>(&a)) {
+        queue_.emplace_back(i, continue_marker());
       }
     }
   }
 
  private:
+  static const Term& continue_marker() {
+    static const Term t{Atom("$sim_continue")};
+    return t;
+  }
   void route(const Term& to, const Term& msg) {
     if (msg.is_record("diff", 2)) ++sent_continuations;
     if (msg.is_record("get_diff", 3)) ++sent_get_diffs;

@@ -3,20 +3,14 @@
 #include <boost/test/unit_test.hpp>
 
 #include "sim_cluster.hpp"
+#include "sync_actions.hpp"
 
 using namespace hc;
 using namespace hc::crdt;
 using hc::crdt::test::SimCluster;
+using hc::crdt::test::only;
 
 namespace {
-
-template <typename A>
-std::vector<A> only(const SyncActions& actions) {
-  std::vector<A> out;
-  for (const auto& a : actions)
-    if (auto* x = std::get_if<A>(&a)) out.push_back(*x);
-  return out;
-}
 
 SyncEngine make_engine(std::int64_t id = 42) {
   SyncConfig cfg;

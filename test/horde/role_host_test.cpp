@@ -6,6 +6,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+
 #include "cnode/node.hpp"
 #include "support/polled_node.hpp"
 #include "horde/registry_api.hpp"
@@ -138,6 +140,49 @@ BOOST_AUTO_TEST_CASE(turn_order_changes_reach_the_role_before_the_next_message) 
   n.settle();
   const std::vector<std::string> expected = {"change chain", "change chained", "call {put,k}", "change k", "info ping"};
   BOOST_TEST(log == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_large_slice_is_joined_over_several_turns_and_calls_are_served_in_between) {
+  LocalNode n;
+  std::vector<std::string> log;
+  cnode::SpawnOptions so;
+  so.trap_exit = true;
+  const Pid host = n.node->spawn(std::make_unique<RecordingRole>(log), so);
+  n.settle();
+  log.clear();
+  // A peer's slice of 50 000 names, as a cold join receives it.
+  crdt::AWLWWMap peer;
+  TermVector keys;
+  for (int i = 0; i < 50'000; ++i) {
+    keys.push_back(tuple(atom("key"), binary("name-" + std::to_string(i))));
+    (void)peer.add(keys.back(), Term(i), 999, i);
+  }
+  Term slice = tuple(atom("diff"), peer.slice_term(keys, peer.context().to_term()), Term::list(keys));
+  // The slice, then a call queued behind it.
+  const Pid caller = n.idle_process();
+  n.node->send(n.node->null_pid(), cnode::Dest(Atom("Elixir.UnitRole.Crdt")), slice);
+  n.node->send(n.node->null_pid(), cnode::Dest(Atom("Elixir.UnitRole")),
+               tuple(atom("$gen_call"), tuple(Term(caller), Term(7)), tuple(atom("put"), atom("probe"))));
+  n.settle();
+  // The call was served after the slice's first step (the slice came
+  // first) and long before its last: the role saw most of the slice's
+  // changes after it. (The first steps index the slice, so few or none
+  // come before.)
+  auto call = std::find(log.begin(), log.end(), "call {put,probe}");
+  BOOST_REQUIRE(call != log.end());
+  const auto before = std::count_if(log.begin(), call, [](const std::string& l) { return l.rfind("change {key,", 0) == 0; });
+  const auto after = std::count_if(call, log.end(), [](const std::string& l) { return l.rfind("change {key,", 0) == 0; });
+  BOOST_TEST(after > 40'000);
+  BOOST_TEST(before + after == 50'000);
+  BOOST_TEST((std::find(call, log.end(), "change probe") != log.end()));  // its own change, in its turn
+  auto* role = dynamic_cast<RoleHost*>(n.node->find(host));
+  BOOST_REQUIRE(role != nullptr);
+  BOOST_TEST(role->crdt().engine().state().size() == 50'001u);
+  BOOST_TEST(!role->crdt().engine().busy());
+  const Term stats = role->crdt().stats_term();
+  // 50 000 keys, CrdtPartOptions::kDefaultSliceChunkKeys a turn, then the hashes.
+  BOOST_TEST(stats.map_get(Term(atom("slice_steps")))->as_int().value_or(0) >=
+             static_cast<std::int64_t>(50'000 / CrdtPartOptions::kDefaultSliceChunkKeys));
 }
 
 BOOST_AUTO_TEST_CASE(exit_message_to_the_crdt_restarts_the_role_and_names_survive) {

@@ -1,0 +1,231 @@
+// SyncEngine with SyncConfig::slice_chunk_keys: a slice joined a few keys
+// per turn (action::Continue / continue_work), what waits meanwhile and
+// what is served at once.
+#include "crdt/sync_engine.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include "sync_actions.hpp"
+
+using namespace hc;
+using namespace hc::crdt;
+using hc::crdt::test::only;
+
+namespace {
+
+bool asks_to_continue(const SyncActions& a) { return !only<action::Continue>(a).empty(); }
+
+const Term kSelf = Term(Pid{Atom("me@host"), 1, 0, 1});
+const Pid kPeerPid{Atom("b@h"), 5, 0, 1};
+const Term kPeer = tuple(Atom("N.Crdt"), Atom("b@h"));  // the neighbour kPeerPid runs as
+constexpr std::int64_t kRemoteNode = 222;
+
+SyncEngine make_engine(std::size_t chunk) {
+  SyncConfig cfg;
+  cfg.node_id = 42;
+  cfg.self = kSelf;
+  cfg.slice_chunk_keys = chunk;
+  return SyncEngine(cfg, [t = std::int64_t{0}]() mutable { return ++t; });
+}
+
+Term k(int i) { return binary("k" + std::to_string(i)); }
+
+// The peer's replica: k1..kn = 100 + i.
+AWLWWMap peer_replica(int n) {
+  AWLWWMap r;
+  for (int i = 1; i <= n; ++i) (void)r.add(k(i), Term(100 + i), kRemoteNode, i);
+  return r;
+}
+
+// {diff, Slice, Keys} of `keys` from `r`, as the peer sends it.
+Term slice_message(const AWLWWMap& r, std::vector<Term> keys) {
+  return tuple(Atom("diff"), r.slice_term(keys, r.context().to_term()), Term::list(TermVector(keys.begin(), keys.end())));
+}
+Term slice_message(const AWLWWMap& r) { return slice_message(r, r.keys()); }
+
+// A round start of the peer (its replica `r`) towards us.
+Term peer_round(const AWLWWMap& r) {
+  AWLWWMap m = r.clone();
+  m.enable_merkle();
+  return tuple(Atom("diff"), CausalDiff{m.prepare_partial_diff(), r.context().to_term(), Term(kPeerPid),
+                                        Term(kPeerPid), kSelf, {}}
+                                 .to_term());
+}
+
+// Runs continue_work until the engine asks for no more; every action, in order.
+SyncActions drain(SyncEngine& e, int* turns = nullptr) {
+  SyncActions all;
+  for (int n = 0;; ++n) {
+    BOOST_REQUIRE_MESSAGE(n < 10'000, "the work does not end");
+    SyncActions a = e.continue_work();
+    all.insert(all.end(), a.begin(), a.end());
+    if (!asks_to_continue(a)) {
+      if (turns) *turns = n + 1;
+      return all;
+    }
+  }
+}
+
+std::vector<KeyChange> changes(const SyncActions& a) {
+  std::vector<KeyChange> out;
+  for (const auto& n : only<action::Notify>(a)) out.insert(out.end(), n.diffs.begin(), n.diffs.end());
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(sync_engine_steps_test)
+
+BOOST_AUTO_TEST_CASE(a_stepped_join_ends_like_the_one_turn_join) {
+  const AWLWWMap peer = peer_replica(50);
+  SyncEngine one = make_engine(0), stepped = make_engine(7);
+  for (SyncEngine* e : {&one, &stepped}) {
+    for (int i = 1; i <= 50; i += 3) e->put(k(i), Term(i));  // conflicts
+    e->remove(k(4));
+  }
+  SyncActions a = one.handle_message(slice_message(peer));
+  BOOST_TEST(!asks_to_continue(a));
+  SyncActions first = stepped.handle_message(slice_message(peer));
+  BOOST_REQUIRE(asks_to_continue(first));
+  BOOST_TEST(stepped.busy());
+  int turns = 0;
+  SyncActions rest = drain(stepped, &turns);
+  BOOST_TEST(turns >= 6);  // 50 keys, 7 a turn
+  BOOST_TEST(!stepped.busy());
+  BOOST_TEST(stepped.slice_steps() == static_cast<std::uint64_t>(turns + 1));
+  first.insert(first.end(), rest.begin(), rest.end());
+  BOOST_TEST((stepped.state() == one.state()));
+  AWLWWMap x = stepped.state().clone(), y = one.state().clone();
+  x.enable_merkle();
+  y.enable_merkle();
+  BOOST_TEST((x.merkle_root() == y.merkle_root()));
+  BOOST_TEST((changes(first) == changes(a)));
+}
+
+BOOST_AUTO_TEST_CASE(messages_that_arrive_during_a_join_wait_and_are_handled_in_order_after_it) {
+  const AWLWWMap peer = peer_replica(10);
+  SyncEngine e = make_engine(2);
+  e.set_neighbours({kPeer});
+  e.handle_message(tuple(Atom("ack_diff"), kPeer));
+  BOOST_REQUIRE(asks_to_continue(e.handle_message(slice_message(peer))));
+  const std::size_t joined_at_first = e.state().size();
+  BOOST_TEST(joined_at_first < 10u);
+
+  // Remote traffic waits (no action; the Continue asked for is outstanding):
+  // the peer's round start, then its get_diff for k1 (we are the originator).
+  const Term round = peer_round(AWLWWMap());
+  CausalDiff asked{AWLWWMap().prepare_partial_diff(), e.state().context().to_term(), kSelf, Term(kPeerPid), kSelf, {}};
+  const Term get_diff = tuple(Atom("get_diff"), asked.to_term(), list(k(1)));
+  BOOST_TEST(e.handle_message(round).empty());
+  BOOST_TEST(e.handle_message(get_diff).empty());
+  // Local work is served at once, between the steps.
+  BOOST_TEST(changes(e.put(k(99), Term(1))).size() == 1u);
+  auto read = only<action::Reply>(e.handle_call(Term(Atom("read")), tuple(Term(kPeerPid), Term(7))));
+  BOOST_REQUIRE(read.size() == 1u);
+  BOOST_TEST(read[0].reply.map_size() == joined_at_first + 1);  // half-joined, plus k99
+  // An ack is bookkeeping: at once.
+  e.handle_message(tuple(Atom("ack_diff"), kPeer));
+
+  // The rest of the join, then the waiting messages in arrival order, each
+  // against the fully joined state.
+  SyncActions after = drain(e);
+  auto sends = only<action::Send>(after);
+  BOOST_REQUIRE(sends.size() == 4u);
+  BOOST_TEST(sends[0].message.is_record("get_diff", 3));  // the round: we ask the empty peer for all we hold
+  BOOST_TEST(sends[0].message.element(2)->list_elements().size() == 11u);
+  BOOST_TEST(sends[1].message.is_record("ack_diff", 2));
+  BOOST_TEST(sends[2].message.is_record("diff", 3));  // the get_diff: k1's slice
+  BOOST_TEST(sends[2].to == Term(kPeerPid));
+  BOOST_TEST(*sends[2].message.element(2) == list(k(1)));
+  BOOST_TEST(sends[3].message.is_record("ack_diff", 2));
+  BOOST_TEST(e.state().context().max(kRemoteNode) == 10);
+  BOOST_TEST(!e.busy());
+}
+
+BOOST_AUTO_TEST_CASE(a_tick_during_a_join_starts_no_round_and_the_first_after_it_does) {
+  const AWLWWMap peer = peer_replica(10);
+  SyncEngine e = make_engine(2);
+  e.set_neighbours({kPeer});
+  e.handle_message(tuple(Atom("ack_diff"), kPeer));
+  BOOST_REQUIRE(asks_to_continue(e.handle_message(slice_message(peer))));
+  // A round start now would ship a Merkle tree of a half-joined slice.
+  SyncActions tick = e.on_sync_timer();
+  BOOST_TEST(only<action::Send>(tick).empty());
+  BOOST_REQUIRE(only<action::ScheduleSync>(tick).size() == 1u);  // the timer keeps running
+  BOOST_TEST(only<action::Send>(e.set_neighbours({kPeer})).empty());
+  BOOST_TEST(only<action::Send>(drain(e)).empty());
+  auto sends = only<action::Send>(e.on_sync_timer());
+  BOOST_REQUIRE(sends.size() == 1u);
+  BOOST_TEST(sends[0].message.is_record("diff", 2));
+  BOOST_TEST(sends[0].to == kPeer);
+}
+
+BOOST_AUTO_TEST_CASE(a_waiting_round_start_gives_way_to_a_newer_one_of_the_same_peer) {
+  const AWLWWMap peer = peer_replica(10);
+  SyncEngine e = make_engine(2);
+  e.set_neighbours({kPeer});
+  BOOST_REQUIRE(asks_to_continue(e.handle_message(slice_message(peer))));
+  const Term round = peer_round(peer);
+  for (int i = 0; i < 3; ++i) BOOST_TEST(e.handle_message(round).empty());
+  auto sends = only<action::Send>(drain(e));
+  // One round answered: both hold the same keys now, so only its ack.
+  BOOST_REQUIRE(sends.size() == 1u);
+  BOOST_TEST(sends[0].message.is_record("ack_diff", 2));
+  BOOST_TEST(e.superseded_rounds() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_slice_that_arrives_during_a_join_is_joined_after_it) {
+  AWLWWMap peer = peer_replica(6);
+  SyncEngine e = make_engine(2);
+  BOOST_REQUIRE(asks_to_continue(e.handle_message(slice_message(peer))));
+  (void)peer.add(k(1), Term(Atom("newer")), kRemoteNode, 1000);
+  BOOST_TEST(e.handle_message(slice_message(peer, {k(1)})).empty());
+  auto ch = changes(drain(e));
+  BOOST_REQUIRE(!ch.empty());
+  BOOST_TEST((ch.back() == KeyChange::added(k(1), Term(Atom("newer")))));
+  BOOST_TEST((e.state().get(k(1)) == std::optional<Term>(Term(Atom("newer")))));
+  BOOST_TEST(e.state().context().max(kRemoteNode) == 7);
+}
+
+BOOST_AUTO_TEST_CASE(a_malformed_key_in_a_later_step_ends_the_join_with_a_warning) {
+  const AWLWWMap peer = peer_replica(6);
+  std::vector<Term> keys = peer.keys();
+  Term good = slice_message(peer);
+  TermPairs value;
+  for (const auto& [key, elems] : good.element(1)->map_get(std::string_view("value"))->map_entries())
+    value.emplace_back(key, key == keys.back() ? Term(7) : elems);
+  Term slice = make_struct(Atom("Elixir.DeltaCrdt.AWLWWMap"), {{Term(Atom("dots")), *good.element(1)->map_get(std::string_view("dots"))},
+                                                               {Term(Atom("value")), Term::map(std::move(value))}});
+  SyncEngine e = make_engine(2);
+  BOOST_REQUIRE(asks_to_continue(e.handle_message(tuple(Atom("diff"), slice, *good.element(2)))));
+  SyncActions rest = drain(e);
+  auto w = only<action::Warning>(rest);
+  BOOST_REQUIRE(w.size() == 1u);
+  BOOST_TEST(w[0].text.rfind("dropped the rest of {diff, _, Keys}: AWLWWMap element set of a key is malformed (in keys", 0) == 0);
+  BOOST_TEST(!e.busy());
+  BOOST_TEST(e.state().size() == 5u);  // the keys of the steps before the bad key's (the last)
+  BOOST_TEST(e.state().context().max(kRemoteNode) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_slice_smaller_than_a_step_takes_one_turn) {
+  // Joined and hashed in its turn: nothing waits behind it.
+  SyncEngine e = make_engine(100);
+  SyncActions a = e.handle_message(slice_message(peer_replica(20)));
+  BOOST_TEST(!asks_to_continue(a));
+  BOOST_TEST(!e.busy());
+  BOOST_TEST(e.state().size() == 20u);
+  BOOST_TEST(e.state().merkle()->hashes_valid());
+  BOOST_TEST(e.state().context().max(kRemoteNode) == 20);
+}
+
+BOOST_AUTO_TEST_CASE(without_chunks_nothing_waits) {
+  // slice_chunk_keys = 0 (DeltaCrdt's behaviour): one turn, no Continue.
+  SyncEngine e = make_engine(0);
+  SyncActions a = e.handle_message(slice_message(peer_replica(50)));
+  BOOST_TEST(!asks_to_continue(a));
+  BOOST_TEST(!e.busy());
+  BOOST_TEST(e.state().size() == 50u);
+  BOOST_TEST(e.continue_work().empty());  // a spurious Continue does nothing
+}
+
+BOOST_AUTO_TEST_SUITE_END()
