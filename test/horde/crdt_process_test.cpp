@@ -44,18 +44,31 @@ std::size_t count_records(const std::vector<Term>& log, const char* tag) {
   return n;
 }
 
+// A 'Test.Crdt' process and a peer process that records what it is sent.
+struct CrdtAndPeer {
+  std::vector<Term> peer_log;
+  LocalNode n;
+  Pid peer;
+  Pid crdt;
+  CrdtAndPeer() {
+    peer = n.node->spawn(std::make_unique<Recorder>(&peer_log));
+    horde::CrdtProcessOptions o;
+    o.name = Atom("Test.Crdt");
+    crdt = n.node->spawn(std::make_unique<horde::CrdtProcess>(o), SpawnOptions{false, Atom("Test.Crdt"), false});
+    n.settle();
+  }
+  horde::CrdtProcess& process() {
+    auto* p = dynamic_cast<horde::CrdtProcess*>(n.node->find(crdt));
+    BOOST_REQUIRE(p);
+    return *p;
+  }
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(crdt_process_test)
 
-BOOST_AUTO_TEST_CASE(a_peer_round_superseded_by_a_queued_one_is_skipped) {
-  std::vector<Term> peer_log;
-  LocalNode n;
-  Pid peer = n.node->spawn(std::make_unique<Recorder>(&peer_log));
-  horde::CrdtProcessOptions o;
-  o.name = Atom("Test.Crdt");
-  Pid crdt = n.node->spawn(std::make_unique<horde::CrdtProcess>(o), SpawnOptions{false, Atom("Test.Crdt"), false});
-  n.settle();
+BOOST_FIXTURE_TEST_CASE(a_peer_round_superseded_by_a_queued_one_is_skipped, CrdtAndPeer) {
   // Three rounds of the same peer arrive together (a node that was busy):
   // only the last is answered. Both replicas are empty, so an answered round
   // is exactly one {ack_diff, _} back to the originator.
@@ -68,24 +81,13 @@ BOOST_AUTO_TEST_CASE(a_peer_round_superseded_by_a_queued_one_is_skipped) {
   n.node->send(peer, crdt, round_start(peer, Term(crdt)));
   n.settle();
   BOOST_TEST(count_records(peer_log, "ack_diff") == 3u);
-  auto* p = dynamic_cast<horde::CrdtProcess*>(n.node->find(crdt));
-  BOOST_REQUIRE(p);
-  BOOST_TEST(*p->stats_term().map_get(std::string_view("stale_diffs")) == Term(2));
+  BOOST_TEST(*process().stats_term().map_get(std::string_view("stale_diffs")) == Term(2));
 }
 
 // After a large absorb the next sync tick gives the freed heap back (once):
 // counted in `stats` as heap_trims.
-BOOST_AUTO_TEST_CASE(the_tick_after_many_changes_trims_the_heap_once) {
-  std::vector<Term> peer_log;
-  LocalNode n;
-  Pid peer = n.node->spawn(std::make_unique<Recorder>(&peer_log));
-  horde::CrdtProcessOptions o;
-  o.name = Atom("Test.Crdt");
-  Pid crdt = n.node->spawn(std::make_unique<horde::CrdtProcess>(o), SpawnOptions{false, Atom("Test.Crdt"), false});
-  n.settle();
-  auto* p = dynamic_cast<horde::CrdtProcess*>(n.node->find(crdt));
-  BOOST_REQUIRE(p);
-  auto trims = [&] { return *p->stats_term().map_get(std::string_view("heap_trims")); };
+BOOST_FIXTURE_TEST_CASE(the_tick_after_many_changes_trims_the_heap_once, CrdtAndPeer) {
+  auto trims = [&] { return *process().stats_term().map_get(std::string_view("heap_trims")); };
   auto add = [&](std::int64_t from, std::int64_t to) {
     for (std::int64_t i = from; i < to; ++i)
       n.node->send(peer, crdt,
