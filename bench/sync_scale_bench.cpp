@@ -20,9 +20,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <future>
 #include <map>
 #include <string>
 #include <thread>
@@ -51,6 +53,38 @@ struct Row {
   double rss_per_name = 0;  // C++ peer: RSS growth per name after settling (B)
   double heap_per_name = 0; // C++ peer: malloc in-use growth per name (B)
   double stats_per_name = 0;  // C++ peer: registry `stats` memory per name (B)
+  double stall_ms = -1;       // C++ node: the longest its io thread kept a probe waiting (-1: not in the run)
+};
+
+// How long the C++ node's io thread is unavailable at a stretch: a probe
+// posted to it every 2 ms (the next one once the last ran) and the longest
+// wait for one to run, which is about the node's longest turn (a handler,
+// a decode, a send) during the run.
+class StallProbe {
+ public:
+  explicit StallProbe(cnode::NodeRunner& c)
+      : thread_([this, &c] {
+          while (!stop_) {
+            auto ran = std::make_shared<std::promise<void>>();
+            auto done = ran->get_future();
+            const auto t0 = std::chrono::steady_clock::now();
+            c.post([ran] { ran->set_value(); });
+            done.wait();
+            longest_ = std::max(longest_, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+            std::this_thread::sleep_for(2ms);
+          }
+        }) {}
+  ~StallProbe() { stop(); }
+  double stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    return longest_;
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  double longest_ = 0;
+  std::thread thread_;
 };
 
 struct OsStats {
@@ -70,6 +104,9 @@ cnode::NodeOptions node_options(const std::string& cookie) {
   o.cookie = cookie;
   o.listen_address = "127.0.0.1";
   o.discovery = false;
+  // HC_SCALE_OFFLOAD=0: decode every message on the io thread (as before
+  // the worker decode), for a before/after in one binary.
+  if (const char* e = std::getenv("HC_SCALE_OFFLOAD"); e && *e == '0') o.offload_decode_bytes = 0;
   return o;
 }
 
@@ -180,6 +217,7 @@ Row run_one(const std::string& setup, std::size_t n) {
     const double rss0 = self_status_kb("VmRSS") * 1024.0;
     const std::size_t heap0 = heap_in_use();
     OsStats r0 = beam_stats(c, b1), p0 = self_stats();
+    StallProbe stalls(c);
     Term r = bench_call(c, b1, tuple(Atom("register_many"), reg, binary("b"), uint(n)));
     std::int64_t t0 = ok_int(r, 1), t1 = ok_int(r, 2);
     std::int64_t from = t1;
@@ -193,6 +231,7 @@ Row run_one(const std::string& setup, std::size_t n) {
     }
     std::int64_t seen = await_cpp(c, reg, n, from);
     row.lag_s = seen < 0 ? -1 : (seen - from) / 1e6;
+    row.stall_ms = stalls.stop();
     OsStats r1 = beam_stats(c, b1), p1 = self_stats();
     row.cpu_reg = r1.cpu_s - r0.cpu_s;
     row.cpu_peer = p1.cpu_s - p0.cpu_s;
@@ -222,10 +261,12 @@ Row run_one(const std::string& setup, std::size_t n) {
     start_cpp(c, reg, b1.name());
     std::this_thread::sleep_for(1s);
     OsStats r0 = self_stats(), p0 = beam_stats(c, b1);
+    StallProbe stalls(c);
     auto [t0, t1] = register_cpp(c, reg, n);
     row.rate = n * 1e6 / std::max<std::int64_t>(t1 - t0, 1);
     std::int64_t seen = await_beam(c, b1, reg, n);
     row.lag_s = seen < 0 ? -1 : (seen - t1) / 1e6;
+    row.stall_ms = stalls.stop();
     OsStats r1 = self_stats(), p1 = beam_stats(c, b1);
     row.cpu_reg = r1.cpu_s - r0.cpu_s;
     row.cpu_peer = p1.cpu_s - p0.cpu_s;
@@ -272,8 +313,8 @@ std::optional<Row> run_child(const char* self, const std::string& setup, std::si
     return std::nullopt;
   }
   Row r;
-  if (std::sscanf(text.c_str() + at, "RESULT %lf %lf %lf %lf %lf %lf %lf %lf", &r.lag_s, &r.rate, &r.cpu_reg, &r.cpu_peer,
-                  &r.rss_peak_mb, &r.rss_per_name, &r.heap_per_name, &r.stats_per_name) != 8)
+  if (std::sscanf(text.c_str() + at, "RESULT %lf %lf %lf %lf %lf %lf %lf %lf %lf", &r.lag_s, &r.rate, &r.cpu_reg,
+                  &r.cpu_peer, &r.rss_peak_mb, &r.rss_per_name, &r.heap_per_name, &r.stats_per_name, &r.stall_ms) != 9)
     return std::nullopt;
   return r;
 }
@@ -311,8 +352,8 @@ int main(int argc, char** argv) {
   if (argc == 4 && std::strcmp(argv[1], "--one") == 0) {
     try {
       Row r = run_one(argv[2], std::stoul(argv[3]));
-      std::printf("RESULT %.3f %.0f %.2f %.2f %.1f %.0f %.0f %.0f\n", r.lag_s, r.rate, r.cpu_reg, r.cpu_peer, r.rss_peak_mb,
-                  r.rss_per_name, r.heap_per_name, r.stats_per_name);
+      std::printf("RESULT %.3f %.0f %.2f %.2f %.1f %.0f %.0f %.0f %.1f\n", r.lag_s, r.rate, r.cpu_reg, r.cpu_peer,
+                  r.rss_peak_mb, r.rss_per_name, r.heap_per_name, r.stats_per_name, r.stall_ms);
       return 0;
     } catch (const std::exception& e) {
       std::printf("error: %s\n", e.what());
@@ -339,8 +380,8 @@ int main(int argc, char** argv) {
   std::printf("sync_scale_bench: Horde.Registry, sync interval %lld ms; lag = last registration (join: registry start) "
               "-> peer has all N\n",
               static_cast<long long>(kSyncMs));
-  std::printf("%-16s %9s %9s %9s %11s %9s %9s %10s %8s %8s %8s\n", "set-up", "N", "lag s", "total s", "reg names/s",
-              "CPU reg", "CPU peer", "peer RSS", "RSS B/n", "heap B/n", "stats B/n");
+  std::printf("%-16s %9s %9s %9s %11s %9s %9s %10s %8s %8s %8s %9s\n", "set-up", "N", "lag s", "total s", "reg names/s",
+              "CPU reg", "CPU peer", "peer RSS", "RSS B/n", "heap B/n", "stats B/n", "stall ms");
   std::map<std::string, std::vector<std::pair<double, double>>> lags;
   for (std::size_t n : sizes) {
     for (const auto& s : setups) {
@@ -353,9 +394,10 @@ int main(int argc, char** argv) {
       // registrar that registers faster than its peer absorbs shows a longer
       // lag but may still finish first (join: the lag itself).
       const double total = r->rate > 0 ? static_cast<double>(n) / r->rate + r->lag_s : r->lag_s;
-      std::printf("%-16s %9zu %9.2f %9.2f %11.0f %9.2f %9.2f %8.0fMB %8s %8s %8s\n", title.at(s).c_str(), n, r->lag_s,
+      const std::string stall = r->stall_ms < 0 ? std::string("-") : std::to_string(static_cast<long long>(r->stall_ms + 0.5));
+      std::printf("%-16s %9zu %9.2f %9.2f %11.0f %9.2f %9.2f %8.0fMB %8s %8s %8s %9s\n", title.at(s).c_str(), n, r->lag_s,
                   total, r->rate, r->cpu_reg, r->cpu_peer, r->rss_peak_mb, opt(r->rss_per_name).c_str(), opt(r->heap_per_name).c_str(),
-                  opt(r->stats_per_name).c_str());
+                  opt(r->stats_per_name).c_str(), stall.c_str());
     }
   }
   std::printf("\ngrowth exponent of the lag over N (least squares on log-log):\n");
@@ -363,6 +405,7 @@ int main(int argc, char** argv) {
     if (lags.count(s)) std::printf("  %-16s N^%.2f\n", title.at(s).c_str(), exponent(lags[s]));
   std::printf("(total: first registration -> peer has all N, N / reg rate + lag; CPU reg/peer: CPU s of the registrar\n"
               " (join: existing member) and of the peer (join: joining node) during"
-              " the run; peer RSS: the peer's peak; B/n: the C++ peer after settling, RSS / malloc in-use / `stats` growth per name)\n");
+              " the run; peer RSS: the peer's peak; B/n: the C++ peer after settling, RSS / malloc in-use / `stats` growth per name;\n"
+              " stall ms: the longest the C++ node's io thread kept a probe posted every 2 ms waiting, i.e. its longest turn)\n");
   return 0;
 }

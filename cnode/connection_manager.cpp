@@ -57,7 +57,9 @@ ConnectionManager::ConnectionManager(asio::io_context& io, TimerService& timers,
       opts_(std::move(options)),
       config_(std::move(config)),
       dialer_(std::move(dialer)),
-      acceptor_(io) {}
+      acceptor_(io),
+      inbound_(io, opts_.max_frame, opts_.offload_decode_bytes,
+               [this](Connection& c, Result<DistFrame>& parsed, std::size_t bytes) { deliver(c, parsed, bytes); }) {}
 
 ConnectionManager::~ConnectionManager() {
   *alive_ = false;
@@ -378,7 +380,7 @@ bool ConnectionManager::on_established(const std::shared_ptr<Connection>& c) {
 
 void ConnectionManager::on_closed(const std::shared_ptr<Connection>& c, std::error_code why) {
   all_conns_.erase(c);
-  assemblers_.erase(c.get());  // half-received fragmented messages die with their connection
+  inbound_.forget(*c);  // half-received and undelivered messages die with their connection
   Atom peer = c->peer();
   if (c->established()) {
     auto it = conns_.find(peer);
@@ -401,32 +403,33 @@ void ConnectionManager::on_closed(const std::shared_ptr<Connection>& c, std::err
 
 void ConnectionManager::on_frame(Connection& c, std::span<const std::uint8_t> frame) {
   ++stats_.frames_in;
-  Result<DistFrame> parsed = Errc::bad_dist_header;
-  if (!frame.empty() && frame[0] == 131) {
-    // A distribution header (we advertise FRAGMENTS): whole or in fragments.
-    auto [it, fresh] = assemblers_.try_emplace(&c, opts_.max_frame);
-    auto step = it->second.feed(frame);
-    if (step.kind == FragmentAssembler::Step::Kind::pending) return;
-    if (step.kind == FragmentAssembler::Step::Kind::error) parsed = Error(step.error, step.what);
-    else {
-      parsed = parse_dist_body(step.body);
-      it->second.release();  // the Terms own their data now
-    }
-  } else {
-    parsed = parse_dist_frame(frame);
-  }
+  inbound_.feed(c, frame);
+}
+
+void ConnectionManager::deliver(Connection& c, Result<DistFrame>& parsed, std::size_t bytes) {
   if (!parsed) {
     // The length prefix delimited this frame, so the next one is intact:
     // drop only this message (the BEAM, too, only discards what it cannot
     // decode) and keep the connection.
     ++stats_.frames_dropped;
-    HC_LOG(warn) << "dropped a malformed message of " << frame.size() << " bytes from " << c.peer() << ": "
+    HC_LOG(warn) << "dropped a malformed message of " << bytes << " bytes from " << c.peer() << ": "
                  << parsed.message();
     return;
   }
   auto& f = *parsed;
   HC_LOG(trace) << "<- " << c.peer() << " " << f.control_term << (f.payload ? " + " + to_string(*f.payload) : "");
   events_.on_control(c, f.control, f.payload);
+}
+
+ConnectionStats ConnectionManager::stats() const noexcept {
+  ConnectionStats s = stats_;
+  s.decodes_offloaded = inbound_.offloaded();
+  return s;
+}
+
+bool ConnectionManager::decoding(Atom node) const {
+  auto it = conns_.find(node);
+  return it != conns_.end() && inbound_.decoding(*it->second);
 }
 
 void ConnectionManager::on_frame_skipped(Connection& c, std::size_t size, std::span<const std::uint8_t> head) {

@@ -45,6 +45,7 @@
 #include "cnode/dist_fragments.hpp"
 #include "cnode/dist_frame.hpp"
 #include "cnode/hashes.hpp"
+#include "cnode/inbound_decoder.hpp"
 #include "cnode/timer.hpp"
 #include "cnode/transport.hpp"
 
@@ -59,6 +60,9 @@ struct ConnectionManagerOptions {
   std::chrono::milliseconds reconnect_max{5000};
   std::size_t max_pending_sends = kDefaultMaxPendingSends;
   std::size_t max_frame = kDefaultMaxFrame;        // incoming fragmented messages are bounded by it too
+  // Incoming messages of at least this many bytes are decoded on a worker
+  // thread (inbound_decoder.hpp); 0: all on the io thread.
+  std::size_t offload_decode_bytes = kDefaultOffloadDecodeBytes;
 };
 
 // What the node does with what the connections bring.
@@ -75,6 +79,7 @@ struct ConnectionStats {
   std::uint64_t frames_in = 0, frames_out = 0;
   std::uint64_t frames_dropped = 0;   // oversized or malformed, connection kept
   std::uint64_t pending_dropped = 0;  // sends refused: the pending queue was full
+  std::uint64_t decodes_offloaded = 0;  // messages decoded on the worker thread (InboundDecoder)
 };
 
 class ConnectionManager final : public ConnectionHandler, public Transport {
@@ -123,7 +128,9 @@ class ConnectionManager final : public ConnectionHandler, public Transport {
   std::size_t pending_sends(Atom node) const;
   // The delay before the next redial of a kept peer.
   std::optional<std::chrono::milliseconds> next_backoff(Atom node) const;
-  const ConnectionStats& stats() const noexcept { return stats_; }
+  ConnectionStats stats() const noexcept;
+  // Is a message of `node`'s connection being decoded on the worker?
+  bool decoding(Atom node) const;
 
   // ---- ConnectionHandler
   std::string decide_status(Connection& c, std::string_view peer) override;
@@ -154,6 +161,8 @@ class ConnectionManager final : public ConnectionHandler, public Transport {
   // Encode into c's queue (fragmented when large and the peer has FRAGMENTS); no flush.
   void write_ctrl(Connection& c, const ControlMessage& m, const Term* payload, const Pid* sender);
   void notify(Atom node, bool up);
+  // One decoded (or malformed) message of `c`, from inbound_.
+  void deliver(Connection& c, Result<DistFrame>& parsed, std::size_t bytes);
 
   boost::asio::io_context& io_;
   TimerService& timers_;
@@ -170,8 +179,6 @@ class ConnectionManager final : public ConnectionHandler, public Transport {
   std::unordered_map<Atom, std::shared_ptr<Connection>, AtomHash> conns_;
   std::unordered_map<Atom, Pending, AtomHash> pending_;
   std::set<std::shared_ptr<Connection>> all_conns_;
-  // Per established connection: fragmented messages being received.
-  std::unordered_map<const Connection*, FragmentAssembler> assemblers_;
   std::unordered_map<Atom, std::chrono::milliseconds, AtomHash> peers_;  // kept connected: the next backoff
   std::unordered_map<Atom, TimerId, AtomHash> reconnects_;              // redial timers
   std::unordered_map<Atom, std::uint64_t, AtomHash> dial_failures_;     // consecutive, per peer
@@ -179,6 +186,10 @@ class ConnectionManager final : public ConnectionHandler, public Transport {
   std::uint64_t next_node_monitor_ = 1;
   ConnectionStats stats_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // Per established connection: the messages being received (fragments,
+  // and decodes on the worker). Last member: destroyed, and its worker
+  // joined, before the rest.
+  InboundDecoder inbound_;
 };
 
 }  // namespace hc::cnode

@@ -77,6 +77,15 @@ FragmentAssembler::Step FragmentAssembler::feed(std::span<const std::uint8_t> fr
   return s;
 }
 
+std::vector<std::uint8_t> FragmentAssembler::take_body(std::span<const std::uint8_t> body) {
+  if (!done_.empty() && body.data() == done_.data() && body.size() == done_.size()) {
+    std::vector<std::uint8_t> out = std::move(done_);
+    done_ = {};
+    return out;
+  }
+  return {body.begin(), body.end()};
+}
+
 std::size_t FragmentAssembler::bytes_held() const noexcept {
   std::size_t n = done_.capacity();
   for (const auto& [seq, q] : sequences_) n += q.bytes.capacity();

@@ -50,6 +50,11 @@ class FragmentAssembler {
   // Bytes of messages in reassembly and of the last completed one (capacity).
   std::size_t bytes_held() const noexcept;
   void release() noexcept { std::vector<std::uint8_t>().swap(done_); }  // (`= {}` would keep the capacity)
+  // The body of the last Kind::message step as a buffer of its own, to be
+  // decoded elsewhere (inbound_decoder.hpp): moved out when the message
+  // was reassembled here, copied when it was one frame (whose bytes are the
+  // caller's).
+  std::vector<std::uint8_t> take_body(std::span<const std::uint8_t> body);
 
  private:
   struct Sequence {

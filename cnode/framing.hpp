@@ -27,6 +27,9 @@ enum class LengthPrefix : std::uint8_t { two = 2, four = 4 };
 // choice (--max-frame). A frame is buffered only once its bytes arrive.
 inline constexpr std::size_t kMaxFramePayload = 0xFFFFFFFFu;
 inline constexpr std::size_t kDefaultMaxFrame = kMaxFramePayload;
+// Incoming messages of at least this many bytes are decoded on a worker
+// thread (inbound_decoder.hpp): a sync slice of a few thousand names and up.
+inline constexpr std::size_t kDefaultOffloadDecodeBytes = std::size_t{1} << 20;
 
 // One frame at the start of a buffer.
 struct Frame {

@@ -34,6 +34,7 @@ ConnectionManagerOptions manager_options(const NodeOptions& o, Atom name) {
   m.reconnect_max = o.reconnect_max;
   m.max_pending_sends = o.max_pending_sends;
   m.max_frame = o.max_frame;
+  m.offload_decode_bytes = o.offload_decode_bytes;
   return m;
 }
 }  // namespace
@@ -88,6 +89,7 @@ NodeStats NodeImpl::stats() const noexcept {
   NodeStats s;
   s.frames_in = conns_.stats().frames_in;
   s.frames_out = conns_.stats().frames_out;
+  s.decodes_offloaded = conns_.stats().decodes_offloaded;
   return s;
 }
 

@@ -44,6 +44,9 @@ struct NodeOptions {
   std::uint16_t port = 0;                // 0: any free port (published through epmd)
   std::vector<std::string> connect;      // peers to keep connected (reconnect with backoff)
   std::size_t max_frame = kDefaultMaxFrame;
+  // Incoming messages of at least this many bytes are decoded on a worker
+  // thread, off the io thread (inbound_decoder.hpp); 0: never.
+  std::size_t offload_decode_bytes = kDefaultOffloadDecodeBytes;
   // Outgoing: messages larger than this go out in fragments to FRAGMENTS
   // peers (dist_send_queue.hpp); a connection with more than
   // max_send_queue bytes waiting to be written is closed with
@@ -76,6 +79,7 @@ struct NodeOptions {
 
 struct NodeStats {
   std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;
+  std::uint64_t decodes_offloaded = 0;  // incoming messages decoded on the worker thread
 };
 
 class Connection;

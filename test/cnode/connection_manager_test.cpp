@@ -7,6 +7,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
+#include <thread>
 
 #include "cnode/error.hpp"
 #include "cnode/flags.hpp"
@@ -69,10 +70,12 @@ class RecordingEvents final : public ConnectionEvents {
   void on_control(Connection&, ControlMessage& m, std::optional<Term>& payload) override {
     controls.push_back(m.index());
     payloads.push_back(payload ? *payload : Term(Atom("none")));
+    threads.push_back(std::this_thread::get_id());
   }
   void on_node_down(Atom node, const Term& reason) override { downs.emplace_back(node, reason); }
   std::vector<std::size_t> controls;
   std::vector<Term> payloads;
+  std::vector<std::thread::id> threads;  // where each on_control ran
   std::vector<std::pair<Atom, Term>> downs;
 };
 
@@ -119,6 +122,46 @@ struct Scripted {
 };
 
 Term payload(int i) { return Term(i); }
+
+// A list of `n` integers: 2-9 bytes each on the wire, and a decode of a few
+// ms per 100 000 (long enough to be caught in flight).
+Term long_list(int n) {
+  std::vector<Term> items;
+  items.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) items.emplace_back(i * 1000);
+  return Term::list(std::move(items));
+}
+
+// Two managers on one io_context; `a` connected to `b`, whose incoming
+// messages of 64 KiB and more are decoded on its worker thread.
+struct OffloadPair {
+  asio::io_context io;
+  ManualTimerService clock_a, clock_b;
+  RecordingEvents events_a, events_b;
+  std::uint16_t port_b = 0, unused = 0;
+  std::unique_ptr<ConnectionManager> a, b;
+  const Pid from{kSelf, 1, 0, 42}, to{kPeer, 1, 0, 42};
+  OffloadPair() {
+    ConnectionManagerOptions ob = options_for(kPeer);
+    ob.offload_decode_bytes = 64 * 1024;
+    a = std::make_unique<ConnectionManager>(io, clock_a, events_a, options_for(kSelf), [] { return config_for(kSelf); },
+                                            std::make_unique<LoopbackDialer>(io, port_b));
+    b = std::make_unique<ConnectionManager>(io, clock_b, events_b, ob, [] { return config_for(kPeer); },
+                                            std::make_unique<LoopbackDialer>(io, unused));
+    BOOST_REQUIRE(!b->listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)));
+    port_b = b->port();
+    b->start_accepting();
+    bool up = false;
+    a->connect(kPeer, [&](std::error_code ec) { up = !ec; });
+    BOOST_REQUIRE(run_until(io, [&] { return up; }));
+  }
+  ~OffloadPair() {
+    a->stop();
+    b->stop();
+    run_for(io, 200ms);
+  }
+  void send(const Term& t) { BOOST_TEST(!a->send_ctrl(kPeer, ctrl::SendSender{from, to}, &t)); }
+};
 
 
 }  // namespace
@@ -383,6 +426,36 @@ BOOST_AUTO_TEST_CASE(a_send_queue_over_its_limit_closes_that_connection_with_nod
   a.stop();
   b.stop();
   run_for(io, 200ms);
+}
+
+BOOST_AUTO_TEST_CASE(large_messages_are_decoded_on_the_worker_and_delivered_in_order) {
+  OffloadPair p;
+  // Small, large (fragmented by the sender), small, large, small: the
+  // small ones arrive while a large one decodes and must wait behind it.
+  const Term big1 = long_list(200'000), big2 = Term::binary(std::string(300 * 1024, 'y'));
+  const std::vector<Term> sent{payload(0), big1, payload(1), big2, payload(2)};
+  for (const Term& t : sent) p.send(t);
+  BOOST_REQUIRE(run_until(p.io, [&] { return p.events_b.payloads.size() == sent.size(); }));
+  BOOST_TEST(p.events_b.payloads == sent);
+  BOOST_TEST(p.b->stats().decodes_offloaded == 2u);
+  // Every delivery ran on the io thread (this one), decoded or not there.
+  for (auto id : p.events_b.threads) BOOST_TEST((id == std::this_thread::get_id()));
+  // The connection goes on as before.
+  p.send(payload(3));
+  BOOST_REQUIRE(run_until(p.io, [&] { return p.events_b.payloads.size() == sent.size() + 1; }));
+  BOOST_TEST(p.events_b.payloads.back() == payload(3));
+}
+
+BOOST_AUTO_TEST_CASE(a_connection_closed_while_its_message_decodes_delivers_nothing_after_nodedown) {
+  OffloadPair p;
+  p.send(long_list(400'000));
+  p.send(payload(1));
+  BOOST_REQUIRE(run_until(p.io, [&] { return p.b->decoding(kSelf); }));
+  p.b->disconnect(kSelf);
+  BOOST_REQUIRE(run_until(p.io, [&] { return !p.events_b.downs.empty(); }));
+  run_for(p.io, 300ms);  // the decode finishes meanwhile
+  BOOST_TEST(p.events_b.payloads.empty());
+  BOOST_TEST(!p.b->is_connected(kSelf));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
