@@ -33,6 +33,7 @@
 #include "cnode/log.hpp"
 #include "horde/echo_process.hpp"
 #include "horde/registry_api.hpp"
+#include "sdk/application.hpp"
 #include "support/bench_support.hpp"
 
 using namespace hc;
@@ -343,11 +344,10 @@ std::vector<std::string> split(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // What sdk::run_node does for the program (application.cpp): a fixed mmap
-  // threshold, so a slice's buffers do not pin heap pages. HC_SCALE_GLIBC_MMAP=0
-  // measures glibc's default instead.
-  if (std::getenv("GLIBC_TUNABLES") == nullptr && !(std::getenv("HC_SCALE_GLIBC_MMAP") && *std::getenv("HC_SCALE_GLIBC_MMAP") == '0'))
-    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+  // What sdk::run_node does for the program (sdk::tune_malloc: a fixed mmap
+  // threshold, no fastbins). HC_SCALE_GLIBC_MMAP=0 measures glibc's
+  // defaults instead (as does any GLIBC_TUNABLES).
+  if (!(std::getenv("HC_SCALE_GLIBC_MMAP") && *std::getenv("HC_SCALE_GLIBC_MMAP") == '0')) hc::sdk::tune_malloc();
   hc::log::set_level(hc::log::Level::warn);
   if (argc == 4 && std::strcmp(argv[1], "--one") == 0) {
     try {

@@ -192,6 +192,16 @@ class Runner {
 
 }  // namespace
 
+void tune_malloc() {
+#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD) && defined(M_MXFAST)
+  // Why: see application.hpp. GLIBC_TUNABLES, when set, says what the
+  // operator wants instead.
+  if (std::getenv("GLIBC_TUNABLES") != nullptr) return;
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+  mallopt(M_MXFAST, 0);
+#endif
+}
+
 int run_node(int argc, const char* const* argv, ApplicationSpec spec) {
   const std::string& program = spec.program;
   std::vector<std::string> args;
@@ -255,14 +265,7 @@ int run_node(int argc, const char* const* argv, ApplicationSpec spec) {
     }
   }
   NodeFlags flags = std::get<NodeFlags>(std::move(parsed));
-#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD)
-  // A fixed mmap threshold: glibc otherwise raises it after the first large
-  // free (up to 32 MB), and then the multi-MB buffers and Term trees of every
-  // sync slice come from the heap among the long-lived CRDT state, whose
-  // pages stay resident after the slice is freed (RSS 270-460 B per name at
-  // 100 000 names instead of ~250). GLIBC_TUNABLES can still override it.
-  if (std::getenv("GLIBC_TUNABLES") == nullptr) mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-#endif
+  tune_malloc();
   log::set_level(*log::parse_level(flags.log_level));
   log::set_node_name(flags.node.name);
 

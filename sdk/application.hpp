@@ -20,8 +20,8 @@
 //     Extension's; `--help` lists them all, `--version` prints the version.
 //     Every value is checked here, before anything listens or registers in
 //     epmd: a bad value exits with status 2 and a message naming the flag.
-//     On glibc it then fixes malloc's mmap threshold at 128 KB (unless
-//     GLIBC_TUNABLES is set): see application.cpp for why;
+//     On glibc it then tunes malloc for the sync path (tune_malloc(),
+//     below; not when GLIBC_TUNABLES is set);
 //  2. starts the node on one io thread (the calling thread) and, once it
 //     listens and is registered in epmd, the registries and supervisors the
 //     flags ask for (default: HordeCnode.Registry and HordeCnode.Supervisor),
@@ -106,5 +106,23 @@ struct ApplicationSpec {
 // program path; a leading `node` argument is accepted and skipped (the
 // older `horde-cnode node --name ...` form).
 int run_node(int argc, const char* const* argv, ApplicationSpec spec = {});
+
+// What run_node does to glibc's malloc before it starts the node, for a
+// program that embeds a node without run_node (call it first thing in main;
+// it changes malloc for the whole process, and does nothing when
+// GLIBC_TUNABLES is set or the C library is not glibc):
+//  - mmap threshold fixed at 128 KB: glibc otherwise raises it after the
+//    first large free (up to 32 MB), and the multi-MB buffers of every sync
+//    slice then come from the heap among the long-lived CRDT state, whose
+//    pages stay resident after the slice is freed (RSS 270-460 B per name
+//    at 100 000 names instead of ~250);
+//  - no fastbins (M_MXFAST 0): a sync message of 100 000 names is a tree
+//    of millions of small blocks, freed at once; in fastbins they are
+//    merged later, all in one malloc_consolidate inside some unrelated
+//    allocation (a quarter of the node's CPU in a whole 100 000-name round,
+//    and single turns of 0.1-0.3 s); without, each free merges its own
+//    block (bench/round_turn_bench: 20 % less CPU per round, same RSS).
+// Thread: any, before other threads allocate. Cost: two mallopt calls.
+void tune_malloc();
 
 }  // namespace hc::sdk
