@@ -209,7 +209,10 @@ class SyncEngine {
   // slice, 4 x slice_chunk_keys parts a step, and the Merkle hashes of the
   // joined keys, 8 x slice_chunk_keys nodes a step), or else
   // the next message that waited for it (one a turn; a slice starts its
-  // join with this turn's step). A spurious call does nothing.
+  // join with this turn's step). The same hashing steps run when a tick
+  // finds more local changes unhashed than one step covers (a burst of
+  // registrations): that tick starts no round, the step that hashes the
+  // last node starts it. A spurious call does nothing.
   SyncActions continue_work();
   // A slice join is under way or messages wait for one (see above).
   bool busy() const noexcept { return job_ != nullptr || hashing_ || !waiting_.empty(); }
@@ -236,6 +239,8 @@ class SyncEngine {
   // Steps of chunked slice joins run so far (slice_chunk_keys), and the
   // waiting round starts a newer one of the same originator superseded.
   std::uint64_t slice_steps() const noexcept { return slice_steps_; }
+  // Round starts that waited for the hashes of local changes (see continue_work).
+  std::uint64_t rounds_after_hashing() const noexcept { return hashed_rounds_; }
   std::uint64_t superseded_rounds() const noexcept { return superseded_total_; }
 
  private:
@@ -277,6 +282,9 @@ class SyncEngine {
   // messages waiting for it, whether a Continue is outstanding.
   std::unique_ptr<SliceJoin> job_;
   bool hashing_ = false;  // the join is done, its Merkle hashes are not yet
+  // A tick's round start waits for the hashes of local changes (sync_to_all).
+  bool round_after_hashing_ = false;
+  std::uint64_t hashed_rounds_ = 0;
   static constexpr std::size_t kHashedPerChunkKey = 8;  // Merkle nodes hashed per turn, per slice_chunk_keys
   static constexpr std::size_t kReleasedPerChunkKey = 4;  // slice parts freed per turn, per slice_chunk_keys
   void start_hashing();

@@ -160,6 +160,33 @@ BOOST_AUTO_TEST_CASE(a_tick_during_a_join_starts_no_round_and_the_first_after_it
   BOOST_TEST(sends[0].to == kPeer);
 }
 
+BOOST_AUTO_TEST_CASE(a_tick_after_a_burst_of_local_changes_hashes_them_in_steps_then_starts_its_round) {
+  SyncEngine e = make_engine(10);  // 80 Merkle nodes a step
+  SyncEngine one = make_engine(0);  // everything in the tick's turn, as DeltaCrdt
+  for (SyncEngine* x : {&e, &one}) {
+    x->set_neighbours({kPeer});
+    x->handle_message(tuple(Atom("ack_diff"), kPeer));
+    for (int i = 1; i <= 500; ++i) x->put(k(i), Term(i));
+  }
+  SyncActions tick = e.on_sync_timer();
+  BOOST_TEST(only<action::Send>(tick).empty());
+  BOOST_TEST(asks_to_continue(tick));
+  BOOST_TEST(only<action::ScheduleSync>(tick).size() == 1u);  // the timer keeps running
+  // A tick meanwhile starts nothing more.
+  BOOST_TEST(only<action::Send>(e.on_sync_timer()).empty());
+  int turns = 0;
+  auto sends = only<action::Send>(drain(e, &turns));
+  BOOST_TEST(turns > 3);
+  BOOST_REQUIRE(sends.size() == 1u);
+  auto expected = only<action::Send>(one.on_sync_timer());
+  BOOST_REQUIRE(expected.size() == 1u);
+  // The same round start: Merkle tree of the same state, same context.
+  BOOST_TEST(sends[0].to == expected[0].to);
+  BOOST_TEST(sends[0].message == expected[0].message);
+  BOOST_TEST(e.rounds_after_hashing() == 1u);
+  BOOST_TEST(one.rounds_after_hashing() == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(a_waiting_round_start_gives_way_to_a_newer_one_of_the_same_peer) {
   const AWLWWMap peer = peer_replica(10);
   SyncEngine e = make_engine(2);
