@@ -46,6 +46,35 @@ FrameFormat frame_format(const Connection& c) {
   return (c.peer_flags() & dflag::FRAGMENTS) ? FrameFormat::dist_header : FrameFormat::pass_through;
 }
 
+// Whether encoding `t` is worth a trip to the worker thread: at least
+// `limit` terms, a binary counting one per 64 bytes. Stops at the limit, so
+// it costs at most `limit` steps (a 100 000-name sync message is millions
+// of terms and 30-250 ms to encode; a call or a reply is a few).
+bool large_to_encode(const Term& t, std::size_t limit) {
+  std::vector<const Term*> stack{&t};
+  std::size_t seen = 0;
+  while (!stack.empty()) {
+    const Term* x = stack.back();
+    stack.pop_back();
+    if (++seen >= limit) return true;
+    if (x->is_tuple()) {
+      for (const Term& e : x->tuple_elements()) stack.push_back(&e);
+    } else if (x->is_map()) {
+      for (const auto& [k, v] : x->map_entries()) {
+        stack.push_back(&k);
+        stack.push_back(&v);
+      }
+    } else if (x->is_list() && !x->is_nil()) {
+      for (const Term& e : x->list_elements()) stack.push_back(&e);
+      stack.push_back(&x->list_tail());
+    } else if (const Bitstring* b = x->as_bitstring()) {
+      seen += b->bytes.size() / 64;
+      if (seen >= limit) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 ConnectionManager::ConnectionManager(asio::io_context& io, TimerService& timers, ConnectionEvents& events,
@@ -293,10 +322,40 @@ void ConnectionManager::write_ctrl(Connection& c, const ControlMessage& m, const
   }
 }
 
+bool ConnectionManager::encode_on_worker(const std::shared_ptr<Connection>& c, const ControlMessage& m,
+                                         const Term& payload, const Pid* sender) {
+  // Only with a distribution header (FRAGMENTS peers: every OTP since 22):
+  // the queue keeps the sender's later frames behind the reservation.
+  if (opts_.offload_encode_terms == 0 || frame_format(*c) != FrameFormat::dist_header ||
+      !large_to_encode(payload, opts_.offload_encode_terms))
+    return false;
+  auto from = sender ? std::optional<Pid>(*sender) : sender_of(m);
+  const auto ticket = c->queue().reserve(from ? sender_key(*from) : DistSendQueue::kNoSender);
+  ++stats_.encodes_offloaded;
+  encoder_.run(
+      [m, payload]() {
+        std::vector<std::uint8_t> frame;
+        if (!append_dist_frame(frame, m, &payload, FrameFormat::dist_header)) frame.clear();
+        return frame;
+      },
+      [this, c, ticket](std::vector<std::uint8_t> frame) {
+        if (c->closed()) return;  // lost with the connection, as any queued frame
+        if (frame.empty()) {
+          HC_LOG(error) << "message to " << c->peer() << " dropped: over the 4 GiB a distribution frame can carry";
+        } else {
+          ++stats_.frames_out;
+        }
+        c->queue().fill(ticket, std::move(frame));
+        c->flush();
+      });
+  return true;
+}
+
 std::error_code ConnectionManager::send_ctrl(Atom node, const ControlMessage& m, const Term* payload,
                                              bool auto_connect, const Pid* sender) {
   if (auto it = conns_.find(node); it != conns_.end()) {
     auto& c = *it->second;
+    if (payload && encode_on_worker(it->second, m, *payload, sender)) return {};
     write_ctrl(c, m, payload, sender);
     c.flush();
     return {};

@@ -63,6 +63,11 @@ struct ConnectionManagerOptions {
   // Incoming messages of at least this many bytes are decoded on a worker
   // thread (inbound_decoder.hpp); 0: all on the io thread.
   std::size_t offload_decode_bytes = kDefaultOffloadDecodeBytes;
+  // Outgoing messages to a FRAGMENTS peer of at least this many terms
+  // (a binary counts one per 64 bytes) are encoded on a worker thread; the
+  // sender's later messages and signals wait behind them (DistSendQueue::
+  // reserve). 0: all encoded on the io thread.
+  std::size_t offload_encode_terms = kDefaultOffloadEncodeTerms;
 };
 
 // What the node does with what the connections bring.
@@ -80,6 +85,7 @@ struct ConnectionStats {
   std::uint64_t frames_dropped = 0;   // oversized or malformed, connection kept
   std::uint64_t pending_dropped = 0;  // sends refused: the pending queue was full
   std::uint64_t decodes_offloaded = 0;  // messages decoded on the worker thread (InboundDecoder)
+  std::uint64_t encodes_offloaded = 0;  // messages encoded on the worker thread
 };
 
 class ConnectionManager final : public ConnectionHandler, public Transport {
@@ -161,6 +167,10 @@ class ConnectionManager final : public ConnectionHandler, public Transport {
   // Encode into c's queue (fragmented when large and the peer has FRAGMENTS); no flush.
   void write_ctrl(Connection& c, const ControlMessage& m, const Term* payload, const Pid* sender);
   void notify(Atom node, bool up);
+  // Encode a large message on encoder_ (see offload_encode_terms); false:
+  // encode it here as usual.
+  bool encode_on_worker(const std::shared_ptr<Connection>& c, const ControlMessage& m, const Term& payload,
+                        const Pid* sender);
   // One decoded (or malformed) message of `c`, from inbound_.
   void deliver(Connection& c, Result<DistFrame>& parsed, std::size_t bytes);
 
@@ -190,6 +200,7 @@ class ConnectionManager final : public ConnectionHandler, public Transport {
   // and decodes on the worker). Last member: destroyed, and its worker
   // joined, before the rest.
   InboundDecoder inbound_;
+  Offload encoder_{io_};  // large outgoing messages (encode_on_worker)
 };
 
 }  // namespace hc::cnode

@@ -70,11 +70,46 @@ void DistSendQueue::emit_fragment(Fragmented& f, std::vector<std::uint8_t>& out)
   --f.left;
 }
 
+DistSendQueue::Ticket DistSendQueue::reserve(Sender sender) {
+  const Ticket t = next_ticket_++;
+  Message m;
+  m.ticket = t;
+  held_[sender].push_back(std::move(m));
+  reserved_.emplace(t, sender);
+  return t;
+}
+
+bool DistSendQueue::active_for(Sender sender) const {
+  return std::any_of(active_.begin(), active_.end(), [&](const Fragmented& f) { return f.sender == sender; });
+}
+
+void DistSendQueue::fill(Ticket ticket, std::vector<std::uint8_t> frame) {
+  auto r = reserved_.find(ticket);
+  if (r == reserved_.end()) return;
+  const Sender sender = r->second;
+  reserved_.erase(r);
+  auto& q = held_[sender];
+  auto m = std::find_if(q.begin(), q.end(), [&](const Message& x) { return x.ticket == ticket; });
+  if (m == q.end()) return;
+  if (frame.size() <= kHeader) {
+    q.erase(m);
+  } else {
+    m->bytes = std::move(frame);
+    m->ticket = 0;
+    queued_ += m->bytes.size();
+  }
+  // At the front with nothing of this sender being written: it goes now
+  // (fragmented when large), and what waited behind it up to the next
+  // reserved one.
+  if (!active_for(sender)) release(sender, ready_);
+}
+
 void DistSendQueue::release(Sender sender, std::vector<std::uint8_t>& out) {
   auto it = held_.find(sender);
   if (it == held_.end()) return;
   auto& q = it->second;
   while (!q.empty()) {
+    if (q.front().ticket != 0) return;  // reserved, not yet encoded: the rest stays behind it
     Message m = std::move(q.front());
     q.pop_front();
     queued_ -= m.bytes.size();

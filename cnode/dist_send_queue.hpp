@@ -66,8 +66,20 @@ class DistSendQueue {
   // fragmented message, or fragmented itself).
   void commit(Sender sender, std::size_t start);
 
-  // Is `sender` held behind a fragmented message of its own?
+  // Is `sender` held behind a fragmented or reserved message of its own?
   bool holding(Sender sender) const { return held_.count(sender) > 0; }
+
+  // A message of `sender` whose bytes come later (encoded on a worker
+  // thread, connection_manager.cpp): from now on everything `sender`
+  // commits waits behind it, as behind a fragmented message of its own;
+  // other senders go on. The ticket is for fill().
+  using Ticket = std::uint64_t;
+  Ticket reserve(Sender sender);
+  // The reserved message's frame (`len:32, 131, 68, 0, Body`, as commit()
+  // takes it), or empty to drop it; what waited behind it follows. An
+  // unknown ticket is ignored.
+  void fill(Ticket ticket, std::vector<std::uint8_t> frame);
+  std::size_t reserved() const noexcept { return reserved_.size(); }
 
   // Append the next write to `out`: everything ready, then fragments
   // round-robin over the fragmented messages until out holds about
@@ -87,6 +99,7 @@ class DistSendQueue {
   struct Message {
     std::vector<std::uint8_t> bytes;
     std::size_t pos = 0;
+    Ticket ticket = 0;  // reserved and not yet filled: what follows waits
   };
   struct Fragmented {
     Sender sender;
@@ -104,7 +117,10 @@ class DistSendQueue {
   std::size_t write_slice_;
   std::vector<std::uint8_t> ready_;
   std::deque<Fragmented> active_;                          // round robin; at most one per sender
-  std::unordered_map<Sender, std::deque<Message>> held_;   // per sender with an active one: what follows it
+  std::unordered_map<Sender, std::deque<Message>> held_;   // per sender with an active or reserved one: what follows it
+  std::unordered_map<Ticket, Sender> reserved_;
+  Ticket next_ticket_ = 1;
+  bool active_for(Sender sender) const;
   std::uint64_t next_seq_ = 1;
   std::size_t queued_ = 0;      // body bytes in active_ and held_ (ready_ not counted here)
   std::uint64_t messages_fragmented_ = 0;

@@ -30,6 +30,9 @@ inline constexpr std::size_t kDefaultMaxFrame = kMaxFramePayload;
 // Incoming messages of at least this many bytes are decoded on a worker
 // thread (inbound_decoder.hpp): a sync slice of a few thousand names and up.
 inline constexpr std::size_t kDefaultOffloadDecodeBytes = std::size_t{1} << 20;
+// Outgoing messages of at least this many terms are encoded on a worker
+// thread (ConnectionManagerOptions::offload_encode_terms): ~1-3 ms of encoding.
+inline constexpr std::size_t kDefaultOffloadEncodeTerms = 20'000;
 
 // One frame at the start of a buffer.
 struct Frame {

@@ -35,6 +35,7 @@ ConnectionManagerOptions manager_options(const NodeOptions& o, Atom name) {
   m.max_pending_sends = o.max_pending_sends;
   m.max_frame = o.max_frame;
   m.offload_decode_bytes = o.offload_decode_bytes;
+  m.offload_encode_terms = o.offload_encode_terms;
   return m;
 }
 }  // namespace
@@ -90,6 +91,7 @@ NodeStats NodeImpl::stats() const noexcept {
   s.frames_in = conns_.stats().frames_in;
   s.frames_out = conns_.stats().frames_out;
   s.decodes_offloaded = conns_.stats().decodes_offloaded;
+  s.encodes_offloaded = conns_.stats().encodes_offloaded;
   return s;
 }
 

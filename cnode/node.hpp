@@ -47,6 +47,9 @@ struct NodeOptions {
   // Incoming messages of at least this many bytes are decoded on a worker
   // thread, off the io thread (inbound_decoder.hpp); 0: never.
   std::size_t offload_decode_bytes = kDefaultOffloadDecodeBytes;
+  // Outgoing messages of at least this many terms (a binary: one per 64
+  // bytes) are encoded on a worker thread (connection_manager.hpp); 0: never.
+  std::size_t offload_encode_terms = kDefaultOffloadEncodeTerms;
   // Outgoing: messages larger than this go out in fragments to FRAGMENTS
   // peers (dist_send_queue.hpp); a connection with more than
   // max_send_queue bytes waiting to be written is closed with
@@ -80,6 +83,7 @@ struct NodeOptions {
 struct NodeStats {
   std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;
   std::uint64_t decodes_offloaded = 0;  // incoming messages decoded on the worker thread
+  std::uint64_t encodes_offloaded = 0;  // outgoing messages encoded on the worker thread
 };
 
 class Connection;

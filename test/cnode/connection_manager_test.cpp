@@ -132,8 +132,9 @@ Term long_list(int n) {
   return Term::list(std::move(items));
 }
 
-// Two managers on one io_context; `a` connected to `b`, whose incoming
-// messages of 64 KiB and more are decoded on its worker thread.
+// Two managers on one io_context; `a` connected to `b`. `a` encodes its
+// messages of 1 000 terms and more on its worker thread, `b` decodes its
+// incoming messages of 64 KiB and more on its own.
 struct OffloadPair {
   asio::io_context io;
   ManualTimerService clock_a, clock_b;
@@ -144,7 +145,9 @@ struct OffloadPair {
   OffloadPair() {
     ConnectionManagerOptions ob = options_for(kPeer);
     ob.offload_decode_bytes = 64 * 1024;
-    a = std::make_unique<ConnectionManager>(io, clock_a, events_a, options_for(kSelf), [] { return config_for(kSelf); },
+    ConnectionManagerOptions oa = options_for(kSelf);
+    oa.offload_encode_terms = 1000;
+    a = std::make_unique<ConnectionManager>(io, clock_a, events_a, oa, [] { return config_for(kSelf); },
                                             std::make_unique<LoopbackDialer>(io, port_b));
     b = std::make_unique<ConnectionManager>(io, clock_b, events_b, ob, [] { return config_for(kPeer); },
                                             std::make_unique<LoopbackDialer>(io, unused));
@@ -438,12 +441,30 @@ BOOST_AUTO_TEST_CASE(large_messages_are_decoded_on_the_worker_and_delivered_in_o
   BOOST_REQUIRE(run_until(p.io, [&] { return p.events_b.payloads.size() == sent.size(); }));
   BOOST_TEST(p.events_b.payloads == sent);
   BOOST_TEST(p.b->stats().decodes_offloaded == 2u);
+  BOOST_TEST(p.a->stats().encodes_offloaded == 2u);  // the small ones waited behind them at the sender, too
   // Every delivery ran on the io thread (this one), decoded or not there.
   for (auto id : p.events_b.threads) BOOST_TEST((id == std::this_thread::get_id()));
   // The connection goes on as before.
   p.send(payload(3));
   BOOST_REQUIRE(run_until(p.io, [&] { return p.events_b.payloads.size() == sent.size() + 1; }));
   BOOST_TEST(p.events_b.payloads.back() == payload(3));
+}
+
+BOOST_AUTO_TEST_CASE(a_sender_whose_large_message_encodes_is_overtaken_only_by_other_senders) {
+  OffloadPair p;
+  const Pid other{kSelf, 2, 0, 42};
+  const Term big = long_list(300'000);
+  p.send(big);                   // encoded on a's worker
+  p.send(payload(1));            // same sender: waits behind it
+  const Term o = payload(2);     // another sender: not held
+  BOOST_TEST(!p.a->send_ctrl(kPeer, ctrl::SendSender{other, p.to}, &o));
+  BOOST_REQUIRE(run_until(p.io, [&] { return p.events_b.payloads.size() == 3u; }));
+  BOOST_TEST(p.a->stats().encodes_offloaded == 1u);
+  // The big one's sender keeps its order whatever the other did.
+  std::vector<Term> of_sender;
+  for (const Term& t : p.events_b.payloads)
+    if (!(t == o)) of_sender.push_back(t);
+  BOOST_TEST(of_sender == (std::vector<Term>{big, payload(1)}));
 }
 
 BOOST_AUTO_TEST_CASE(a_connection_closed_while_its_message_decodes_delivers_nothing_after_nodedown) {

@@ -81,6 +81,13 @@ std::vector<Term> drain_and_receive(DistSendQueue& q, std::size_t* writes = null
 
 Term big(char c, std::size_t n) { return tuple(Atom("big"), Term::binary(std::string(n, c))); }
 
+// The frame of a SEND_SENDER, as the worker encodes a reserved message.
+Bytes8 frame_of(std::uint32_t from, const Term& payload) {
+  Bytes8 f;
+  append_dist_frame(f, ctrl::SendSender{pid(from), pid(99)}, &payload, FrameFormat::dist_header);
+  return f;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(dist_send_queue_test)
@@ -218,6 +225,71 @@ BOOST_AUTO_TEST_CASE(signal_of_a_sender_follows_its_fragmented_message) {
   BOOST_REQUIRE(frames.size() == 6u);  // 5 fragments (4 KiB + the control message and tuple), then the EXIT
   BOOST_TEST(frames[5][1] == 68);
   for (std::size_t k = 0; k < 5; ++k) BOOST_TEST(frames[k][1] == (k == 0 ? 69 : 70));
+}
+
+BOOST_AUTO_TEST_CASE(a_reserved_message_holds_its_senders_later_ones_until_filled) {
+  DistSendQueue q(1024, 4096);
+  auto t = q.reserve(1);
+  push_message(q, 1, tuple(Atom("after"), 1));
+  push_message(q, 2, tuple(Atom("other"), 2));
+  BOOST_TEST(q.holding(1));
+  BOOST_TEST(q.reserved() == 1u);
+  // Only the other sender's message can go.
+  auto first = drain_and_receive(q);
+  BOOST_REQUIRE_EQUAL(first.size(), 1u);
+  BOOST_TEST((first[0] == tuple(Atom("other"), 2)));
+  // Filled with a large message: fragmented, then what waited.
+  q.fill(t, frame_of(1, big('r', 5000)));
+  auto rest = drain_and_receive(q);
+  BOOST_REQUIRE_EQUAL(rest.size(), 2u);
+  BOOST_TEST((rest[0] == big('r', 5000)));
+  BOOST_TEST((rest[1] == tuple(Atom("after"), 1)));
+  BOOST_TEST(!q.holding(1));
+  BOOST_TEST(q.reserved() == 0u);
+  BOOST_TEST(q.queued_bytes() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_reservation_behind_a_fragmented_message_keeps_its_place) {
+  DistSendQueue q(1024, 1);
+  push_message(q, 1, big('a', 4 * 1024));
+  auto t1 = q.reserve(1);
+  auto t2 = q.reserve(1);
+  push_message(q, 1, tuple(Atom("last"), 3));
+  // The second is encoded first, and the large message is still being
+  // written when the first turns out to be dropped (it could not be encoded).
+  q.fill(t2, frame_of(1, tuple(Atom("second"), 2)));
+  Bytes8 w;
+  q.take(w);  // one fragment of the large message
+  q.fill(t1, {});
+  while (!q.empty()) q.take(w);
+  FragmentAssembler a(1 << 30);
+  std::vector<Term> got;
+  for (auto& f : frames_of(w)) {
+    auto step = a.feed(f);
+    BOOST_REQUIRE(step.kind != FragmentAssembler::Step::Kind::error);
+    if (step.kind == FragmentAssembler::Step::Kind::message) got.push_back(*parse_dist_body(step.body)->payload);
+  }
+  BOOST_REQUIRE_EQUAL(got.size(), 3u);
+  BOOST_TEST((got[0] == big('a', 4 * 1024)));
+  BOOST_TEST((got[1] == tuple(Atom("second"), 2)));
+  BOOST_TEST((got[2] == tuple(Atom("last"), 3)));
+  BOOST_TEST(!q.holding(1));
+  BOOST_TEST(q.reserved() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_dropped_reservation_releases_what_waited_behind_it) {
+  DistSendQueue q(1024, 4096);
+  auto t = q.reserve(7);
+  push_message(q, 7, tuple(Atom("a"), 1));
+  push_message(q, 7, tuple(Atom("b"), 2));
+  BOOST_TEST(drain_and_receive(q).empty());
+  q.fill(t, {});
+  auto got = drain_and_receive(q);
+  BOOST_REQUIRE_EQUAL(got.size(), 2u);
+  BOOST_TEST((got[0] == tuple(Atom("a"), 1)));
+  BOOST_TEST((got[1] == tuple(Atom("b"), 2)));
+  q.fill(t, frame_of(7, Term(1)));  // a second fill of the same ticket: ignored
+  BOOST_TEST(q.empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
