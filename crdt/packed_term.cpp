@@ -51,6 +51,21 @@ std::string_view get_bytes(std::string_view& in) {
   in.remove_prefix(n);
   return s;
 }
+Port get_port(std::string_view& in) {
+  Port p;
+  p.node = get_atom(in);
+  p.id = get_raw<std::uint64_t>(in);
+  p.creation = get_raw<std::uint32_t>(in);
+  return p;
+}
+Pid get_pid(std::string_view& in) {
+  Pid p;
+  p.node = get_atom(in);
+  p.id = get_raw<std::uint32_t>(in);
+  p.serial = get_raw<std::uint32_t>(in);
+  p.creation = get_raw<std::uint32_t>(in);
+  return p;
+}
 std::span<const std::uint8_t> as_span(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
@@ -219,21 +234,10 @@ Term unpack_term(std::string_view& in) {
       f.encoded.assign(e.begin(), e.end());
       return Term(std::move(f));
     }
-    case kPort: {
-      Port p;
-      p.node = get_atom(in);
-      p.id = get_raw<std::uint64_t>(in);
-      p.creation = get_raw<std::uint32_t>(in);
-      return Term(p);
-    }
-    case kPid: {
-      Pid p;
-      p.node = get_atom(in);
-      p.id = get_raw<std::uint32_t>(in);
-      p.serial = get_raw<std::uint32_t>(in);
-      p.creation = get_raw<std::uint32_t>(in);
-      return Term(p);
-    }
+    case kPort:
+      return Term(get_port(in));
+    case kPid:
+      return Term(get_pid(in));
     case kTuple: {
       auto n = get_varint(in);
       TermVector el;
@@ -334,23 +338,12 @@ void write_packed_etf(std::string_view& in, EtfWriter& w) {
       w.raw(as_span(get_bytes(in)));                // the fun's canonical encoding
       return;
     }
-    case kPort: {
-      Port p;
-      p.node = get_atom(in);
-      p.id = get_raw<std::uint64_t>(in);
-      p.creation = get_raw<std::uint32_t>(in);
-      w.port(p);
+    case kPort:
+      w.port(get_port(in));
       return;
-    }
-    case kPid: {
-      Pid p;
-      p.node = get_atom(in);
-      p.id = get_raw<std::uint32_t>(in);
-      p.serial = get_raw<std::uint32_t>(in);
-      p.creation = get_raw<std::uint32_t>(in);
-      w.pid(p);
+    case kPid:
+      w.pid(get_pid(in));
       return;
-    }
     case kTuple: {
       auto n = get_varint(in);
       w.tuple_header(n);

@@ -156,28 +156,71 @@ void write_element_map(std::string_view rec, EtfWriter& w) {
   }
 }
 
+// A key of the slice and what its order needs: for the registry's keys,
+// `{Tag, Binary}` ({key, Name}), the tag and the binary, so that most of
+// the 1.7 million comparisons of a 100 000-key slice are a memcmp.
+struct SliceKey {
+  const Term* key;
+  const void* record;
+  const void* tag = nullptr;  // the atom's identity; null: no fast path
+  std::string_view bin;
+  std::uint64_t head = 0;  // the binary's first 8 bytes, big-endian, zero-padded
+};
+
+SliceKey slice_key(const Term& k, const void* record) {
+  SliceKey s{&k, record};
+  auto el = k.tuple_elements();
+  if (el.size() != 2) return s;
+  const Atom* tag = el[0].as_atom();
+  if (!tag) return s;
+  if (auto b = el[1].as_binary()) {
+    s.tag = tag->id();
+    s.bin = *b;
+    for (std::size_t i = 0; i < 8; ++i)
+      s.head = s.head << 8 | (i < b->size() ? static_cast<std::uint8_t>((*b)[i]) : 0u);
+  }
+  return s;
+}
+
+// The map key order of two keys (<0, 0, >0): Term's operator<=>. Binaries
+// order byte by byte (unsigned), a prefix first: string_view's order, which
+// the zero-padded heads agree with where they differ.
+int key_order(const SliceKey& a, const SliceKey& b) {
+  if (a.tag && a.tag == b.tag) {
+    if (a.head != b.head) return a.head < b.head ? -1 : 1;
+    return a.bin.compare(b.bin);
+  }
+  auto c = *a.key <=> *b.key;
+  return c < 0 ? -1 : (c > 0 ? 1 : 0);
+}
+
 }  // namespace
 
 void AWLWWMap::encode_slice(std::span<const Term> keys, const Term& dots, EtfWriter& w) const {
   // The keys we hold, in map key order; of equal keys the last asked
   // (Term::map's rule; equal keys find the same record).
-  struct Found {
-    const Term* key;
-    const Record* record;
-  };
-  std::vector<Found> found;
+  std::vector<SliceKey> found;
   found.reserve(keys.size());
   std::string packed;
+  std::size_t record_bytes = 0;
   for (const Term& k : keys) {
     packed.clear();
     pack_term(k, packed);
-    if (auto s = find_slot(packed, packed_hash(packed))) found.push_back({&k, slots_[*s]});
+    if (auto s = find_slot(packed, packed_hash(packed))) {
+      found.push_back(slice_key(k, slots_[*s]));
+      record_bytes += slots_[*s]->size();
+    }
   }
-  auto less = [](const Found& a, const Found& b) { return (*a.key <=> *b.key) < 0; };
+  auto less = [](const SliceKey& a, const SliceKey& b) { return key_order(a, b) < 0; };
   if (!std::is_sorted(found.begin(), found.end(), less)) std::stable_sort(found.begin(), found.end(), less);
-  std::size_t distinct = 0;
-  for (std::size_t i = 0; i < found.size(); ++i)
-    if (i + 1 == found.size() || !(*found[i].key == *found[i + 1].key)) ++distinct;
+  // last[i]: no equal key follows (it is the one written).
+  std::vector<bool> last(found.size(), true);
+  std::size_t distinct = found.size();
+  for (std::size_t i = 0; i + 1 < found.size(); ++i)
+    if (key_order(found[i], found[i + 1]) == 0) last[i] = false, --distinct;
+  // A registry entry's external format is about twice its packed record
+  // (atoms as text, fixed-size integers, the MapSet around the dots).
+  w.expect(2 * record_bytes + 64);
 
   const Pieces& p = pieces();
   w.raw(p.slice_head);
@@ -185,9 +228,9 @@ void AWLWWMap::encode_slice(std::span<const Term> keys, const Term& dots, EtfWri
   w.raw(p.value_key);
   w.map_header(distinct);
   for (std::size_t i = 0; i < found.size(); ++i) {
-    if (i + 1 < found.size() && *found[i].key == *found[i + 1].key) continue;
+    if (!last[i]) continue;
     w.term(*found[i].key);  // the key as asked (a -0.0 in it stays -0.0, as in slice_term)
-    write_element_map(found[i].record->bytes(), w);
+    write_element_map(static_cast<const Record*>(found[i].record)->bytes(), w);
   }
 }
 

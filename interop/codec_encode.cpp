@@ -17,7 +17,47 @@ using namespace etf;
 
 static_assert(TAG_NIL_EXT == 106, "EtfWriter::kNilExt");
 
+namespace {
+// The encodings of recently written atoms, per thread (atoms are interned
+// and immortal, so an atom's identity names its bytes for the life of the
+// process): a slice of 100 000 registry entries writes the same few atoms
+// 400 000 times, and ei validates the UTF-8 of each one it writes.
+struct AtomCache {
+  static constexpr std::size_t kSlots = 64, kMaxBytes = 54;
+  struct Slot {
+    const void* id = nullptr;
+    std::uint8_t len = 0;
+    std::uint8_t bytes[kMaxBytes];
+  };
+  Slot slots[kSlots];
+  static std::size_t index(const void* id) noexcept {
+    auto v = reinterpret_cast<std::uintptr_t>(id);
+    return (v >> 4 ^ v >> 10) & (kSlots - 1);
+  }
+};
+thread_local AtomCache atom_cache;
+}  // namespace
+
 void EtfWriter::atom(const Atom& a) {
+  AtomCache::Slot& slot = atom_cache.slots[AtomCache::index(a.id())];
+  if (slot.id == a.id()) {
+    // A fixed-size copy (a few vector moves; a variable one is a rep movs
+    // here): the bytes past the atom's are scratch, overwritten next.
+    reserve(AtomCache::kMaxBytes);
+    std::memcpy(out_.data() + len_, slot.bytes, AtomCache::kMaxBytes);
+    len_ += slot.len;
+    return;
+  }
+  const std::size_t before = len_;
+  write_atom(a);
+  if (len_ - before <= AtomCache::kMaxBytes) {
+    slot.id = a.id();
+    slot.len = static_cast<std::uint8_t>(len_ - before);
+    std::memcpy(slot.bytes, out_.data() + before, slot.len);
+  }
+}
+
+void EtfWriter::write_atom(const Atom& a) {
   std::string_view t = a.text();
   // SMALL_ATOM_UTF8_EXT below 256 bytes, ATOM_UTF8_EXT above: the BEAM's choice.
   if (t.size() <= kMaxAtomBytes) {
@@ -35,11 +75,13 @@ void EtfWriter::atom(const Atom& a) {
 }
 
 void EtfWriter::integer(std::int64_t v) {
-  // ei writes INTEGER_EXT only for the old 28-bit fixnum range and a
-  // SMALL_BIG_EXT beyond it, where the BEAM uses INTEGER_EXT up to 32 bits;
-  // so ei within 28 bits, by hand outside.
-  if (v >= -(std::int64_t{1} << 27) && v < (std::int64_t{1} << 27)) {
-    ei(5, [&](char* b, int* i) { ei_encode_longlong(b, i, v); });
+  // What term_to_binary writes (and ei_encode_longlong for 0..255 and the
+  // old 28-bit range; ei goes to SMALL_BIG_EXT past 28 bits, where the BEAM
+  // uses INTEGER_EXT up to 32): written by hand, this runs per integer.
+  if (v >= 0 && v < 256) {
+    reserve(2);
+    out_[len_++] = TAG_SMALL_INTEGER_EXT;
+    out_[len_++] = static_cast<std::uint8_t>(v);
   } else if (v >= INT32_MIN && v <= INT32_MAX) {
     u8(TAG_INTEGER_EXT);
     u32(static_cast<std::uint32_t>(static_cast<std::int32_t>(v)));
@@ -100,10 +142,10 @@ void EtfWriter::reference(const Atom& node, std::uint32_t creation, std::span<co
 }
 
 void EtfWriter::bits(std::span<const std::uint8_t> bytes, std::size_t bit_size) {
-  if (bit_size % 8 == 0) {
-    ei(bytes.size() + 5, [&](char* buf, int* i) {
-      ei_encode_binary(buf, i, bytes.data(), static_cast<long>(bytes.size()));
-    });
+  if (bit_size % 8 == 0) {  // BINARY_EXT, Len, Data (ei_encode_binary's bytes)
+    u8(TAG_BINARY_EXT);
+    u32(static_cast<std::uint32_t>(bytes.size()));
+    put(bytes.data(), bytes.size());
   } else {
     ei(bytes.size() + 6, [&](char* buf, int* i) {
       ei_encode_bitstring(buf, i, reinterpret_cast<const char*>(bytes.data()), 0, bit_size);
@@ -117,16 +159,31 @@ void EtfWriter::byte_list(std::span<const std::uint8_t> bytes) {
   });
 }
 
+// The headers as ei_encode_tuple_header / map_header / list_header write
+// them, by hand: they run per compound term.
 void EtfWriter::tuple_header(std::size_t arity) {
-  ei(5, [&](char* b, int* i) { ei_encode_tuple_header(b, i, static_cast<int>(arity)); });
+  if (arity <= 0xFF) {
+    reserve(2);
+    out_[len_++] = TAG_SMALL_TUPLE_EXT;
+    out_[len_++] = static_cast<std::uint8_t>(arity);
+  } else {
+    u8(TAG_LARGE_TUPLE_EXT);
+    u32(static_cast<std::uint32_t>(arity));
+  }
 }
 
 void EtfWriter::map_header(std::size_t size) {
-  ei(5, [&](char* b, int* i) { ei_encode_map_header(b, i, static_cast<int>(size)); });
+  u8(TAG_MAP_EXT);
+  u32(static_cast<std::uint32_t>(size));
 }
 
 void EtfWriter::list_header(std::size_t n) {
-  ei(5, [&](char* b, int* i) { ei_encode_list_header(b, i, static_cast<int>(n)); });
+  if (n == 0) {
+    nil();
+    return;
+  }
+  u8(TAG_LIST_EXT);
+  u32(static_cast<std::uint32_t>(n));
 }
 
 void EtfWriter::list(const Term& t) {

@@ -52,12 +52,17 @@ class EtfWriter {
   void byte_list(std::span<const std::uint8_t> bytes);
   void tuple_header(std::size_t arity);
   void map_header(std::size_t size);
-  // LIST_EXT header of a non-empty list: `n` elements then the tail follow.
+  // LIST_EXT header: `n` elements then the tail follow (n = 0: NIL_EXT, as ei).
   void list_header(std::size_t n);
   void nil() { u8(kNilExt); }
   // Bytes that already are external format (a Fun's encoding, a cached piece).
   void raw(std::span<const std::uint8_t> bytes) { put(bytes.data(), bytes.size()); }
 
+  // Room for `n` more bytes, allocated now (a caller that knows about how
+  // much it will write saves the regrowth copies).
+  void expect(std::size_t n) {
+    if (out_.capacity() < len_ + n) out_.reserve(len_ + n);
+  }
   // Bytes written since construction.
   std::size_t written() const noexcept { return len_ - start_; }
   // Trim `out` to the bytes written; the writer may go on afterwards.
@@ -108,6 +113,7 @@ class EtfWriter {
     for (int s = 24; s >= 0; s -= 8) out_[len_++] = static_cast<std::uint8_t>(v >> s);
   }
   void list(const Term& t);
+  void write_atom(const Atom& a);  // atom() without its cache
 
   std::vector<std::uint8_t>& out_;
   std::size_t start_;  // out_.size() on entry
