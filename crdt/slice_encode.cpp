@@ -164,7 +164,7 @@ struct SliceKey {
   const void* record;
   const void* tag = nullptr;  // the atom's identity; null: no fast path
   std::string_view bin;
-  std::uint64_t head = 0;  // the binary's first 8 bytes, big-endian, zero-padded
+  std::uint64_t head[2] = {0, 0};  // the binary's first 16 bytes, big-endian, zero-padded
 };
 
 SliceKey slice_key(const Term& k, const void* record) {
@@ -176,8 +176,8 @@ SliceKey slice_key(const Term& k, const void* record) {
   if (auto b = el[1].as_binary()) {
     s.tag = tag->id();
     s.bin = *b;
-    for (std::size_t i = 0; i < 8; ++i)
-      s.head = s.head << 8 | (i < b->size() ? static_cast<std::uint8_t>((*b)[i]) : 0u);
+    for (std::size_t i = 0; i < 16; ++i)
+      s.head[i / 8] = s.head[i / 8] << 8 | (i < b->size() ? static_cast<std::uint8_t>((*b)[i]) : 0u);
   }
   return s;
 }
@@ -187,8 +187,10 @@ SliceKey slice_key(const Term& k, const void* record) {
 // the zero-padded heads agree with where they differ.
 int key_order(const SliceKey& a, const SliceKey& b) {
   if (a.tag && a.tag == b.tag) {
-    if (a.head != b.head) return a.head < b.head ? -1 : 1;
-    return a.bin.compare(b.bin);
+    for (int i = 0; i < 2; ++i)
+      if (a.head[i] != b.head[i]) return a.head[i] < b.head[i] ? -1 : 1;
+    return a.bin.size() <= 16 && b.bin.size() <= 16 ? (a.bin.size() > b.bin.size()) - (a.bin.size() < b.bin.size())
+                                                      : a.bin.compare(b.bin);
   }
   auto c = *a.key <=> *b.key;
   return c < 0 ? -1 : (c > 0 ? 1 : 0);

@@ -15,7 +15,11 @@
 namespace hc {
 using namespace etf;
 
-static_assert(TAG_NIL_EXT == 106, "EtfWriter::kNilExt");
+// EtfWriter's inline pieces name their tags themselves.
+static_assert(TAG_NEW_PID_EXT == 88 && TAG_SMALL_INTEGER_EXT == 97 && TAG_INTEGER_EXT == 98 &&
+                  TAG_SMALL_TUPLE_EXT == 104 && TAG_LARGE_TUPLE_EXT == 105 && TAG_NIL_EXT == 106 &&
+                  TAG_LIST_EXT == 108 && TAG_MAP_EXT == 116,
+              "EtfWriter's tags");
 
 namespace {
 // The encodings of recently written atoms, per thread (atoms are interned
@@ -74,27 +78,15 @@ void EtfWriter::write_atom(const Atom& a) {
   put(reinterpret_cast<const std::uint8_t*>(t.data()), std::min<std::size_t>(t.size(), 0xFFFF));
 }
 
-void EtfWriter::integer(std::int64_t v) {
-  // What term_to_binary writes (and ei_encode_longlong for 0..255 and the
-  // old 28-bit range; ei goes to SMALL_BIG_EXT past 28 bits, where the BEAM
-  // uses INTEGER_EXT up to 32): written by hand, this runs per integer.
-  if (v >= 0 && v < 256) {
-    reserve(2);
-    out_[len_++] = TAG_SMALL_INTEGER_EXT;
-    out_[len_++] = static_cast<std::uint8_t>(v);
-  } else if (v >= INT32_MIN && v <= INT32_MAX) {
-    u8(TAG_INTEGER_EXT);
-    u32(static_cast<std::uint32_t>(static_cast<std::int32_t>(v)));
-  } else {
-    std::uint64_t mag = v < 0 ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
-    std::uint8_t digits[8];
-    std::uint8_t n = 0;
-    for (; mag; mag >>= 8) digits[n++] = static_cast<std::uint8_t>(mag);
-    u8(TAG_SMALL_BIG_EXT);
-    u8(n);
-    u8(v < 0 ? 1 : 0);
-    put(digits, n);
-  }
+void EtfWriter::small_big(std::int64_t v) {
+  std::uint64_t mag = v < 0 ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
+  std::uint8_t digits[8];
+  std::uint8_t n = 0;
+  for (; mag; mag >>= 8) digits[n++] = static_cast<std::uint8_t>(mag);
+  u8(TAG_SMALL_BIG_EXT);
+  u8(n);
+  u8(v < 0 ? 1 : 0);
+  put(digits, n);
 }
 
 void EtfWriter::big(bool negative, std::span<const std::uint8_t> magnitude) {
@@ -112,15 +104,6 @@ void EtfWriter::big(bool negative, std::span<const std::uint8_t> magnitude) {
 
 void EtfWriter::floating(double d) {
   ei(9, [&](char* b, int* i) { ei_encode_double(b, i, d); });
-}
-
-void EtfWriter::pid(const Pid& p) {
-  // NEW_PID_EXT by hand: ei_encode_pid masks ID/Serial to 15/13 bits.
-  u8(TAG_NEW_PID_EXT);
-  atom(p.node);
-  u32(p.id);
-  u32(p.serial);
-  u32(p.creation);
 }
 
 void EtfWriter::port(const Port& p) {
@@ -157,33 +140,6 @@ void EtfWriter::byte_list(std::span<const std::uint8_t> bytes) {
   ei(bytes.size() + 3, [&](char* b, int* i) {
     ei_encode_string_len(b, i, reinterpret_cast<const char*>(bytes.data()), static_cast<int>(bytes.size()));
   });
-}
-
-// The headers as ei_encode_tuple_header / map_header / list_header write
-// them, by hand: they run per compound term.
-void EtfWriter::tuple_header(std::size_t arity) {
-  if (arity <= 0xFF) {
-    reserve(2);
-    out_[len_++] = TAG_SMALL_TUPLE_EXT;
-    out_[len_++] = static_cast<std::uint8_t>(arity);
-  } else {
-    u8(TAG_LARGE_TUPLE_EXT);
-    u32(static_cast<std::uint32_t>(arity));
-  }
-}
-
-void EtfWriter::map_header(std::size_t size) {
-  u8(TAG_MAP_EXT);
-  u32(static_cast<std::uint32_t>(size));
-}
-
-void EtfWriter::list_header(std::size_t n) {
-  if (n == 0) {
-    nil();
-    return;
-  }
-  u8(TAG_LIST_EXT);
-  u32(static_cast<std::uint32_t>(n));
 }
 
 void EtfWriter::list(const Term& t) {

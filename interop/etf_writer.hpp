@@ -18,6 +18,7 @@
 #pragma once
 
 #include <algorithm>
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -39,21 +40,60 @@ class EtfWriter {
   void term(const Term& t);
 
   // ---- pieces -------------------------------------------------------------
-  void integer(std::int64_t v);                                        // SMALL_INTEGER / INTEGER / SMALL_BIG
+  // Inline: the pieces a registry entry is made of run a few million times
+  // for one large slice.
+  void integer(std::int64_t v) {  // SMALL_INTEGER / INTEGER / SMALL_BIG
+    // What term_to_binary writes (and ei_encode_longlong for 0..255 and the
+    // old 28-bit range; ei goes to SMALL_BIG_EXT past 28 bits, where the
+    // BEAM uses INTEGER_EXT up to 32).
+    if (v >= 0 && v < 256) {
+      reserve(2);
+      out_[len_++] = kSmallIntegerExt;
+      out_[len_++] = static_cast<std::uint8_t>(v);
+    } else if (v >= INT32_MIN && v <= INT32_MAX) {
+      u8(kIntegerExt);
+      u32(static_cast<std::uint32_t>(static_cast<std::int32_t>(v)));
+    } else {
+      small_big(v);
+    }
+  }
   void big(bool negative, std::span<const std::uint8_t> magnitude);     // outside int64 (little-endian digits)
   void floating(double d);                                              // NEW_FLOAT_EXT
   void atom(const Atom& a);                                             // SMALL_ATOM_UTF8 / ATOM_UTF8
-  void pid(const Pid& p);                                               // NEW_PID_EXT
+  void pid(const Pid& p) {  // NEW_PID_EXT, by hand: ei_encode_pid masks ID/Serial to 15/13 bits
+    u8(kNewPidExt);
+    atom(p.node);
+    u32(p.id);
+    u32(p.serial);
+    u32(p.creation);
+  }
   void port(const Port& p);                                             // NEW_PORT_EXT / V4_PORT_EXT
   void reference(const Atom& node, std::uint32_t creation, std::span<const std::uint32_t> ids);  // NEWER_REFERENCE_EXT
   void bits(std::span<const std::uint8_t> bytes, std::size_t bit_size); // BINARY_EXT / BIT_BINARY_EXT
   // A proper list of 1..65535 integers in 0..255, as STRING_EXT (what the
   // codec writes for such a list).
   void byte_list(std::span<const std::uint8_t> bytes);
-  void tuple_header(std::size_t arity);
-  void map_header(std::size_t size);
+  // The headers as ei_encode_tuple_header / map_header / list_header write them.
+  void tuple_header(std::size_t arity) {
+    if (arity <= 0xFF) {
+      reserve(2);
+      out_[len_++] = kSmallTupleExt;
+      out_[len_++] = static_cast<std::uint8_t>(arity);
+    } else {
+      u8(kLargeTupleExt);
+      u32(static_cast<std::uint32_t>(arity));
+    }
+  }
+  void map_header(std::size_t size) {
+    u8(kMapExt);
+    u32(static_cast<std::uint32_t>(size));
+  }
   // LIST_EXT header: `n` elements then the tail follow (n = 0: NIL_EXT, as ei).
-  void list_header(std::size_t n);
+  void list_header(std::size_t n) {
+    if (n == 0) return nil();
+    u8(kListExt);
+    u32(static_cast<std::uint32_t>(n));
+  }
   void nil() { u8(kNilExt); }
   // Bytes that already are external format (a Fun's encoding, a cached piece).
   void raw(std::span<const std::uint8_t> bytes) { put(bytes.data(), bytes.size()); }
@@ -69,7 +109,10 @@ class EtfWriter {
   void finish() { out_.resize(len_); }
 
  private:
-  static constexpr std::uint8_t kNilExt = 106;
+  // Tags (erl_ext_dist; interop/codec_tags.hpp names them all, checked there).
+  static constexpr std::uint8_t kNewPidExt = 88, kSmallIntegerExt = 97, kIntegerExt = 98, kSmallTupleExt = 104,
+                                kLargeTupleExt = 105, kNilExt = 106, kListExt = 108, kMapExt = 116;
+  void small_big(std::int64_t v);  // an int64 outside int32, as SMALL_BIG_EXT
   // Inlined at every write: out of line GCC stopped inlining it (measured
   // by term_bench: encode ~15% slower than with it inlined).
   [[gnu::always_inline]] void reserve(std::size_t n) {
