@@ -65,7 +65,6 @@ struct FramePayload {
     p.encoded = true;
     return p;
   }
-  bool present() const noexcept { return term != nullptr || encoded; }
 };
 
 // Append one complete frame, 4-byte length prefix included, to `out`.
