@@ -305,7 +305,7 @@ void ConnectionManager::notify(Atom node, bool up) {
 // Sending
 // ===========================================================================
 
-void ConnectionManager::write_ctrl(Connection& c, const ControlMessage& m, const Term* payload, const Pid* sender) {
+void ConnectionManager::write_ctrl(Connection& c, const ControlMessage& m, FramePayload payload, const Pid* sender) {
   const FrameFormat format = frame_format(c);
   auto& out = c.out();
   const std::size_t start = out.size();
@@ -380,6 +380,24 @@ std::error_code ConnectionManager::send_ctrl(Atom node, const ControlMessage& m,
                             sender ? std::optional<Pid>(*sender) : std::nullopt});
   if (fresh) dial(node);
   return {};
+}
+
+std::error_code ConnectionManager::send_ctrl_encoded(Atom node, const ControlMessage& m,
+                                                     std::span<const std::uint8_t> body, bool auto_connect) {
+  if (auto it = conns_.find(node); it != conns_.end()) {
+    auto& c = *it->second;
+    write_ctrl(c, m, FramePayload::encoded_body(body), nullptr);
+    c.flush();
+    return {};
+  }
+  // The pending queue holds Terms (and a peer not yet connected is rare).
+  auto t = decode_body_prefix(body);
+  if (!t || t->consumed != body.size()) {
+    HC_LOG(error) << "message to " << node << " dropped: its encoded payload does not decode"
+                  << (t ? "" : ": " + t.message());
+    return make_error_code(Errc::malformed_term);
+  }
+  return send_ctrl(node, m, &t->term, auto_connect);
 }
 
 // ===========================================================================

@@ -119,6 +119,14 @@ class ConnectionManager final : public ConnectionHandler, public Transport {
   std::error_code send_ctrl(Atom node, const ControlMessage& m, const Term* payload, bool auto_connect = true,
                             const Pid* sender = nullptr) override;
   void connect(Atom node, std::function<void(std::error_code)> done) override;
+  // send_ctrl with a payload already encoded: `body` is the message's
+  // external format without the version byte (crdt::encode_slice_message),
+  // copied into the frame as is, through the same send queue (fragments,
+  // per-sender order) as any payload. Not connected: the body is decoded
+  // into a Term and queued as send_ctrl queues (rare: a slice to a peer
+  // being dialled); Errc::malformed_term when it does not decode.
+  std::error_code send_ctrl_encoded(Atom node, const ControlMessage& m, std::span<const std::uint8_t> body,
+                                    bool auto_connect = true);
 
   void disconnect(Atom node);
   // Keep `node` connected: dial now, redial with backoff when it drops.
@@ -165,7 +173,7 @@ class ConnectionManager final : public ConnectionHandler, public Transport {
   void schedule_reconnect(Atom node);
   void accept();
   // Encode into c's queue (fragmented when large and the peer has FRAGMENTS); no flush.
-  void write_ctrl(Connection& c, const ControlMessage& m, const Term* payload, const Pid* sender);
+  void write_ctrl(Connection& c, const ControlMessage& m, FramePayload payload, const Pid* sender);
   void notify(Atom node, bool up);
   // Encode a large message on encoder_ (see offload_encode_terms); false:
   // encode it here as usual.

@@ -81,7 +81,7 @@ void append_control(std::vector<std::uint8_t>& out, const ControlMessage& contro
   append_control_body(out, control);
 }
 
-bool append_dist_frame(std::vector<std::uint8_t>& out, const ControlMessage& control, const Term* payload,
+bool append_dist_frame(std::vector<std::uint8_t>& out, const ControlMessage& control, FramePayload payload,
                        FrameFormat format) {
   // Written in place (the codec appends in amortised O(term size)), then the
   // 4-byte length is patched in.
@@ -90,13 +90,22 @@ bool append_dist_frame(std::vector<std::uint8_t>& out, const ControlMessage& con
   if (format == FrameFormat::pass_through) {
     out.push_back(112);
     append_control(out, control);
-    if (payload) append_external(out, *payload);
+    if (payload.encoded) {
+      out.push_back(131);
+      out.insert(out.end(), payload.body.begin(), payload.body.end());
+    } else if (payload.term) {
+      append_external(out, *payload.term);
+    }
   } else {
     // A distribution header with no atom-cache references; the terms after
     // it carry no version byte.
     out.insert(out.end(), {131, 68, 0});
     append_control_body(out, control);
-    if (payload) hc::encode_to(out, *payload);
+    if (payload.encoded) {
+      out.insert(out.end(), payload.body.begin(), payload.body.end());
+    } else if (payload.term) {
+      hc::encode_to(out, *payload.term);
+    }
   }
   const std::size_t n = out.size() - start - 4;
   if (n > kMaxFramePayload) {  // the length would wrap: the peer would misframe the stream

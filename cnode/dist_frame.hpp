@@ -48,11 +48,30 @@ void append_control(std::vector<std::uint8_t>& out, const ControlMessage& contro
 // incompatible erlang" otherwise).
 enum class FrameFormat { pass_through, dist_header };
 
+// The payload of a frame: none, a term (encoded as the frame is written),
+// or a term already encoded: its external format without the version byte
+// (a body, as crdt::encode_slice_message writes it), copied in as is, with
+// 131 in front where the frame format wants one. Non-owning: the term or
+// bytes must outlive the append_dist_frame call.
+struct FramePayload {
+  const Term* term = nullptr;
+  std::span<const std::uint8_t> body;
+  bool encoded = false;
+  FramePayload() = default;
+  FramePayload(const Term* t) : term(t) {}  // NOLINT: implicit, as the `const Term*` payloads were
+  static FramePayload encoded_body(std::span<const std::uint8_t> bytes) {
+    FramePayload p;
+    p.body = bytes;
+    p.encoded = true;
+    return p;
+  }
+};
+
 // Append one complete frame, 4-byte length prefix included, to `out`.
 // Returns false, and leaves `out` as it was, when the frame is longer than a
 // 4-byte length can say (kMaxFramePayload): such a message cannot be sent.
-bool append_dist_frame(std::vector<std::uint8_t>& out, const ControlMessage& control,
-                       const Term* payload = nullptr, FrameFormat format = FrameFormat::pass_through);
+bool append_dist_frame(std::vector<std::uint8_t>& out, const ControlMessage& control, FramePayload payload = {},
+                       FrameFormat format = FrameFormat::pass_through);
 std::vector<std::uint8_t> encode_dist_frame(const ControlMessage& control, const Term* payload = nullptr,
                                             FrameFormat format = FrameFormat::pass_through);
 

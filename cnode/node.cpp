@@ -16,6 +16,7 @@
 #include "cnode/node_impl.hpp"
 #include "cnode/overloaded.hpp"
 #include "cnode/system_services.hpp"
+#include "cnode/term_io.hpp"
 
 namespace hc::cnode {
 namespace asio = boost::asio;
@@ -226,6 +227,24 @@ void NodeImpl::send_from(const Pid& from, const Dest& to, const Term& msg) {
                  [](const RouteNowhere&) {},
                  [&](const RouteLocal& r) { procs_.deliver(r.pid, msg); },
                  [&](const RouteRemote& r) { conns_.send_ctrl(r.node, r.control, &msg, r.auto_connect); },
+             },
+             router_.route(from, to));
+}
+
+void NodeImpl::send_encoded_from(const Pid& from, const Dest& to, std::span<const std::uint8_t> body) {
+  std::visit(overloaded{
+                 [](const RouteNowhere&) {},
+                 [&](const RouteLocal& r) {
+                   // A local receiver gets a Term (rare for the pre-encoded
+                   // sends: a CRDT's slice to a neighbour on this node).
+                   auto t = decode_body_prefix(body);
+                   if (!t || t->consumed != body.size()) {
+                     HC_LOG(error) << "message to " << Term(r.pid) << " dropped: its encoded payload does not decode";
+                     return;
+                   }
+                   procs_.deliver(r.pid, std::move(t->term));
+                 },
+                 [&](const RouteRemote& r) { conns_.send_ctrl_encoded(r.node, r.control, body, r.auto_connect); },
              },
              router_.route(from, to));
 }

@@ -33,6 +33,7 @@ Term Dest::to_term() const {
 Process::~Process() = default;
 
 void Process::send(const Dest& to, const Term& message) { ctx_->send(pid_, to, message); }
+void Process::send_encoded(const Dest& to, std::span<const std::uint8_t> body) { ctx_->send_encoded(pid_, to, body); }
 bool Process::register_name(Atom name) { return ctx_->register_name(pid_, name); }
 bool Process::add_name(Atom name) { return ctx_->add_name(pid_, name); }
 bool Process::unregister_name() { return name_ && ctx_->unregister_name(*name_); }

@@ -28,6 +28,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <system_error>
 #include <unordered_map>
@@ -122,6 +123,12 @@ class Process {
 
   // ---- messaging ----------------------------------------------------------
   void send(const Dest& to, const Term& message);
+  // send() of a message already encoded: `body` is its external format
+  // without the version byte (131), e.g. crdt::encode_slice_message's
+  // bytes; they go into the frame as they are (decoded only for a local
+  // receiver or a peer still being dialled). The caller guarantees a
+  // well-formed term: a body that does not decode is dropped with a log line.
+  void send_encoded(const Dest& to, std::span<const std::uint8_t> body);
   // Register/unregister a local name (false when taken / not registered).
   bool register_name(Atom name);
   bool unregister_name();

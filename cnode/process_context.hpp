@@ -10,6 +10,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <span>
 
 #include "cnode/timer.hpp"
 #include "interop/term.hpp"
@@ -26,6 +27,10 @@ class ProcessContext {
 
   // ---- messaging and names
   virtual void send(const Pid& self, const Dest& to, const Term& message) = 0;
+  // send() of a message already encoded: `body` is its external format
+  // without the version byte; copied into the frame to a peer, decoded for
+  // a local receiver. O(body) either way.
+  virtual void send_encoded(const Pid& self, const Dest& to, std::span<const std::uint8_t> body) = 0;
   virtual bool register_name(const Pid& self, Atom name) = 0;
   virtual bool add_name(const Pid& self, Atom name) = 0;
   virtual bool unregister_name(Atom name) = 0;

@@ -1,5 +1,6 @@
-// Internal to the AWLWWMap implementation (aw_lww_map.cpp, aw_lww_join.cpp):
-// the byte layout of a key's record and the term helpers both files use.
+// Internal to the AWLWWMap implementation (aw_lww_map.cpp, aw_lww_join.cpp,
+// slice_encode.cpp):
+// the byte layout of a key's record and the term helpers these files use.
 // Not a public header; nothing outside crdt/ includes it.
 #pragma once
 

@@ -2,6 +2,9 @@
 
 #include <cstring>
 #include <type_traits>
+#include <vector>
+
+#include "interop/etf_writer.hpp"
 
 namespace hc::crdt {
 namespace {
@@ -47,6 +50,21 @@ std::string_view get_bytes(std::string_view& in) {
   auto s = in.substr(0, n);
   in.remove_prefix(n);
   return s;
+}
+Port get_port(std::string_view& in) {
+  Port p;
+  p.node = get_atom(in);
+  p.id = get_raw<std::uint64_t>(in);
+  p.creation = get_raw<std::uint32_t>(in);
+  return p;
+}
+Pid get_pid(std::string_view& in) {
+  Pid p;
+  p.node = get_atom(in);
+  p.id = get_raw<std::uint32_t>(in);
+  p.serial = get_raw<std::uint32_t>(in);
+  p.creation = get_raw<std::uint32_t>(in);
+  return p;
 }
 std::span<const std::uint8_t> as_span(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
@@ -216,21 +234,10 @@ Term unpack_term(std::string_view& in) {
       f.encoded.assign(e.begin(), e.end());
       return Term(std::move(f));
     }
-    case kPort: {
-      Port p;
-      p.node = get_atom(in);
-      p.id = get_raw<std::uint64_t>(in);
-      p.creation = get_raw<std::uint32_t>(in);
-      return Term(p);
-    }
-    case kPid: {
-      Pid p;
-      p.node = get_atom(in);
-      p.id = get_raw<std::uint32_t>(in);
-      p.serial = get_raw<std::uint32_t>(in);
-      p.creation = get_raw<std::uint32_t>(in);
-      return Term(p);
-    }
+    case kPort:
+      return Term(get_port(in));
+    case kPid:
+      return Term(get_pid(in));
     case kTuple: {
       auto n = get_varint(in);
       TermVector el;
@@ -272,6 +279,109 @@ Term unpack_term(std::string_view& in) {
       el.reserve(n);
       for (std::size_t i = 0; i < n; ++i) el.push_back(unpack_term(in));
       return Term::tuple(std::move(el));
+    }
+  }
+}
+
+namespace {
+// A packed proper list of 1..65535 integers in 0..255 (the codec writes it
+// as STRING_EXT): its bytes into `chars` and `in` advanced past it; `in`
+// starts after the list header and is left alone otherwise.
+bool packed_byte_list(std::string_view& list, std::uint64_t n, std::vector<std::uint8_t>& chars) {
+  std::string_view in = list;
+  if (n >= 65536) return false;
+  chars.clear();
+  for (std::uint64_t i = 0; i < n; ++i) {
+    if (in.empty() || static_cast<std::uint8_t>(in.front()) != kInt) return false;
+    in.remove_prefix(1);
+    std::int64_t v = unzigzag(get_varint(in));
+    if (v < 0 || v > 255) return false;
+    chars.push_back(static_cast<std::uint8_t>(v));
+  }
+  if (in.empty() || static_cast<std::uint8_t>(in.front()) != kNil) return false;
+  list = in.substr(1);
+  return true;
+}
+}  // namespace
+
+void write_packed_etf(std::string_view& in, EtfWriter& w) {
+  auto tag = static_cast<std::uint8_t>(in.front());
+  in.remove_prefix(1);
+  switch (tag) {
+    case kInt:
+      w.integer(unzigzag(get_varint(in)));
+      return;
+    case kBig: {
+      bool negative = in.front() != 0;
+      in.remove_prefix(1);
+      w.big(negative, as_span(get_bytes(in)));
+      return;
+    }
+    case kFloat:
+      w.floating(get_raw<double>(in));
+      return;
+    case kAtom:
+      w.atom(get_atom(in));
+      return;
+    case kRef: {
+      Atom node = get_atom(in);
+      auto creation = get_raw<std::uint32_t>(in);
+      auto n = static_cast<std::uint8_t>(in.front());
+      in.remove_prefix(1);
+      std::uint32_t ids[256];
+      for (std::size_t i = 0; i < n; ++i) ids[i] = get_raw<std::uint32_t>(in);
+      w.reference(node, creation, {ids, n});
+      return;
+    }
+    case kFun: {
+      in.remove_prefix(1 + 2 * sizeof(Atom) + 4);  // is_export, module, function, arity
+      w.raw(as_span(get_bytes(in)));                // the fun's canonical encoding
+      return;
+    }
+    case kPort:
+      w.port(get_port(in));
+      return;
+    case kPid:
+      w.pid(get_pid(in));
+      return;
+    case kTuple: {
+      auto n = get_varint(in);
+      w.tuple_header(n);
+      for (std::uint64_t i = 0; i < n; ++i) write_packed_etf(in, w);
+      return;
+    }
+    case kMap: {
+      auto n = get_varint(in);
+      w.map_header(n);
+      for (std::uint64_t i = 0; i < 2 * n; ++i) write_packed_etf(in, w);
+      return;
+    }
+    case kNil:
+      w.nil();
+      return;
+    case kList: {
+      auto n = get_varint(in);
+      thread_local std::vector<std::uint8_t> chars;
+      if (packed_byte_list(in, n, chars)) {
+        w.byte_list(chars);
+        return;
+      }
+      w.list_header(n);
+      for (std::uint64_t i = 0; i <= n; ++i) write_packed_etf(in, w);  // the elements, then the tail
+      return;
+    }
+    case kBits: {
+      auto bits = get_varint(in);
+      std::size_t nbytes = (bits + 7) / 8;
+      w.bits(as_span(in.substr(0, nbytes)), bits);
+      in.remove_prefix(nbytes);
+      return;
+    }
+    default: {
+      std::size_t n = tag - kSmallTuple0;
+      w.tuple_header(n);
+      for (std::size_t i = 0; i < n; ++i) write_packed_etf(in, w);
+      return;
     }
   }
 }

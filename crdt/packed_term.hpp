@@ -22,6 +22,10 @@
 
 #include "interop/term.hpp"
 
+namespace hc {
+class EtfWriter;
+}
+
 namespace hc::crdt {
 
 // Appends the encoding of `term` to `out`.
@@ -38,6 +42,12 @@ inline std::string pack_term(const Term& term) {
 Term unpack_term(std::string_view& bytes);
 
 inline Term unpack_term_all(std::string_view bytes) { return unpack_term(bytes); }
+
+// Writes the external format of the term packed at the front of `bytes`
+// (exactly what encode_to(out, unpack_term(bytes)) writes, without building
+// the Term) and advances `bytes`. Cost: O(packed size); no allocation but
+// a list of more than 256 small integers' scratch.
+void write_packed_etf(std::string_view& bytes, EtfWriter& out);
 
 // Fast non-cryptographic hash of packed bytes (for hash tables).
 std::uint64_t packed_hash(std::string_view bytes) noexcept;

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "crdt/merkle_map.hpp"  // is_round_start
+#include "crdt/slice_encode.hpp"
 
 namespace hc::crdt {
 namespace {
@@ -334,8 +335,7 @@ void SyncEngine::handle_diff(const Term& diff_term, SyncActions& out) {
     if (d.originator == d.to) {
       out.push_back(action::Send{d.to, tuple(atom_term("get_diff"), d.to_term(), keys)});
     } else {
-      out.push_back(action::Send{
-          d.to, tuple(atom_term("diff"), state_.slice_term(keys.list_elements(), d.dots), keys)});
+      send_slice(d.to, keys, d.dots, out);
     }
   }
   ack_diff(d, out);
@@ -381,8 +381,18 @@ void SyncEngine::handle_get_diff(const Term& diff_term, const Term& keys, SyncAc
     return;
   }
   CausalDiff d = parsed->reversed();
-  out.push_back(action::Send{d.to, tuple(atom_term("diff"), state_.slice_term(keys.list_elements(), d.dots), keys)});
+  send_slice(d.to, keys, d.dots, out);
   ack_diff(d, out);
+}
+
+void SyncEngine::send_slice(const Term& to, const Term& keys, const Term& dots, SyncActions& out) const {
+  if (!config_.encode_slices) {
+    out.push_back(action::Send{to, tuple(atom_term("diff"), state_.slice_term(keys.list_elements(), dots), keys)});
+    return;
+  }
+  action::Send s{to, Term(), {}};
+  encode_slice_message(state_, keys, dots, s.encoded);
+  out.push_back(std::move(s));
 }
 
 void SyncEngine::handle_slice(const Term& slice, const Term& keys, SyncActions& out) {

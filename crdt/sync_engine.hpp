@@ -148,12 +148,22 @@ struct SyncConfig {
   // DeltaCrdt's behaviour: the whole slice in one go). See the protocol
   // notes above; the host must answer action::Continue.
   std::size_t slice_chunk_keys = 0;
+  // Send state slices (`{diff, %AWLWWMap{}, Keys}`: the answer to a
+  // get_diff, the last step of a peer's round) as bytes written straight
+  // from the packed records (crdt/slice_encode.hpp) in action::Send's
+  // `encoded`, instead of as a Term (false: the Term, as the engine tests
+  // and the golden replays look at it). Same bytes on the wire; a 100 000-
+  // key slice no longer builds and frees a Term tree in one turn.
+  bool encode_slices = false;
 };
 
 namespace action {
 struct Send {  // send(To, Message); To is a pid, an atom or {Name, Node}
   Term to;
-  Term message;
+  Term message;  // [] when `encoded` holds the message
+  // Non-empty: the message as external format without the version byte
+  // (SyncConfig::encode_slices; only state slices are sent so).
+  std::vector<std::uint8_t> encoded;
 };
 struct Monitor {  // erlang:monitor(process, Neighbour); DOWN -> handle_down
   Term neighbour;
@@ -248,6 +258,8 @@ class SyncEngine {
   void handle_diff(const Term& diff_term, SyncActions& out);
   void handle_get_diff(const Term& diff_term, const Term& keys, SyncActions& out);
   void handle_slice(const Term& slice, const Term& keys, SyncActions& out);
+  // {diff, slice_term(Keys, Dots), Keys} to `to` (encoded with encode_slices).
+  void send_slice(const Term& to, const Term& keys, const Term& dots, SyncActions& out) const;
   // A message that waits while busy(): {diff, _}, {diff, _, _}, {get_diff, _, _}.
   static bool waits_while_busy(const Term& message);
   void handle_remote(const Term& message, SyncActions& out);

@@ -14,6 +14,7 @@
 #include "cnode/process_table.hpp"
 #include "cnode/router.hpp"
 #include "cnode/signals.hpp"
+#include "interop/codec.hpp"
 #include "io_loop.hpp"
 #include "manual_turns.hpp"
 
@@ -132,38 +133,51 @@ Term long_list(int n) {
   return Term::list(std::move(items));
 }
 
-// Two managers on one io_context; `a` connected to `b`. `a` encodes its
-// messages of 1 000 terms and more on its worker thread, `b` decodes its
-// incoming messages of 64 KiB and more on its own.
-struct OffloadPair {
+// Manager `a` dials `b` over loopback (b listens; nothing dials a); both
+// stop, and their closes run, at the end.
+struct OneWayPair {
   asio::io_context io;
   ManualTimerService clock_a, clock_b;
   RecordingEvents events_a, events_b;
   std::uint16_t port_b = 0, unused = 0;
-  std::unique_ptr<ConnectionManager> a, b;
+  ConnectionManager a, b;
+  explicit OneWayPair(std::function<ConnectionConfig()> config_a = [] { return config_for(kSelf); },
+                      ConnectionManagerOptions oa = options_for(kSelf), ConnectionManagerOptions ob = options_for(kPeer))
+      : a(io, clock_a, events_a, std::move(oa), std::move(config_a), std::make_unique<LoopbackDialer>(io, port_b)),
+        b(io, clock_b, events_b, std::move(ob), [] { return config_for(kPeer); },
+          std::make_unique<LoopbackDialer>(io, unused)) {
+    BOOST_REQUIRE(!b.listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)));
+    port_b = b.port();
+    b.start_accepting();
+  }
+  ~OneWayPair() {
+    a.stop();
+    b.stop();
+    run_for(io, 200ms);  // let the closes run
+  }
+};
+
+// `a` connected to `b`. `a` encodes its messages of 1 000 terms and more on
+// its worker thread, `b` decodes its incoming messages of 64 KiB and more
+// on its own.
+ConnectionManagerOptions encoding_a() {
+  ConnectionManagerOptions o = options_for(kSelf);
+  o.offload_encode_terms = 1000;
+  return o;
+}
+ConnectionManagerOptions decoding_b() {
+  ConnectionManagerOptions o = options_for(kPeer);
+  o.offload_decode_bytes = 64 * 1024;
+  return o;
+}
+struct OffloadPair : OneWayPair {
   const Pid from{kSelf, 1, 0, 42}, to{kPeer, 1, 0, 42};
-  OffloadPair() {
-    ConnectionManagerOptions ob = options_for(kPeer);
-    ob.offload_decode_bytes = 64 * 1024;
-    ConnectionManagerOptions oa = options_for(kSelf);
-    oa.offload_encode_terms = 1000;
-    a = std::make_unique<ConnectionManager>(io, clock_a, events_a, oa, [] { return config_for(kSelf); },
-                                            std::make_unique<LoopbackDialer>(io, port_b));
-    b = std::make_unique<ConnectionManager>(io, clock_b, events_b, ob, [] { return config_for(kPeer); },
-                                            std::make_unique<LoopbackDialer>(io, unused));
-    BOOST_REQUIRE(!b->listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)));
-    port_b = b->port();
-    b->start_accepting();
+  OffloadPair() : OneWayPair([] { return config_for(kSelf); }, encoding_a(), decoding_b()) {
     bool up = false;
-    a->connect(kPeer, [&](std::error_code ec) { up = !ec; });
+    a.connect(kPeer, [&](std::error_code ec) { up = !ec; });
     BOOST_REQUIRE(run_until(io, [&] { return up; }));
   }
-  ~OffloadPair() {
-    a->stop();
-    b->stop();
-    run_for(io, 200ms);
-  }
-  void send(const Term& t) { BOOST_TEST(!a->send_ctrl(kPeer, ctrl::SendSender{from, to}, &t)); }
+  void send(const Term& t) { BOOST_TEST(!a.send_ctrl(kPeer, ctrl::SendSender{from, to}, &t)); }
 };
 
 
@@ -396,22 +410,15 @@ BOOST_AUTO_TEST_CASE(a_send_queue_over_its_limit_closes_that_connection_with_nod
   // The peer's connection queue is bounded (ConnectionConfig::max_send_queue):
   // past it the connection closes (send_queue_full) and the processes see
   // noconnection, as Erlang may lose messages only with the connection.
-  asio::io_context io;
-  ManualTimerService clock_a, clock_b;
-  RecordingEvents events_a, events_b;
-  std::uint16_t port_b = 0, unused = 0;
-  auto small_queue = [] {
+  OneWayPair pair([] {
     ConnectionConfig c = config_for(kSelf);
     c.max_send_queue = 64 * 1024;
     return c;
-  };
-  ConnectionManager a(io, clock_a, events_a, options_for(kSelf), small_queue,
-                      std::make_unique<LoopbackDialer>(io, port_b));
-  ConnectionManager b(io, clock_b, events_b, options_for(kPeer), [] { return config_for(kPeer); },
-                      std::make_unique<LoopbackDialer>(io, unused));
-  BOOST_REQUIRE(!b.listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)));
-  port_b = b.port();
-  b.start_accepting();
+  });
+  auto& io = pair.io;
+  auto& a = pair.a;
+  auto& events_a = pair.events_a;
+  auto& events_b = pair.events_b;
   bool up = false;
   a.connect(kPeer, [&](std::error_code ec) { up = !ec; });
   BOOST_REQUIRE(run_until(io, [&] { return up; }));
@@ -426,9 +433,41 @@ BOOST_AUTO_TEST_CASE(a_send_queue_over_its_limit_closes_that_connection_with_nod
   BOOST_TEST(events_a.downs.front().second == Term(Atom("noconnection")));
   BOOST_TEST(!a.is_connected(kPeer));
   BOOST_TEST(events_b.payloads.size() == 1u);  // the big message never went out
-  a.stop();
-  b.stop();
-  run_for(io, 200ms);
+}
+
+BOOST_AUTO_TEST_CASE(encoded_payloads_arrive_as_their_terms_queued_fragmented_and_in_order) {
+  // send_ctrl_encoded: while the peer is dialled the body waits decoded,
+  // with the Term sends, in order; once connected it goes into the frame
+  // as is, a large one in fragments (both ends negotiate FRAGMENTS) that
+  // the sender's next message stays behind.
+  OneWayPair pair;
+  auto& io = pair.io;
+  auto& a = pair.a;
+  auto& events_b = pair.events_b;
+  const Pid from{kSelf, 1, 0, 42}, to{kPeer, 1, 0, 42};
+  auto body_of = [](const Term& t) {
+    std::vector<std::uint8_t> body;
+    encode_to(body, t);
+    return body;
+  };
+  const Term first = tuple(Atom("encoded"), Term(1)), second = payload(2);
+  BOOST_TEST(!a.send_ctrl_encoded(kPeer, ctrl::SendSender{from, to}, body_of(first)));
+  BOOST_TEST(a.pending_sends(kPeer) == 1u);
+  BOOST_TEST(!a.send_ctrl(kPeer, ctrl::SendSender{from, to}, &second));
+  std::vector<std::uint8_t> bad{131};  // not a term
+  BOOST_TEST(a.send_ctrl_encoded(kPeer, ctrl::SendSender{from, to}, bad) == make_error_code(Errc::malformed_term));
+  BOOST_REQUIRE(run_until(io, [&] { return events_b.payloads.size() == 2u; }));
+  BOOST_TEST(events_b.payloads == (std::vector<Term>{first, second}));
+
+  const Term big = tuple(Atom("diff"), Term::binary(std::string(300 * 1024, 'x')), list(Term(1)));  // ~5 fragments
+  const Term after = payload(3);
+  const auto frames_before = a.stats().frames_out;
+  BOOST_TEST(!a.send_ctrl_encoded(kPeer, ctrl::SendSender{from, to}, body_of(big)));
+  BOOST_TEST(!a.send_ctrl(kPeer, ctrl::SendSender{from, to}, &after));
+  BOOST_REQUIRE(run_until(io, [&] { return events_b.payloads.size() == 4u; }));
+  BOOST_TEST(events_b.payloads[2] == big);
+  BOOST_TEST(events_b.payloads[3] == after);
+  BOOST_TEST(a.stats().frames_out == frames_before + 2);  // one message each, however many fragments
 }
 
 BOOST_AUTO_TEST_CASE(large_messages_are_decoded_on_the_worker_and_delivered_in_order) {
@@ -440,8 +479,8 @@ BOOST_AUTO_TEST_CASE(large_messages_are_decoded_on_the_worker_and_delivered_in_o
   for (const Term& t : sent) p.send(t);
   BOOST_REQUIRE(run_until(p.io, [&] { return p.events_b.payloads.size() == sent.size(); }));
   BOOST_TEST(p.events_b.payloads == sent);
-  BOOST_TEST(p.b->stats().decodes_offloaded == 2u);
-  BOOST_TEST(p.a->stats().encodes_offloaded == 2u);  // the small ones waited behind them at the sender, too
+  BOOST_TEST(p.b.stats().decodes_offloaded == 2u);
+  BOOST_TEST(p.a.stats().encodes_offloaded == 2u);  // the small ones waited behind them at the sender, too
   // Every delivery ran on the io thread (this one), decoded or not there.
   for (auto id : p.events_b.threads) BOOST_TEST((id == std::this_thread::get_id()));
   // The connection goes on as before.
@@ -457,9 +496,9 @@ BOOST_AUTO_TEST_CASE(a_sender_whose_large_message_encodes_is_overtaken_only_by_o
   p.send(big);                   // encoded on a's worker
   p.send(payload(1));            // same sender: waits behind it
   const Term o = payload(2);     // another sender: not held
-  BOOST_TEST(!p.a->send_ctrl(kPeer, ctrl::SendSender{other, p.to}, &o));
+  BOOST_TEST(!p.a.send_ctrl(kPeer, ctrl::SendSender{other, p.to}, &o));
   BOOST_REQUIRE(run_until(p.io, [&] { return p.events_b.payloads.size() == 3u; }));
-  BOOST_TEST(p.a->stats().encodes_offloaded == 1u);
+  BOOST_TEST(p.a.stats().encodes_offloaded == 1u);
   // The big one's sender keeps its order whatever the other did.
   std::vector<Term> of_sender;
   for (const Term& t : p.events_b.payloads)
@@ -471,12 +510,12 @@ BOOST_AUTO_TEST_CASE(a_connection_closed_while_its_message_decodes_delivers_noth
   OffloadPair p;
   p.send(long_list(400'000));
   p.send(payload(1));
-  BOOST_REQUIRE(run_until(p.io, [&] { return p.b->decoding(kSelf); }));
-  p.b->disconnect(kSelf);
+  BOOST_REQUIRE(run_until(p.io, [&] { return p.b.decoding(kSelf); }));
+  p.b.disconnect(kSelf);
   BOOST_REQUIRE(run_until(p.io, [&] { return !p.events_b.downs.empty(); }));
   run_for(p.io, 300ms);  // the decode finishes meanwhile
   BOOST_TEST(p.events_b.payloads.empty());
-  BOOST_TEST(!p.b->is_connected(kSelf));
+  BOOST_TEST(!p.b.is_connected(kSelf));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -7,6 +7,7 @@
 
 #include "cnode/gen_server.hpp"
 #include "cnode/node.hpp"
+#include "interop/codec.hpp"
 #include "support/polled_node.hpp"
 
 using namespace hc;
@@ -81,6 +82,29 @@ BOOST_AUTO_TEST_CASE(send_by_pid_name_and_order) {
   n.settle();
   BOOST_TEST(log == (std::vector<Term>{Term(1), Term(2), Term(3)}));
   BOOST_TEST((n.node->whereis(Atom("rec")) == std::optional<Pid>(p)));
+}
+
+BOOST_AUTO_TEST_CASE(an_encoded_send_reaches_a_local_process_as_its_term) {
+  // Process::send_encoded to a process on this node: the body is decoded;
+  // one that does not decode is dropped (and the next send still arrives).
+  class Sender final : public Process {
+   public:
+    void handle_message(const Term& m) override {
+      std::vector<std::uint8_t> body;
+      encode_to(body, tuple(Atom("got"), m));
+      send_encoded(Dest(Atom("rec")), body);
+      const std::uint8_t bad[] = {116, 0, 0, 0, 9};  // a map header, no entries
+      send_encoded(Dest(Atom("rec")), bad);
+      send(Dest(Atom("rec")), Term(Atom("after")));
+    }
+  };
+  std::vector<Term> log;
+  LocalNode n;
+  n.recorder(&log, SpawnOptions{false, Atom("rec"), false});
+  Pid s = n.node->spawn(std::make_unique<Sender>());
+  n.node->send(n.node->null_pid(), s, binary("payload"));
+  n.settle();
+  BOOST_TEST(log == (std::vector<Term>{tuple(Atom("got"), binary("payload")), Term(Atom("after"))}));
 }
 
 BOOST_AUTO_TEST_CASE(queued_sees_the_messages_behind_the_current_one) {

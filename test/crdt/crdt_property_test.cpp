@@ -13,6 +13,7 @@
 
 #include "crdt/slice_join.hpp"
 #include "interop/phash2.hpp"
+#include "property_seeds.hpp"
 #include "sim_cluster.hpp"
 
 using namespace hc;
@@ -21,14 +22,7 @@ using hc::crdt::test::SimCluster;
 
 namespace {
 
-std::vector<std::uint64_t> seeds() {
-  if (const char* s = std::getenv("HC_SEED")) return {std::strtoull(s, nullptr, 10)};
-  std::uint64_t n = 200;
-  if (const char* s = std::getenv("HC_PROPERTY_SEEDS")) n = std::strtoull(s, nullptr, 10);
-  std::vector<std::uint64_t> out;
-  for (std::uint64_t i = 1; i <= n; ++i) out.push_back(i * 2654435761u % 1000003u);
-  return out;
-}
+using hc::crdt::test::seeds;
 
 // Key space: a few Horde-shaped keys plus two keys with one 32-bit hash.
 const std::vector<Term>& key_space() {
