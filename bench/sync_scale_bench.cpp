@@ -105,9 +105,9 @@ cnode::NodeOptions node_options(const std::string& cookie) {
   o.cookie = cookie;
   o.listen_address = "127.0.0.1";
   o.discovery = false;
-  // HC_SCALE_OFFLOAD=0: decode every message on the io thread (as before
-  // the worker decode), for a before/after in one binary.
-  if (const char* e = std::getenv("HC_SCALE_OFFLOAD"); e && *e == '0') o.offload_decode_bytes = 0;
+  // HC_SCALE_OFFLOAD=0: decode and encode every message on the io thread
+  // (as before the worker threads), for a before/after in one binary.
+  if (const char* e = std::getenv("HC_SCALE_OFFLOAD"); e && *e == '0') o.offload_decode_bytes = o.offload_encode_terms = 0;
   return o;
 }
 

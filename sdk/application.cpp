@@ -199,6 +199,9 @@ void tune_malloc() {
   if (std::getenv("GLIBC_TUNABLES") != nullptr) return;
   mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   mallopt(M_MXFAST, 0);
+#if defined(M_ARENA_MAX)
+  mallopt(M_ARENA_MAX, 1);
+#endif
 #endif
 }
 

@@ -121,8 +121,15 @@ int run_node(int argc, const char* const* argv, ApplicationSpec spec = {});
 //    merged later, all in one malloc_consolidate inside some unrelated
 //    allocation (a quarter of the node's CPU in a whole 100 000-name round,
 //    and single turns of 0.1-0.3 s); without, each free merges its own
-//    block (bench/round_turn_bench: 20 % less CPU per round, same RSS).
-// Thread: any, before other threads allocate. Cost: two mallopt calls.
+//    block (bench/round_turn_bench: 20 % less CPU per round, same RSS);
+//  - one malloc arena (M_ARENA_MAX 1): the node's worker threads decode
+//    large messages (cnode/inbound_decoder.hpp) into Terms that then live
+//    and die on the io thread; from a second arena they cost more to free
+//    and kept their pages apart (sync_scale_bench, BEAM -> C++ at 100 000
+//    names: peak RSS 160 -> 100 MB, peer CPU 3.0-3.2 -> 2.8 s). A program
+//    whose own threads allocate heavily in parallel may prefer more arenas
+//    (GLIBC_TUNABLES=glibc.malloc.arena_max=N with the two settings above).
+// Thread: any, before other threads allocate. Cost: three mallopt calls.
 void tune_malloc();
 
 }  // namespace hc::sdk
