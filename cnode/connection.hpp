@@ -80,6 +80,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // call flush(). Each write takes what is ready plus a slice of fragments.
   std::vector<std::uint8_t>& out() noexcept { return queue_.ready(); }
   DistSendQueue& queue() noexcept { return queue_; }
+  const DistSendQueue& queue() const noexcept { return queue_; }
   // Start a write when none is in flight; past max_send_queue, the
   // connection is closed (in a later turn of the io thread).
   void flush();

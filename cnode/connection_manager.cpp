@@ -10,6 +10,7 @@
 #include "cnode/flags.hpp"
 #include "cnode/log.hpp"
 #include "cnode/term_io.hpp"
+#include "cnode/term_weight.hpp"
 
 namespace hc::cnode {
 namespace asio = boost::asio;
@@ -44,35 +45,6 @@ DistSendQueue::Sender sender_key(const Pid& p) noexcept { return (std::uint64_t(
 // Both sides offer FRAGMENTS: OTP then accepts only header frames.
 FrameFormat frame_format(const Connection& c) {
   return (c.peer_flags() & dflag::FRAGMENTS) ? FrameFormat::dist_header : FrameFormat::pass_through;
-}
-
-// Whether encoding `t` is worth a trip to the worker thread: at least
-// `limit` terms, a binary counting one per 64 bytes. Stops at the limit, so
-// it costs at most `limit` steps (a 100 000-name sync message is millions
-// of terms and 30-250 ms to encode; a call or a reply is a few).
-bool large_to_encode(const Term& t, std::size_t limit) {
-  std::vector<const Term*> stack{&t};
-  std::size_t seen = 0;
-  while (!stack.empty()) {
-    const Term* x = stack.back();
-    stack.pop_back();
-    if (++seen >= limit) return true;
-    if (x->is_tuple()) {
-      for (const Term& e : x->tuple_elements()) stack.push_back(&e);
-    } else if (x->is_map()) {
-      for (const auto& [k, v] : x->map_entries()) {
-        stack.push_back(&k);
-        stack.push_back(&v);
-      }
-    } else if (x->is_list() && !x->is_nil()) {
-      for (const Term& e : x->list_elements()) stack.push_back(&e);
-      stack.push_back(&x->list_tail());
-    } else if (const Bitstring* b = x->as_bitstring()) {
-      seen += b->bytes.size() / 64;
-      if (seen >= limit) return true;
-    }
-  }
-  return false;
 }
 
 }  // namespace
@@ -327,7 +299,7 @@ bool ConnectionManager::encode_on_worker(const std::shared_ptr<Connection>& c, c
   // Only with a distribution header (FRAGMENTS peers: every OTP since 22):
   // the queue keeps the sender's later frames behind the reservation.
   if (opts_.offload_encode_terms == 0 || frame_format(*c) != FrameFormat::dist_header ||
-      !large_to_encode(payload, opts_.offload_encode_terms))
+      !term_weight_at_least(payload, opts_.offload_encode_terms))
     return false;
   auto from = sender ? std::optional<Pid>(*sender) : sender_of(m);
   const auto ticket = c->queue().reserve(from ? sender_key(*from) : DistSendQueue::kNoSender);
@@ -496,6 +468,11 @@ void ConnectionManager::deliver(Connection& c, Result<DistFrame>& parsed, std::s
   auto& f = *parsed;
   HC_LOG(trace) << "<- " << c.peer() << " " << f.control_term << (f.payload ? " + " + to_string(*f.payload) : "");
   events_.on_control(c, f.control, f.payload);
+}
+
+std::size_t ConnectionManager::queued_bytes(Atom node) const {
+  auto it = conns_.find(node);
+  return it == conns_.end() ? 0 : it->second->queue().queued_bytes();
 }
 
 ConnectionStats ConnectionManager::stats() const noexcept {

@@ -140,6 +140,8 @@ class ConnectionManager final : public ConnectionHandler, public Transport {
   // ---- introspection (tests, stats)
   bool is_dialling(Atom node) const { return pending_.count(node) > 0; }
   std::size_t pending_sends(Atom node) const;
+  // Bytes queued on the connection to `node` (0 when not connected).
+  std::size_t queued_bytes(Atom node) const;
   // The delay before the next redial of a kept peer.
   std::optional<std::chrono::milliseconds> next_backoff(Atom node) const;
   ConnectionStats stats() const noexcept;

@@ -14,6 +14,7 @@
 #include "cnode/flags.hpp"
 #include "cnode/log.hpp"
 #include "cnode/node_impl.hpp"
+#include "cnode/term_weight.hpp"
 #include "cnode/overloaded.hpp"
 #include "cnode/system_services.hpp"
 #include "cnode/term_io.hpp"
@@ -60,6 +61,18 @@ NodeImpl::NodeImpl(Node& facade, asio::io_context& io, NodeOptions options, std:
     host_ = opts_.name.substr(at + 1);
   }
   procs_.set_identity(name_, creation_);
+  if (opts_.offload_free_terms > 0) {
+    // A 100 000-name sync message is 50-200 ms to free: on a worker, not
+    // in the io thread's turn (its handler is done with it).
+    procs_.set_reaper([this](Term&& msg) {
+      if (!term_weight_at_least(msg, opts_.offload_free_terms)) return;
+      ++frees_offloaded_;
+      reaper_.run([m = std::move(msg)]() mutable {
+        m = Term();
+        return 0;
+      }, [](int) {});
+    });
+  }
   // What Horde asks every member with erpc: is a (local) pid alive?
   auto alive = [this](std::span<const Term> args) -> Term {
     const Pid* p = args[0].as_pid();
@@ -93,6 +106,7 @@ NodeStats NodeImpl::stats() const noexcept {
   s.frames_out = conns_.stats().frames_out;
   s.decodes_offloaded = conns_.stats().decodes_offloaded;
   s.encodes_offloaded = conns_.stats().encodes_offloaded;
+  s.frees_offloaded = frees_offloaded_;
   return s;
 }
 
@@ -299,6 +313,7 @@ asio::io_context& Node::io() noexcept { return impl_->io(); }
 TimerService& Node::timers() noexcept { return impl_->timers(); }
 NodeStats Node::stats() const noexcept { return impl_->stats(); }
 std::vector<Atom> Node::connected_nodes() const { return impl_->connections().connected_nodes(); }
+std::size_t Node::queued_bytes(Atom node) const { return impl_->connections().queued_bytes(node); }
 std::vector<Atom> Node::visible_nodes() const { return impl_->connections().visible_nodes(); }
 std::shared_ptr<void>& Node::attachment_slot(std::type_index type) { return impl_->attachment_slot(type); }
 bool Node::is_connected(Atom node) const { return impl_->connections().is_connected(node); }

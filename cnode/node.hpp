@@ -50,6 +50,9 @@ struct NodeOptions {
   // Outgoing messages of at least this many terms (a binary: one per 64
   // bytes) are encoded on a worker thread (connection_manager.hpp); 0: never.
   std::size_t offload_encode_terms = kDefaultOffloadEncodeTerms;
+  // Messages of at least this many terms are freed on a worker thread once
+  // their process's handler returned; 0: on the io thread.
+  std::size_t offload_free_terms = kDefaultOffloadEncodeTerms;
   // Outgoing: messages larger than this go out in fragments to FRAGMENTS
   // peers (dist_send_queue.hpp); a connection with more than
   // max_send_queue bytes waiting to be written is closed with
@@ -84,6 +87,7 @@ struct NodeStats {
   std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;
   std::uint64_t decodes_offloaded = 0;  // incoming messages decoded on the worker thread
   std::uint64_t encodes_offloaded = 0;  // outgoing messages encoded on the worker thread
+  std::uint64_t frees_offloaded = 0;    // received messages freed on a worker thread
 };
 
 class Connection;
@@ -120,6 +124,9 @@ class Node {
   // the handshake): what erlang:nodes() / nodes(visible) returns.
   std::vector<Atom> visible_nodes() const;
   bool is_connected(Atom node) const;
+  // Bytes encoded for `node` and not yet written to its socket (0 when not
+  // connected): how far behind the peer reads. Io thread; O(1).
+  std::size_t queued_bytes(Atom node) const;
   // Connect (no-op when connected or connecting). `done`, if given, runs once
   // with the outcome of this attempt.
   void connect(Atom node, std::function<void(std::error_code)> done = {});

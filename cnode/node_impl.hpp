@@ -18,6 +18,7 @@
 
 #include "cnode/connection_manager.hpp"
 #include "cnode/node.hpp"
+#include "cnode/offload.hpp"
 #include "cnode/process_context.hpp"
 #include "cnode/process_table.hpp"
 #include "cnode/router.hpp"
@@ -109,6 +110,7 @@ class NodeImpl final : public ProcessContext, public ConnectionEvents {
   std::uint32_t creation_ = 0;
   std::uint16_t port_ = 0;
   bool stopping_ = false;
+  std::uint64_t frees_offloaded_ = 0;
   RpcExports rpc_exports_;  // functions erpc/rpc may call (rpc_exports.hpp)
   ConnectionManager conns_;
   ProcessTable procs_;
@@ -116,6 +118,9 @@ class NodeImpl final : public ProcessContext, public ConnectionEvents {
   Signals signals_;
   boost::asio::ip::tcp::socket epmd_socket_;
   std::shared_ptr<bool> alive_flag_ = std::make_shared<bool>(true);
+  // Frees large messages after their handler (NodeOptions::offload_free_terms).
+  // Last: joined before the rest goes.
+  Offload reaper_{io_};
 };
 
 }  // namespace hc::cnode

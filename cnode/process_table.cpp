@@ -103,7 +103,9 @@ void ProcessTable::drain(std::uint64_t key) {
   if (it == procs_.end()) return;
   ProcessEntry& e = *it->second;
   e.scheduled = false;
+  const auto until = std::chrono::steady_clock::now() + kTurnTime;
   for (int budget = 0; budget < kTurnBudget && !e.mailbox.empty() && e.proc->alive(); ++budget) {
+    if (budget > 0 && std::chrono::steady_clock::now() >= until) break;
     Term msg = std::move(e.mailbox.front());
     e.mailbox.pop_front();
     e.running = true;
@@ -116,6 +118,7 @@ void ProcessTable::drain(std::uint64_t key) {
       if (!e.pending_exit) e.pending_exit = tuple(Atom("cpp_exception"), Term::binary("unknown"));
     }
     e.running = false;
+    if (reaper_) reaper_(std::move(msg));
     if (e.pending_exit) {
       on_exit_(e, *e.pending_exit);
       return;

@@ -4,7 +4,10 @@
 // Turn order (what the BEAM guarantees and tests rely on): a message is
 // handled in a later turn than the one that delivered it, never re-entrantly;
 // a process's messages are handled in delivery order; one turn handles at
-// most kTurnBudget messages of one process before the others get theirs;
+// most kTurnBudget messages of one process, and none after the turn has
+// taken kTurnTime, before the others get theirs (several large sync
+// messages in one mailbox were one turn of their handlers' sum: 31 s at
+// 1 000 000 names, with no timer or connection served meanwhile);
 // an exit asked for while a process runs (Process::exit, a throw) happens
 // once its callback has returned.
 //
@@ -12,6 +15,8 @@
 // to the ExitHook (the node propagates the signals), which calls finish().
 // Threading: the node's io thread only. Costs: O(1) lookups by pid or name.
 #pragma once
+
+#include <chrono>
 
 #include <cstdint>
 #include <deque>
@@ -53,12 +58,17 @@ struct ProcessRemains {
 class ProcessTable {
  public:
   static constexpr int kTurnBudget = 256;
+  static constexpr std::chrono::milliseconds kTurnTime{10};
   // Run `fn` in a later turn of the io thread (asio::post in the node).
   using Post = std::function<void(std::function<void()>)>;
   // A process must end with `reason` now (not inside its own callback).
   using ExitHook = std::function<void(ProcessEntry&, const Term& reason)>;
 
   ProcessTable(Post post, ExitHook on_exit);
+  // Where a message goes once its handler returned (the node hands large
+  // ones to a worker thread to free); unset: it is destroyed at once.
+  using Reaper = std::function<void(Term&&)>;
+  void set_reaper(Reaper r) { reaper_ = std::move(r); }
   ~ProcessTable();
   ProcessTable(const ProcessTable&) = delete;
   ProcessTable& operator=(const ProcessTable&) = delete;
@@ -115,6 +125,7 @@ class ProcessTable {
 
   Post post_;
   ExitHook on_exit_;
+  Reaper reaper_;
   Atom node_;
   std::uint32_t creation_ = 0;
   std::uint64_t next_pid_ = 1;

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "cnode/log.hpp"
+#include "cnode/node.hpp"
 #include "crdt/merkle_map.hpp"  // is_round_start
 
 namespace hc::horde {
@@ -112,6 +113,13 @@ void CrdtPart::handle_message(cnode::Process& self, const Term& message) {
         })) {
       ++counters_.stale_diffs;
       return;
+    }
+    if (origin && options_.max_queued_for_round > 0 && is_round_start(message)) {
+      const Pid* p = origin->as_pid();
+      if (p && !(p->node == self.self().node) && self.node().queued_bytes(p->node) > options_.max_queued_for_round) {
+        ++counters_.backlogged_diffs;
+        return;
+      }
     }
   }
   if (message.is_record("get_diff", 3)) ++counters_.get_diffs_in;
@@ -252,6 +260,7 @@ Term CrdtPart::stats_term() const {
   // or among the messages waiting for a slice join (SyncEngine).
   s.emplace_back(Term(Atom("stale_diffs")),
                  u(counters_.stale_diffs + (engine_ ? engine_->superseded_rounds() : 0)));
+  s.emplace_back(Term(Atom("backlogged_diffs")), u(counters_.backlogged_diffs));
   s.emplace_back(Term(Atom("slice_steps")), u(engine_ ? engine_->slice_steps() : 0));
   s.emplace_back(Term(Atom("deferred_peer_rounds")), u(engine_ ? engine_->deferred_peer_rounds() : 0));
   s.emplace_back(Term(Atom("diffs_out")), u(counters_.diffs_out));

@@ -481,6 +481,7 @@ BOOST_AUTO_TEST_CASE(large_messages_are_decoded_on_the_worker_and_delivered_in_o
   BOOST_TEST(p.events_b.payloads == sent);
   BOOST_TEST(p.b.stats().decodes_offloaded == 2u);
   BOOST_TEST(p.a.stats().encodes_offloaded == 2u);  // the small ones waited behind them at the sender, too
+  BOOST_TEST(p.a.queued_bytes(kPeer) == 0u);  // all written
   // Every delivery ran on the io thread (this one), decoded or not there.
   for (auto id : p.events_b.threads) BOOST_TEST((id == std::this_thread::get_id()));
   // The connection goes on as before.
@@ -495,6 +496,8 @@ BOOST_AUTO_TEST_CASE(a_sender_whose_large_message_encodes_is_overtaken_only_by_o
   const Term big = long_list(300'000);
   p.send(big);                   // encoded on a's worker
   p.send(payload(1));            // same sender: waits behind it
+  BOOST_TEST(p.a.queued_bytes(kPeer) > 0u);  // the small one, held behind the reservation
+  BOOST_TEST(p.a.queued_bytes(Atom("nobody@127.0.0.1")) == 0u);
   const Term o = payload(2);     // another sender: not held
   BOOST_TEST(!p.a.send_ctrl(kPeer, ctrl::SendSender{other, p.to}, &o));
   BOOST_REQUIRE(run_until(p.io, [&] { return p.events_b.payloads.size() == 3u; }));

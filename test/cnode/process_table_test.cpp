@@ -4,6 +4,7 @@
 #include "cnode/process_table.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <thread>
 #include <set>
 #include <stdexcept>
 
@@ -114,6 +115,25 @@ BOOST_AUTO_TEST_CASE(a_busy_process_yields_after_its_turn_budget) {
   run_round();
   BOOST_TEST(log.size() == std::size_t(ProcessTable::kTurnBudget) + 11);
   BOOST_TEST(log.back() == tuple(busy, Term(ProcessTable::kTurnBudget + 9)));
+}
+
+BOOST_AUTO_TEST_CASE(a_process_whose_handlers_are_slow_yields_after_the_turn_time) {
+  // The second message's handler takes longer than kTurnTime (10 ms): the
+  // third waits for the next round, after the other process's message.
+  const Pid slow = spawn([this](Process& self, const Term& m) {
+    if (m == Term(1)) std::this_thread::sleep_for(ProcessTable::kTurnTime + std::chrono::milliseconds(2));
+    log.push_back(tuple(self.self(), m));
+  });
+  const Pid other = spawn();
+  for (int i = 0; i < 4; ++i) procs.deliver(slow, Term(i));
+  procs.deliver(other, Term(-1));
+  run_round();
+  BOOST_REQUIRE(log.size() == 3u);
+  BOOST_TEST(log[0] == tuple(slow, Term(0)));
+  BOOST_TEST(log[1] == tuple(slow, Term(1)));
+  BOOST_TEST(log[2] == tuple(other, Term(-1)));
+  run_round();
+  BOOST_TEST(log.size() == 5u);
 }
 
 BOOST_AUTO_TEST_CASE(an_exit_asked_inside_a_callback_happens_after_it_and_drops_the_rest) {

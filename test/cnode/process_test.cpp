@@ -107,6 +107,21 @@ BOOST_AUTO_TEST_CASE(an_encoded_send_reaches_a_local_process_as_its_term) {
   BOOST_TEST(log == (std::vector<Term>{tuple(Atom("got"), binary("payload")), Term(Atom("after"))}));
 }
 
+BOOST_AUTO_TEST_CASE(a_large_message_is_freed_off_the_io_thread_after_its_handler) {
+  std::vector<Term> log;
+  LocalNode n;
+  Pid p = n.recorder(&log);
+  std::vector<Term> items;
+  for (int i = 0; i < 30'000; ++i) items.emplace_back(i);
+  const Term big = Term::list(std::move(items));
+  n.node->send(n.node->null_pid(), p, Term(1));
+  n.node->send(n.node->null_pid(), p, big);
+  n.settle();
+  BOOST_REQUIRE(log.size() == 2u);
+  BOOST_TEST(log[1] == big);  // what the handler kept is untouched
+  BOOST_TEST(n.node->stats().frees_offloaded == 1u);  // the small one was freed in place
+}
+
 BOOST_AUTO_TEST_CASE(queued_sees_the_messages_behind_the_current_one) {
   // Each message handled records whether `last` still waits in the mailbox.
   class Peeker final : public Process {
