@@ -136,8 +136,10 @@ class Wire {
       record(*to, "decode " + tag, ms_since(t0), bytes.size());
       t0 = Clock::now();
       SyncActions out = to->handle_message(m);
-      m = Term();  // the mailbox drops the message after its handler
       record(*to, "handle " + tag, ms_since(t0), bytes.size());
+      t0 = Clock::now();
+      m = Term();  // the mailbox drops the message after its handler
+      record(*to, "free " + tag, ms_since(t0), bytes.size());
       route(*to, std::move(out));
     }
   }
