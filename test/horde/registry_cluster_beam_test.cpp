@@ -107,12 +107,15 @@ BOOST_AUTO_TEST_CASE(three_cpp_nodes_register_lookup_unregister_exit_meta) {
 BOOST_AUTO_TEST_CASE(concurrent_registration_has_one_winner_and_the_loser_exits) {
   CppCluster c(2);
   Watcher w0(*c[0].runner), w1(*c[1].runner);
-  // Register on both nodes before either has synced: both succeed locally.
-  auto [p0, r0] = c[0].register_echo(binary("contended"), Term(0));
-  auto [p1, r1] = c[1].register_echo(binary("contended"), Term(1));
-  BOOST_REQUIRE(r0.ok() && r1.ok());
+  // Watched before they register: the loser may be told to exit within a
+  // sync interval, and a monitor set after that would see only noproc.
+  const Pid p0 = c[0].spawn_echo(), p1 = c[1].spawn_echo();
   w0.watch(p0);
   w1.watch(p1);
+  // Register on both nodes before either has synced: both succeed locally.
+  auto r0 = c[0].register_pid(p0, binary("contended"), Term(0));
+  auto r1 = c[1].register_pid(p1, binary("contended"), Term(1));
+  BOOST_REQUIRE(r0.ok() && r1.ok());
   std::optional<Pid> winner;
   BOOST_TEST(eventually([&] {
     auto a = c[0].lookup(binary("contended"));

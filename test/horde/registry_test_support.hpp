@@ -122,12 +122,14 @@ struct CppRegistryNode {
   Pid spawn_echo() {
     return runner->run([this] { return runner->node().spawn(std::make_unique<horde::EchoProcess>()); }).get();
   }
+  hc::Result<Pid> register_pid(const Pid& p, const Term& key, const Term& value) {
+    return with_api([&](horde::RegistryApi& api) { return api.register_pid(p, key, value); },
+                    hc::Result<Pid>(horde::RegistryErrc::no_registry));
+  }
   // Registers a fresh echo process: {pid, result}.
   std::pair<Pid, hc::Result<Pid>> register_echo(const Term& key, const Term& value) {
     Pid p = spawn_echo();
-    auto r = with_api([&](horde::RegistryApi& api) { return api.register_pid(p, key, value); },
-                      hc::Result<Pid>(horde::RegistryErrc::no_registry));
-    return {p, r};
+    return {p, register_pid(p, key, value)};
   }
   std::optional<horde::RegistryMatch> lookup(const Term& key) {
     return with_api([&](horde::RegistryApi& api) { return api.lookup(key); });
