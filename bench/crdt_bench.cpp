@@ -30,9 +30,11 @@
 #include "interop/codec.hpp"
 #include "support/beam_node.hpp"      // erl_module_available
 #include "support/child_process.hpp"  // run_capture
+#include "support/sync_names.hpp"
 
 using namespace hc;
 using namespace hc::crdt;
+using hc::bench::key_of;
 
 namespace {
 
@@ -54,8 +56,6 @@ std::size_t rss_bytes() {
   f >> pages >> resident;
   return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
 }
-
-Term key_of(std::int64_t i) { return tuple(Atom("key"), binary("name-" + std::to_string(i))); }
 
 // {diff, %AWLWWMap{dots: #{777 => Last}, value: Batch}, Keys} for keys [first, first+n).
 Term slice_message(std::int64_t first, std::int64_t n, const Term& reg, const Term& owner) {

@@ -29,24 +29,14 @@
 
 #include "crdt/sync_engine.hpp"
 #include "interop/codec.hpp"
+#include "support/sync_names.hpp"
 #include "sdk/application.hpp"
 
 using namespace hc;
 using namespace hc::crdt;
+using namespace hc::bench;
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
-
-const Term kA = Term(Pid{Atom("a@127.0.0.1"), 1, 0, 1});
-const Term kB = Term(Pid{Atom("b@127.0.0.1"), 2, 0, 1});
-
-Term key_of(std::int64_t i) { return tuple(Atom("key"), binary("name-" + std::to_string(i))); }
-Term value_of(std::int64_t i, std::int64_t gen) {
-  return tuple(tuple(Atom("Elixir.Bench.Registry"), Atom("b@127.0.0.1")), Term(Pid{Atom("b@127.0.0.1"), 100, 0, 1}),
-               Term(i + gen));
-}
 
 SyncEngine make_engine(std::int64_t id, const Term& self, const Term& peer, std::size_t chunk) {
   SyncConfig cfg;
@@ -101,7 +91,7 @@ class Wire {
       if (std::holds_alternative<action::Continue>(act)) {
         continues_.push_back(&from);
       } else if (auto* s = std::get_if<action::Send>(&act)) {
-        SyncEngine& to = s->to == kA ? a_ : b_;
+        SyncEngine& to = s->to == kReplicaA ? a_ : b_;
         if (!s->encoded.empty()) {  // written by the handler (a slice)
           std::vector<std::uint8_t> bytes{131};
           bytes.insert(bytes.end(), s->encoded.begin(), s->encoded.end());
@@ -180,7 +170,7 @@ int main(int argc, char** argv) {
   std::printf("round_turn_bench: A holds the news and starts a round (tick), then B does; every turn timed; "
               "slice_chunk_keys %zu; malloc %s\n", chunk, glibc_malloc ? "glibc defaults" : "tuned as run_node does");
   {
-    SyncEngine a = make_engine(777, kA, kB, chunk), b = make_engine(1, kB, kA, chunk);
+    SyncEngine a = make_engine(777, kReplicaA, kReplicaB, chunk), b = make_engine(1, kReplicaB, kReplicaA, chunk);
     for (std::int64_t i = 0; i < n; ++i) a.put(key_of(i), value_of(i, 0));
     Wire w(a, b);
     w.tick(a);
@@ -189,7 +179,7 @@ int main(int argc, char** argv) {
     std::printf("  B holds %zu keys\n", b.state().size());
   }
   {
-    SyncEngine a = make_engine(777, kA, kB, chunk), b = make_engine(1, kB, kA, chunk);
+    SyncEngine a = make_engine(777, kReplicaA, kReplicaB, chunk), b = make_engine(1, kReplicaB, kReplicaA, chunk);
     for (std::int64_t i = 0; i < n; ++i) a.put(key_of(i), value_of(i, 0));
     b.mutable_state().join_all(a.state());
     b.mutable_state().update_hashes();

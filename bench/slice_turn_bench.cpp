@@ -28,23 +28,13 @@
 #include "crdt/slice_encode.hpp"
 #include "crdt/sync_engine.hpp"
 #include "interop/codec.hpp"
+#include "support/sync_names.hpp"
 
 using namespace hc;
 using namespace hc::crdt;
+using namespace hc::bench;
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
-
-const Term kSelfA = Term(Pid{Atom("a@127.0.0.1"), 1, 0, 1});
-const Term kSelfB = Term(Pid{Atom("b@127.0.0.1"), 2, 0, 1});
-
-Term key_of(std::int64_t i) { return tuple(Atom("key"), binary("name-" + std::to_string(i))); }
-Term value_of(std::int64_t i, std::int64_t gen) {
-  return tuple(tuple(Atom("Elixir.Bench.Registry"), Atom("b@127.0.0.1")), Term(Pid{Atom("b@127.0.0.1"), 100, 0, 1}),
-               Term(i + gen));
-}
 
 SyncEngine make_engine(std::int64_t id, const Term& self, std::size_t chunk) {
   SyncConfig cfg;
@@ -116,8 +106,8 @@ Turns absorb(SyncEngine& e, Term message) {
 
 void run(const char* label, SyncEngine& local, SyncEngine& remote, const std::vector<Term>& keys) {
   // The originator's side: {get_diff, Diff, Keys} -> slice (+ ack).
-  CausalDiff d{remote.state().clone().prepare_partial_diff(), remote.state().context().to_term(), kSelfB, kSelfA,
-               kSelfB, {}};
+  CausalDiff d{remote.state().clone().prepare_partial_diff(), remote.state().context().to_term(), kReplicaB, kReplicaA,
+               kReplicaB, {}};
   Term get_diff = tuple(Atom("get_diff"), d.to_term(), Term::list(TermVector(keys.begin(), keys.end())));
   auto t0 = Clock::now();
   SyncActions out = remote.handle_message(get_diff);
@@ -177,17 +167,17 @@ int main(int argc, char** argv) {
 
   for (std::size_t chunk : chunks) {
     {
-      SyncEngine remote = make_engine(777, kSelfB, chunk);
+      SyncEngine remote = make_engine(777, kReplicaB, chunk);
       for (std::int64_t i = 0; i < n; ++i) remote.put(keys[i], value_of(i, 0));
-      SyncEngine local = make_engine(1, kSelfA, chunk);
+      SyncEngine local = make_engine(1, kReplicaA, chunk);
       run("cold", local, remote, keys);
     }
     {
       // Warm: both hold every name; the remote then rewrote two thirds and
       // removed the rest (conflicting values, removals).
-      SyncEngine remote = make_engine(777, kSelfB, chunk);
+      SyncEngine remote = make_engine(777, kReplicaB, chunk);
       for (std::int64_t i = 0; i < n; ++i) remote.put(keys[i], value_of(i, 0));
-      SyncEngine local = make_engine(1, kSelfA, chunk);
+      SyncEngine local = make_engine(1, kReplicaA, chunk);
       local.mutable_state().join_all(remote.state());
       for (std::int64_t i = 0; i < n; ++i) {
         if (i % 3 == 0) {
