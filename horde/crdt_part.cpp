@@ -107,19 +107,19 @@ void CrdtPart::handle_message(cnode::Process& self, const Term& message) {
     // already under way is never cut (the newer start may itself be
     // deferred by the engine: both would be lost), nor our own rounds.
     const Term* origin = diff_originator(message);
-    if (origin && !(*origin == Term(self.self())) && is_round_start(message) && self.queued([origin](const Term& m) {
+    const bool peer_round_start = origin && !(*origin == Term(self.self())) && is_round_start(message);
+    if (peer_round_start && self.queued([origin](const Term& m) {
           const Term* o = diff_originator(m);
           return o && *o == *origin && is_round_start(m);
         })) {
       ++counters_.stale_diffs;
       return;
     }
-    if (origin && options_.max_queued_for_round > 0 && is_round_start(message)) {
-      const Pid* p = origin->as_pid();
-      if (p && !(p->node == self.self().node) && self.node().queued_bytes(p->node) > options_.max_queued_for_round) {
-        ++counters_.backlogged_diffs;
-        return;
-      }
+    // Back-pressure (CrdtPartOptions::max_queued_for_round).
+    const Pid* p = peer_round_start ? origin->as_pid() : nullptr;
+    if (p && options_.max_queued_for_round > 0 && self.node().queued_bytes(p->node) > options_.max_queued_for_round) {
+      ++counters_.backlogged_diffs;
+      return;
     }
   }
   if (message.is_record("get_diff", 3)) ++counters_.get_diffs_in;
