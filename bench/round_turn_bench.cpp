@@ -45,6 +45,7 @@ SyncEngine make_engine(std::int64_t id, const Term& self, const Term& peer, std:
   cfg.slice_chunk_keys = chunk;
   cfg.answer_from_self = true;  // as CrdtPart runs it
   cfg.encode_slices = true;     // as CrdtPart runs it: the handler writes a slice's bytes itself
+  cfg.encode_continuations = true;  // and those of continuations
   static std::int64_t t = -(std::int64_t{1} << 59);
   SyncEngine e(cfg, [] { return ++t; });
   (void)e.set_neighbours({peer});

@@ -422,6 +422,14 @@ Result<PartialDiffStep> AWLWWMap::continue_partial_diff(const Term& continuation
   return std::move(*step);
 }
 
+Term AWLWWMap::continuation_term(const PartialDiffStep& step) const {
+  return merkle_ ? merkle_->continuation_term(step, *this) : Term();
+}
+
+void AWLWWMap::encode_continuation(const PartialDiffStep& step, EtfWriter& out) const {
+  if (merkle_) merkle_->write_continuation(step, *this, out);
+}
+
 std::size_t AWLWWMap::memory_bytes() const noexcept {
   std::size_t m = slots_.capacity() * sizeof(Record*) + free_slots_.capacity() * 4 + index_.capacity() * 8;
   m += arena_.bytes_reserved();

@@ -154,6 +154,11 @@ class AWLWWMap : private MerkleContent {
   // CrdtErrc::malformed_continuation, with what was wrong as detail, when
   // the continuation is not a well-formed Diff.
   Result<PartialDiffStep> continue_partial_diff(const Term& continuation, int depth = MerkleMap::kSyncDepth);
+  // The continuation of a step that is not done (MerkleMap::continuation_term /
+  // write_continuation; the leaves' keys and values written from the packed
+  // records). Only until the next change of this replica.
+  Term continuation_term(const PartialDiffStep& step) const;
+  void encode_continuation(const PartialDiffStep& step, EtfWriter& out) const;
 
   // Heap bytes held (the record arena's chunks, the slot and index arrays,
   // the Merkle nodes), counted as malloc holds them. O(1).
@@ -178,6 +183,8 @@ class AWLWWMap : private MerkleContent {
 
   Term merkle_key(EntryId id) const override;
   Term merkle_value(EntryId id) const override;
+  void write_merkle_key(EntryId id, EtfWriter& w) const override;    // slice_encode.cpp
+  void write_merkle_value(EntryId id, EtfWriter& w) const override;  // slice_encode.cpp
 
   std::optional<std::uint32_t> find_slot(std::string_view packed_key, std::uint64_t h) const;
   void index_insert(std::uint64_t h, std::uint32_t slot);

@@ -53,12 +53,7 @@ class LocalDiffWalker {
   std::string error;
 
   static Side remote(const Term& t) { return Side{&t, MerkleMap::kNil, {}, 0}; }
-  Side local_subtree(TreeLoc loc, int depth) const {
-    std::uint32_t cur = m_.root_;
-    for (int k = 0; k < loc.len && cur != MerkleMap::kNil && !(m_.nodes_[cur].flags & MerkleMap::kLeaf); ++k)
-      cur = bit_of(loc.bits, k) == 0 ? m_.nodes_[cur].a : m_.nodes_[cur].b;
-    return Side{nullptr, cur, loc, depth};
-  }
+  Side local_subtree(TreeLoc loc, int depth) const { return Side{nullptr, m_.node_at(loc), loc, depth}; }
 
   bool diff(const Side& s1, const Side& s2, std::size_t levels) {
     if (levels > 64) return fail("tree deeper than 64 levels");
@@ -247,23 +242,18 @@ std::optional<PartialDiffStep> MerkleMap::continue_partial_diff(const Term& cont
   }
 
   PartialDiffStep step;
-  TermVector new_keys(keys->list_elements().begin(), keys->list_elements().end());
-  TermVector new_trees;
+  step.depth = depth;
+  step.keys.assign(keys->list_elements().begin(), keys->list_elements().end());
   for (Term& t : found) {
     if (is_partial(t)) {
       auto loc = TreeLoc::from_term(t.tuple_elements()[1]);
       if (!loc) return fail("partial location is not a bitstring of at most 32 bits");
-      new_trees.push_back(Term::tuple({t.tuple_elements()[1], merkle_tree_struct(subtree(*loc, depth, content))}));
+      step.trees.push_back(*loc);
     } else {
-      new_keys.push_back(std::move(t));
+      step.keys.push_back(std::move(t));
     }
   }
-  if (new_trees.empty()) {
-    step.done = true;
-    step.keys = std::move(new_keys);
-  } else {
-    step.continuation = merkle_diff_struct(std::move(new_trees), std::move(new_keys));
-  }
+  step.done = step.trees.empty();
   return step;
 }
 

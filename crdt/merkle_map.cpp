@@ -362,11 +362,15 @@ Term MerkleMap::node_term(std::uint32_t i, TreeLoc loc, int depth, const MerkleC
                       node_term(n.b, loc.child(1), depth - 1, content)});
 }
 
-Term MerkleMap::subtree(TreeLoc loc, int depth, const MerkleContent& content) const {
+std::uint32_t MerkleMap::node_at(TreeLoc loc) const {
   std::uint32_t cur = root_;
   for (int k = 0; k < loc.len && cur != kNil && !(nodes_[cur].flags & kLeaf); ++k)
     cur = bit_of(loc.bits, k) == 0 ? nodes_[cur].a : nodes_[cur].b;
-  return node_term(cur, loc, depth, content);
+  return cur;
+}
+
+Term MerkleMap::subtree(TreeLoc loc, int depth, const MerkleContent& content) const {
+  return node_term(node_at(loc), loc, depth, content);
 }
 
 Term MerkleMap::tree_term(const MerkleContent& content) const { return subtree(TreeLoc{}, 64, content); }

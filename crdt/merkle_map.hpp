@@ -36,6 +36,10 @@
 
 #include "interop/term.hpp"
 
+namespace hc {
+class EtfWriter;
+}
+
 namespace hc::crdt {
 
 class LocalDiffWalker;
@@ -47,6 +51,11 @@ class MerkleContent {
   virtual ~MerkleContent() = default;
   virtual Term merkle_key(EntryId id) const = 0;
   virtual Term merkle_value(EntryId id) const = 0;
+  // The same two terms written as external format (MerkleMap::write_continuation).
+  // The defaults encode merkle_key / merkle_value; a content that holds its
+  // entries in another form writes them without building the Terms.
+  virtual void write_merkle_key(EntryId id, EtfWriter& w) const;
+  virtual void write_merkle_value(EntryId id, EtfWriter& w) const;
 };
 
 // `phash2(Key, 2^32)`: the trie position of a key.
@@ -66,12 +75,16 @@ struct TreeLoc {
   }
 };
 
-// Result of one continue_partial_diff step.
+// Result of one continue_partial_diff step: `{ok, Keys}` when done, else
+// `{continue, Continuation}`, the continuation described by where its
+// subtrees are in our tree (MerkleMap::continuation_term builds it,
+// write_continuation writes its bytes; either only while the tree is as it
+// was when the step was computed).
 struct PartialDiffStep {
-  // true: `{ok, Keys}` (keys are final); false: `{continue, Continuation}`.
   bool done = false;
-  Term continuation;       // %MerkleMap.MerkleTree.Diff{} when !done
-  std::vector<Term> keys;  // when done
+  std::vector<Term> keys;      // done: the keys that differ; else the continuation's `keys`
+  std::vector<TreeLoc> trees;  // !done: the continuation's `trees`, each subtree(loc, depth) of ours
+  int depth = 0;
 };
 
 class MerkleMap {
@@ -121,6 +134,13 @@ class MerkleMap {
   std::optional<PartialDiffStep> continue_partial_diff(const Term& continuation, int depth,
                                                        const MerkleContent& content,
                                                        std::string* error = nullptr) const;
+  // The continuation of a step that is not done: `%MerkleMap.MerkleTree.Diff{
+  // trees: [{Loc, %MerkleMap.MerkleTree{tree: subtree(Loc, depth)}}], keys}`
+  // as a Term, or written as external format, byte-identical to encoding
+  // that Term (merkle_continuation.cpp), with no Term built for the
+  // subtrees. Cost: O(nodes and bytes of the subtrees + the keys).
+  Term continuation_term(const PartialDiffStep& step, const MerkleContent& content) const;
+  void write_continuation(const PartialDiffStep& step, const MerkleContent& content, EtfWriter& w) const;
   // MerkleMap.truncate_diff/2: keep `amount` keys, then trees up to `amount`
   // entries in all. Returns the input unchanged when it is not a Diff.
   static Term truncate_diff(const Term& diff, std::size_t amount);
@@ -158,6 +178,8 @@ class MerkleMap {
   Term leaf_term(const Node& leaf, const MerkleContent& content) const;
   Term node_term(std::uint32_t i, TreeLoc loc, int depth, const MerkleContent& content) const;
   Term hash_term(std::uint32_t i) const;
+  void write_node(std::uint32_t i, TreeLoc loc, int depth, const MerkleContent& content, EtfWriter& w) const;
+  std::uint32_t node_at(TreeLoc loc) const;  // the node subtree(loc, _) starts at (kNil: none)
   friend class LocalDiffWalker;  // compares our nodes with a received subtree in place
 
   std::vector<Node> nodes_;

@@ -236,6 +236,16 @@ void AWLWWMap::encode_slice(std::span<const Term> keys, const Term& dots, EtfWri
   }
 }
 
+// A Merkle leaf's key and value, `Key => #{{Value, Ts} => MapSet}`, as
+// merkle_key / merkle_value build them (write_packed_etf writes the codec's
+// bytes of the unpacked term).
+void AWLWWMap::write_merkle_key(EntryId id, EtfWriter& w) const {
+  std::string_view key = slots_[id]->key();
+  write_packed_etf(key, w);
+}
+
+void AWLWWMap::write_merkle_value(EntryId id, EtfWriter& w) const { write_element_map(slots_[id]->bytes(), w); }
+
 void encode_slice_message(const AWLWWMap& state, const Term& keys, const Term& dots, std::vector<std::uint8_t>& out) {
   EtfWriter w(out);
   w.raw(pieces().message_head);

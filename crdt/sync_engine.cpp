@@ -4,6 +4,7 @@
 
 #include "crdt/merkle_map.hpp"  // is_round_start
 #include "crdt/slice_encode.hpp"
+#include "interop/etf_writer.hpp"
 
 namespace hc::crdt {
 namespace {
@@ -325,9 +326,7 @@ void SyncEngine::handle_diff(const Term& diff_term, SyncActions& out) {
     }
   }
   if (!step->done) {
-    d.continuation = config_.max_sync_size ? MerkleMap::truncate_diff(step->continuation, *config_.max_sync_size)
-                                           : step->continuation;
-    out.push_back(action::Send{d.to, tuple(atom_term("diff"), d.to_term())});
+    send_continuation(std::move(d), *step, out);
     return;
   }
   if (!step->keys.empty()) {
@@ -392,6 +391,37 @@ void SyncEngine::send_slice(const Term& to, const Term& keys, const Term& dots, 
   }
   action::Send s{to, Term(), {}};
   encode_slice_message(state_, keys, dots, s.encoded);
+  out.push_back(std::move(s));
+}
+
+void SyncEngine::send_continuation(CausalDiff d, const PartialDiffStep& step, SyncActions& out) const {
+  if (!config_.encode_continuations || config_.max_sync_size) {
+    d.continuation = state_.continuation_term(step);
+    if (config_.max_sync_size) d.continuation = MerkleMap::truncate_diff(d.continuation, *config_.max_sync_size);
+    Term to = d.to;
+    out.push_back(action::Send{std::move(to), tuple(atom_term("diff"), d.to_term())});
+    return;
+  }
+  // {diff, %Diff{}} with the map's fields in the order the codec writes
+  // them (those of the Term with an empty continuation), the continuation
+  // written in its place.
+  static const Term continuation_atom{Atom("continuation")};
+  const Term shell = d.to_term();
+  action::Send s{d.to, Term(), {}};
+  EtfWriter w(s.encoded);
+  w.tuple_header(2);
+  w.atom(Atom("diff"));
+  const auto fields = shell.map_entries();
+  w.map_header(fields.size());
+  for (const auto& [k, v] : fields) {
+    w.term(k);
+    if (k == continuation_atom) {
+      state_.encode_continuation(step, w);
+    } else {
+      w.term(v);
+    }
+  }
+  w.finish();
   out.push_back(std::move(s));
 }
 

@@ -71,6 +71,9 @@ void CrdtPart::start(cnode::Process& self) {
   // SyncConfig::encode_slices): a 100 000-key answer to a get_diff took
   // 110-200 ms in one turn to build as Terms and encode.
   cfg.encode_slices = true;
+  // So do continuations (SyncConfig::encode_continuations): answering a
+  // cold peer's round at 100 000 names built a 19 MB Term tree.
+  cfg.encode_continuations = true;
   engine_ = std::make_unique<crdt::SyncEngine>(cfg, options_.clock);
   execute(self, engine_->start());
 }
@@ -192,8 +195,10 @@ void CrdtPart::execute(cnode::Process& self, const crdt::SyncActions& actions) {
         continue;
       }
       ++counters_.sends;
-      if (!s->encoded.empty()) {  // the engine encodes state slices only (SyncConfig::encode_slices)
-        ++counters_.slices_out;
+      if (!s->encoded.empty()) {  // a state slice or a continuation (SyncConfig::encode_slices, encode_continuations)
+        // {diff, Slice, Keys} or {diff, Diff}: the arity of the outer tuple
+        // (SMALL_TUPLE_EXT, arity) tells which.
+        ++(s->encoded.size() > 1 && s->encoded[1] == 2 ? counters_.diffs_out : counters_.slices_out);
         self.send_encoded(*dest, s->encoded);
         continue;
       }

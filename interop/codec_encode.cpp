@@ -142,34 +142,39 @@ void EtfWriter::byte_list(std::span<const std::uint8_t> bytes) {
   });
 }
 
+bool EtfWriter::as_byte_list(std::span<const Term> elems) {
+  if (elems.empty() || elems.size() >= 65536) return false;
+  for (const auto& e : elems) {
+    auto v = e.as_int();
+    if (!v || *v < 0 || *v > 255) return false;
+  }
+  // STRING_EXT, as term_to_binary does for byte lists
+  std::uint8_t small[256];
+  std::vector<std::uint8_t> big_buf;
+  std::uint8_t* chars = small;
+  if (elems.size() > sizeof small) {
+    big_buf.resize(elems.size());
+    chars = big_buf.data();
+  }
+  for (std::size_t i = 0; i < elems.size(); ++i) chars[i] = static_cast<std::uint8_t>(*elems[i].as_int());
+  byte_list({chars, elems.size()});
+  return true;
+}
+
 void EtfWriter::list(const Term& t) {
   auto elems = t.list_elements();
   const Term& tail = t.list_tail();
-  if (tail.is_nil() && elems.size() < 65536) {
-    bool bytes = true;
-    for (const auto& e : elems) {
-      auto v = e.as_int();
-      if (!v || *v < 0 || *v > 255) {
-        bytes = false;
-        break;
-      }
-    }
-    if (bytes) {  // STRING_EXT, as term_to_binary does for byte lists
-      std::uint8_t small[256];
-      std::vector<std::uint8_t> big_buf;
-      std::uint8_t* chars = small;
-      if (elems.size() > sizeof small) {
-        big_buf.resize(elems.size());
-        chars = big_buf.data();
-      }
-      for (std::size_t i = 0; i < elems.size(); ++i) chars[i] = static_cast<std::uint8_t>(*elems[i].as_int());
-      byte_list({chars, elems.size()});
-      return;
-    }
-  }
+  if (tail.is_nil() && as_byte_list(elems)) return;
   list_header(elems.size());
   todo_.push_back(&tail);
   for (std::size_t i = elems.size(); i-- > 0;) todo_.push_back(&elems[i]);
+}
+
+void EtfWriter::list_of(std::span<const Term> elems) {
+  if (as_byte_list(elems)) return;
+  list_header(elems.size());
+  for (const Term& e : elems) term(e);
+  if (!elems.empty()) nil();
 }
 
 void EtfWriter::term(const Term& root) {

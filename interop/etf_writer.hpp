@@ -95,6 +95,10 @@ class EtfWriter {
     u32(static_cast<std::uint32_t>(n));
   }
   void nil() { u8(kNilExt); }
+  // The proper list of `elems`, as term(Term::list(elems)) writes it (a
+  // STRING_EXT for 1..65535 integers in 0..255), without building the list.
+  // Not from inside term().
+  void list_of(std::span<const Term> elems);
   // Bytes that already are external format (a Fun's encoding, a cached piece).
   void raw(std::span<const std::uint8_t> bytes) { put(bytes.data(), bytes.size()); }
 
@@ -156,6 +160,7 @@ class EtfWriter {
     for (int s = 24; s >= 0; s -= 8) out_[len_++] = static_cast<std::uint8_t>(v >> s);
   }
   void list(const Term& t);
+  bool as_byte_list(std::span<const Term> elems);  // writes a STRING_EXT when `elems` can be one
   void write_atom(const Atom& a);  // atom() without its cache
 
   std::vector<std::uint8_t>& out_;

@@ -62,7 +62,7 @@ std::set<Term> diff_keys(MapContent& a, MapContent& b, int depth = 8, int* round
       if (rounds) *rounds = i + 1;
       return {step->keys.begin(), step->keys.end()};
     }
-    cont = step->continuation;
+    cont = side[i % 2]->tree.continuation_term(*step, *side[i % 2]);
     BOOST_REQUIRE_LT(i, 20);
   }
 }

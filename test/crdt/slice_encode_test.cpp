@@ -1,6 +1,8 @@
 // The state slice written straight from the packed records
 // (crdt/slice_encode.hpp) against the codec's encoding of the Term message
-// that slice_term builds: byte for byte, over random states. Seeded:
+// that slice_term builds, and the continuations of Merkle rounds written
+// straight from the trie (MerkleMap::write_continuation) against the
+// encoding of continuation_term: byte for byte, over random states. Seeded:
 //   HC_SEED=<n>              run only that seed
 //   HC_PROPERTY_SEEDS=<n>    number of seeds (default 200)
 #include "crdt/slice_encode.hpp"
@@ -160,16 +162,19 @@ AWLWWMap random_state(Rng& rng, std::vector<Term>& keys) {
 // `answers` those that answered a get_diff.
 struct Exchange {
   std::vector<action::Send> sends;  // message decoded, encoded cleared
-  std::size_t encoded = 0, answers = 0;
+  std::size_t encoded = 0, answers = 0, continuations = 0;
 };
-Exchange sync_pair(AWLWWMap a_state, AWLWWMap b_state, bool encode_slices) {
+// `depth`: SyncConfig::depth (small: rounds of several continuations).
+Exchange sync_pair(AWLWWMap a_state, AWLWWMap b_state, bool encode, int depth = MerkleMap::kSyncDepth) {
   const Term pid_a(Pid{Atom("a@h"), 1, 0, 1}), pid_b(Pid{Atom("b@h"), 1, 0, 1});
   const Term name_a = tuple(Atom("N.Crdt"), Atom("a@h")), name_b = tuple(Atom("N.Crdt"), Atom("b@h"));
   auto make = [&](std::int64_t id, const Term& self, AWLWWMap st) {
     SyncConfig cfg;
     cfg.node_id = id;
     cfg.self = self;
-    cfg.encode_slices = encode_slices;
+    cfg.encode_slices = encode;
+    cfg.encode_continuations = encode;
+    cfg.depth = depth;
     auto t = std::make_shared<std::int64_t>(0);
     return SyncEngine(cfg, [t] { return ++*t; }, std::move(st));
   };
@@ -189,6 +194,7 @@ Exchange sync_pair(AWLWWMap a_state, AWLWWMap b_state, bool encode_slices) {
         BOOST_REQUIRE(at == s->encoded.size());
         got.message = *t;
         got.encoded.clear();
+        if (got.message.is_record("diff", 2)) ++x.continuations;
       }
       x.sends.push_back(got);
       queue.emplace_back(got.to == pid_a || got.to == name_a, got.message);
@@ -288,19 +294,21 @@ BOOST_AUTO_TEST_CASE(an_empty_request_is_an_empty_slice) {
   BOOST_TEST((direct == codec_body(tuple(Atom("diff"), state.slice_term({}, state.context().to_term()), Term()))));
 }
 
-// The engine with SyncConfig::encode_slices sends the same messages, the
-// slices as bytes: the answers to a get_diff and the last step of a peer's
-// round (which of the two ends a round depends on the depth of the trees:
-// several sizes give both).
+// The engine with SyncConfig::encode_slices and encode_continuations sends
+// the same messages, the slices and continuations as bytes: the answers to
+// a get_diff, the last step of a peer's round (which of the two ends a
+// round depends on the depth of the trees: several sizes give both) and
+// the continuations of rounds (depth 1-3: rounds of several steps).
 BOOST_AUTO_TEST_CASE(an_engine_encoding_slices_sends_what_the_term_engine_sends) {
-  std::size_t encoded = 0, answers = 0;
+  std::size_t encoded = 0, answers = 0, continuations = 0;
   for (std::uint64_t seed : seeds()) {
     if (seed % 4) continue;  // a quarter of the seeds: each runs two whole syncs
     Rng rng(seed);
     std::vector<Term> keys_a, keys_b;
     AWLWWMap a = random_state(rng, keys_a), b = random_state(rng, keys_b);
-    Exchange off = sync_pair(a.clone(), b.clone(), false);
-    Exchange on = sync_pair(std::move(a), std::move(b), true);
+    const int depth = seed % 8 == 0 ? MerkleMap::kSyncDepth : 1 + static_cast<int>(rng() % 3);
+    Exchange off = sync_pair(a.clone(), b.clone(), false, depth);
+    Exchange on = sync_pair(std::move(a), std::move(b), true, depth);
     BOOST_TEST_REQUIRE(off.encoded == 0u);
     BOOST_TEST_REQUIRE(on.sends.size() == off.sends.size(), "seed " << seed);
     for (std::size_t i = 0; i < on.sends.size(); ++i) {
@@ -309,9 +317,63 @@ BOOST_AUTO_TEST_CASE(an_engine_encoding_slices_sends_what_the_term_engine_sends)
     }
     encoded += on.encoded;
     answers += on.answers;
+    continuations += on.continuations;
   }
-  BOOST_TEST(answers > 0u);            // get_diff answers were encoded
-  BOOST_TEST(encoded > answers);       // and slices that ended a round
+  BOOST_TEST(answers > 0u);                       // get_diff answers were encoded
+  BOOST_TEST(continuations > 0u);                 // continuations were
+  BOOST_TEST(encoded > answers + continuations);  // and slices that ended a round
+}
+
+// Every continuation of a ping-pong between two random replicas, written
+// from the trie, is the codec's encoding of continuation_term.
+BOOST_AUTO_TEST_CASE(continuations_are_the_codec_bytes_of_continuation_term) {
+  std::size_t with_trees = 0, with_keys = 0;
+  for (std::uint64_t seed : seeds()) {
+    Rng rng(seed);
+    std::vector<Term> keys_a, keys_b;
+    AWLWWMap a = random_state(rng, keys_a), b = random_state(rng, keys_b);
+    const int depth = 1 + static_cast<int>(rng() % 3);
+    Term cont = a.prepare_partial_diff(depth);
+    AWLWWMap* side[2] = {&b, &a};
+    for (int i = 0;; ++i) {
+      BOOST_TEST_REQUIRE(i < 64, "seed " << seed << ": the ping-pong does not end");
+      auto step = side[i % 2]->continue_partial_diff(cont, depth);
+      BOOST_TEST_REQUIRE(static_cast<bool>(step), "seed " << seed << ": " << step.what());
+      if (step->done) break;
+      cont = side[i % 2]->continuation_term(*step);
+      std::vector<std::uint8_t> direct{0xAA};  // appends after what is there
+      {
+        EtfWriter w(direct);
+        side[i % 2]->encode_continuation(*step, w);
+      }
+      std::vector<std::uint8_t> want{0xAA};
+      encode_to(want, cont);
+      BOOST_TEST_REQUIRE((direct == want), "seed " << seed << " step " << i << ": " << cont);
+      with_trees += !step->trees.empty();
+      with_keys += !step->keys.empty();
+    }
+  }
+  BOOST_TEST(with_trees > 0u);
+  BOOST_TEST(with_keys > 0u);
+}
+
+// list_of writes what the codec writes for the list: LIST_EXT, NIL_EXT for
+// none, STRING_EXT for up to 65535 small integers.
+BOOST_AUTO_TEST_CASE(list_of_writes_the_codec_bytes_of_the_list) {
+  const std::vector<TermVector> lists = {{},
+                                         {Term(1), Term(255)},
+                                         {Term(1), Term(256)},
+                                         {tuple(Atom("key"), binary("a")), Term(-1)},
+                                         TermVector(65535, Term(7)),
+                                         TermVector(65536, Term(7))};
+  for (const TermVector& l : lists) {
+    std::vector<std::uint8_t> out;
+    {
+      EtfWriter w(out);
+      w.list_of(l);
+    }
+    BOOST_TEST((out == codec_body(Term::list(l))), l.size() << " elements");
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
