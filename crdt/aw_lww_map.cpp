@@ -430,6 +430,12 @@ void AWLWWMap::encode_continuation(const PartialDiffStep& step, EtfWriter& out) 
   if (merkle_) merkle_->write_continuation(step, *this, out);
 }
 
+std::unique_ptr<ContinuationWriter> AWLWWMap::continuation_writer(PartialDiffStep step) const {
+  if (!merkle_) return nullptr;
+  const MerkleContent& content = *this;  // a private base: converted here, not in make_unique
+  return std::make_unique<ContinuationWriter>(*merkle_, content, std::move(step));
+}
+
 std::size_t AWLWWMap::memory_bytes() const noexcept {
   std::size_t m = slots_.capacity() * sizeof(Record*) + free_slots_.capacity() * 4 + index_.capacity() * 8;
   m += arena_.bytes_reserved();

@@ -159,6 +159,9 @@ class AWLWWMap : private MerkleContent {
   // records). Only until the next change of this replica.
   Term continuation_term(const PartialDiffStep& step) const;
   void encode_continuation(const PartialDiffStep& step, EtfWriter& out) const;
+  // The same in pieces (ContinuationWriter), across turns in which this
+  // replica may change but its Merkle tree must not be updated.
+  std::unique_ptr<ContinuationWriter> continuation_writer(PartialDiffStep step) const;
 
   // Heap bytes held (the record arena's chunks, the slot and index arrays,
   // the Merkle nodes), counted as malloc holds them. O(1).
@@ -183,6 +186,7 @@ class AWLWWMap : private MerkleContent {
 
   Term merkle_key(EntryId id) const override;
   Term merkle_value(EntryId id) const override;
+  bool merkle_has(EntryId id) const override { return id < slots_.size() && slots_[id] != nullptr; }
   void write_merkle_key(EntryId id, EtfWriter& w) const override;    // slice_encode.cpp
   void write_merkle_value(EntryId id, EtfWriter& w) const override;  // slice_encode.cpp
 

@@ -8,6 +8,9 @@
 // map key order (Term::map's, taken from the struct Terms themselves), the
 // same binary and list encodings. Checked by
 // test/crdt/merkle_continuation_test.cpp.
+#include <cstdint>
+#include <stdexcept>
+
 #include "crdt/merkle_internal.hpp"
 #include "crdt/merkle_map.hpp"
 #include "interop/etf_writer.hpp"
@@ -55,6 +58,7 @@ void MerkleMap::write_node(std::uint32_t i, TreeLoc loc, int depth, const Merkle
     write_hash(n.hash, w);
     w.tuple_header(2);
     write_hash(n.a, w);
+    if (!content.merkle_has(n.b)) return w.map_header(0);  // removed since (ContinuationWriter)
     w.map_header(1);
     content.write_merkle_key(n.b, w);
     content.write_merkle_value(n.b, w);
@@ -81,34 +85,80 @@ Term MerkleMap::continuation_term(const PartialDiffStep& step, const MerkleConte
 }
 
 void MerkleMap::write_continuation(const PartialDiffStep& step, const MerkleContent& content, EtfWriter& w) const {
-  static const Term keys_atom{Atom("keys")}, trees_atom{Atom("trees")}, tree_atom{Atom("tree")};
-  const auto entries = diff_template().map_entries();
-  w.map_header(entries.size());
-  for (const auto& [k, v] : entries) {
-    w.term(k);
-    if (k == keys_atom) {
-      w.list_of(step.keys);
-    } else if (k == trees_atom) {
-      w.list_header(step.trees.size());
-      for (TreeLoc loc : step.trees) {
+  ContinuationWriter(*this, content, step).write(w, SIZE_MAX);
+}
+
+ContinuationWriter::ContinuationWriter(const MerkleMap& map, const MerkleContent& content, PartialDiffStep step)
+    : map_(map), content_(content), step_(std::move(step)) {}
+
+// The map is written in Term::map's key order, which for the atoms
+// '__struct__' < keys < trees is that one (checked once against the Term
+// by `order_checked`); a tree entry is {Loc, %MerkleMap.MerkleTree{}} with
+// '__struct__' < tree.
+bool ContinuationWriter::write(EtfWriter& w, std::size_t budget) {
+  static const Term struct_atom{Atom("__struct__")}, keys_atom{Atom("keys")}, trees_atom{Atom("trees")},
+      tree_atom{Atom("tree")};
+  static const bool order_checked = [] {
+    auto d = diff_template().map_entries();
+    auto t = tree_template().map_entries();
+    return d.size() == 3 && d[0].first == struct_atom && d[1].first == keys_atom && d[2].first == trees_atom &&
+           t.size() == 2 && t[0].first == struct_atom && t[1].first == tree_atom;
+  }();
+  if (!order_checked) throw std::logic_error("MerkleMap struct key order changed");
+  const std::size_t start = w.written();
+  auto spent = [&] { return w.written() - start >= budget; };
+  switch (phase_) {
+    case Phase::head: {
+      const auto d = diff_template().map_entries();
+      w.map_header(3);
+      w.term(d[0].first);
+      w.term(d[0].second);
+      w.term(keys_atom);
+      if (w.as_byte_list(step_.keys)) {  // a STRING_EXT: all in one go
+        w.term(trees_atom);
+        w.list_header(step_.trees.size());
+        phase_ = Phase::trees;
+      } else {
+        w.list_header(step_.keys.size());
+        phase_ = Phase::keys;
+      }
+      next_ = 0;
+      [[fallthrough]];
+    }
+    case Phase::keys:
+      if (phase_ == Phase::keys) {
+        while (next_ < step_.keys.size()) {
+          w.term(step_.keys[next_++]);
+          if (spent() && next_ < step_.keys.size()) return false;
+        }
+        if (!step_.keys.empty()) w.nil();
+        w.term(trees_atom);
+        w.list_header(step_.trees.size());
+        phase_ = Phase::trees;
+        next_ = 0;
+      }
+      [[fallthrough]];
+    case Phase::trees: {
+      const auto t = tree_template().map_entries();
+      while (next_ < step_.trees.size()) {
+        const TreeLoc loc = step_.trees[next_++];
         w.tuple_header(2);
         write_loc(loc, w);
-        const auto fields = tree_template().map_entries();
-        w.map_header(fields.size());
-        for (const auto& [fk, fv] : fields) {
-          w.term(fk);
-          if (fk == tree_atom) {
-            write_node(node_at(loc), loc, step.depth, content, w);
-          } else {
-            w.term(fv);
-          }
-        }
+        w.map_header(2);
+        w.term(t[0].first);
+        w.term(t[0].second);
+        w.term(tree_atom);
+        map_.write_node(map_.node_at(loc), loc, step_.depth, content_, w);
+        if (spent() && next_ < step_.trees.size()) return false;
       }
-      if (!step.trees.empty()) w.nil();
-    } else {
-      w.term(v);
+      if (!step_.trees.empty()) w.nil();
+      phase_ = Phase::done;
+      step_ = PartialDiffStep();  // frees the keys now
+      return true;
     }
+    case Phase::done: return true;
   }
+  return true;
 }
 
 }  // namespace hc::crdt

@@ -56,6 +56,10 @@ class MerkleContent {
   // entries in another form writes them without building the Terms.
   virtual void write_merkle_key(EntryId id, EtfWriter& w) const;
   virtual void write_merkle_value(EntryId id, EtfWriter& w) const;
+  // Whether `id` still names an entry. A ContinuationWriter that runs over
+  // several turns may meet a leaf whose entry was removed since (the tree
+  // itself only changes on update_hashes); it writes such a leaf empty.
+  virtual bool merkle_has(EntryId) const { return true; }
 };
 
 // `phash2(Key, 2^32)`: the trie position of a key.
@@ -181,6 +185,7 @@ class MerkleMap {
   void write_node(std::uint32_t i, TreeLoc loc, int depth, const MerkleContent& content, EtfWriter& w) const;
   std::uint32_t node_at(TreeLoc loc) const;  // the node subtree(loc, _) starts at (kNil: none)
   friend class LocalDiffWalker;  // compares our nodes with a received subtree in place
+  friend class ContinuationWriter;
 
   std::vector<Node> nodes_;
   std::vector<std::uint32_t> free_nodes_;
@@ -188,6 +193,31 @@ class MerkleMap {
   std::vector<std::uint32_t> free_multi_;
   std::uint32_t root_ = kNil;
   std::vector<PendingOp> pending_;
+};
+
+// MerkleMap::write_continuation in pieces, so that a continuation of many
+// megabytes is written over several turns of the host (issue 13: at
+// 1 000 000 names one took seconds). Between two write() calls the tree
+// must not change (no update_hashes); the entries may (an entry removed
+// since is written as an empty leaf, a changed one with its new value:
+// the peer then reports that key as different, and the round's slice
+// carries its current value, as for any change made during a round).
+// The map and the content must outlive the writer.
+class ContinuationWriter {
+ public:
+  ContinuationWriter(const MerkleMap& map, const MerkleContent& content, PartialDiffStep step);
+  // Writes on until `budget` more bytes are written (at least one key or
+  // tree) or the continuation is complete; true when it is.
+  bool write(EtfWriter& w, std::size_t budget);
+  bool done() const noexcept { return phase_ == Phase::done; }
+
+ private:
+  enum class Phase { head, keys, trees, done };
+  const MerkleMap& map_;
+  const MerkleContent& content_;
+  PartialDiffStep step_;
+  Phase phase_ = Phase::head;
+  std::size_t next_ = 0;
 };
 
 // Whether a continuation is the first of a round: `trees: [{<<>>, _}]`,

@@ -229,7 +229,9 @@ void SyncEngine::ask_to_continue(SyncActions& out) {
 SyncActions SyncEngine::continue_work() {
   SyncActions out;
   continue_asked_ = false;
-  if (job_ || hashing_) {
+  if (writing_) {
+    write_step(out);
+  } else if (job_ || hashing_) {
     slice_step(out);
   } else if (!waiting_.empty()) {
     // The waiting messages in order, one a turn (several diffs that each
@@ -326,7 +328,7 @@ void SyncEngine::handle_diff(const Term& diff_term, SyncActions& out) {
     }
   }
   if (!step->done) {
-    send_continuation(std::move(d), *step, out);
+    send_continuation(std::move(d), std::move(*step), out);
     return;
   }
   if (!step->keys.empty()) {
@@ -394,7 +396,7 @@ void SyncEngine::send_slice(const Term& to, const Term& keys, const Term& dots, 
   out.push_back(std::move(s));
 }
 
-void SyncEngine::send_continuation(CausalDiff d, const PartialDiffStep& step, SyncActions& out) const {
+void SyncEngine::send_continuation(CausalDiff d, PartialDiffStep step, SyncActions& out) {
   if (!config_.encode_continuations || config_.max_sync_size) {
     d.continuation = state_.continuation_term(step);
     if (config_.max_sync_size) d.continuation = MerkleMap::truncate_diff(d.continuation, *config_.max_sync_size);
@@ -404,25 +406,45 @@ void SyncEngine::send_continuation(CausalDiff d, const PartialDiffStep& step, Sy
   }
   // {diff, %Diff{}} with the map's fields in the order the codec writes
   // them (those of the Term with an empty continuation), the continuation
-  // written in its place.
+  // written in their place: the fields before it now, those after it into
+  // `tail`, the continuation itself now or in steps.
   static const Term continuation_atom{Atom("continuation")};
+  d.continuation = Term();
   const Term shell = d.to_term();
-  action::Send s{d.to, Term(), {}};
-  EtfWriter w(s.encoded);
-  w.tuple_header(2);
-  w.atom(Atom("diff"));
-  const auto fields = shell.map_entries();
-  w.map_header(fields.size());
-  for (const auto& [k, v] : fields) {
-    w.term(k);
-    if (k == continuation_atom) {
-      state_.encode_continuation(step, w);
-    } else {
-      w.term(v);
+  auto job = std::make_unique<ContinuationJob>();
+  job->to = d.to;
+  job->writer = state_.continuation_writer(std::move(step));
+  {
+    EtfWriter w(job->bytes), t(job->tail);
+    w.tuple_header(2);
+    w.atom(Atom("diff"));
+    const auto fields = shell.map_entries();
+    w.map_header(fields.size());
+    bool after = false;
+    for (const auto& [k, v] : fields) {
+      EtfWriter& into = after ? t : w;
+      into.term(k);
+      if (k == continuation_atom) {
+        after = true;
+      } else {
+        into.term(v);
+      }
     }
   }
-  w.finish();
-  out.push_back(std::move(s));
+  writing_ = std::move(job);
+  write_step(out);
+}
+
+void SyncEngine::write_step(SyncActions& out) {
+  ContinuationJob& job = *writing_;
+  {
+    EtfWriter w(job.bytes);
+    const std::size_t budget = config_.slice_chunk_keys > 0 ? config_.slice_chunk_keys * kWrittenPerChunkKey : SIZE_MAX;
+    if (!job.writer->write(w, budget)) return;
+    w.raw(job.tail);
+  }
+  out.push_back(action::Send{std::move(job.to), Term(), std::move(job.bytes)});
+  writing_.reset();
 }
 
 void SyncEngine::handle_slice(const Term& slice, const Term& keys, SyncActions& out) {

@@ -223,8 +223,10 @@ class SyncEngine {
   SyncActions handle_call(const Term& request, const Term& from);
   // A neighbour monitor fired (or could not be set up).
   SyncActions handle_down(const Term& neighbour);
-  // The next piece of work after action::Continue: one step of the slice
-  // join under way (slice_chunk_keys keys; after the last, freeing the
+  // The next piece of work after action::Continue: one step of writing a
+  // continuation (encode_continuations: 512 x slice_chunk_keys bytes a
+  // step; the Merkle tree is not updated meanwhile, so rounds, slices and
+  // diffs wait as for a join), one step of the slice join under way (slice_chunk_keys keys; after the last, freeing the
   // slice, 4 x slice_chunk_keys parts a step, and the Merkle hashes of the
   // joined keys, 8 x slice_chunk_keys nodes a step), or else
   // the next message that waited for it (one a turn; a slice starts its
@@ -234,7 +236,7 @@ class SyncEngine {
   // last node starts it. A spurious call does nothing.
   SyncActions continue_work();
   // A slice join is under way or messages wait for one (see above).
-  bool busy() const noexcept { return job_ != nullptr || hashing_ || !waiting_.empty(); }
+  bool busy() const noexcept { return job_ != nullptr || hashing_ || writing_ != nullptr || !waiting_.empty(); }
 
   // ---- local API (what the gen_server calls do, without a caller) --------
   SyncActions put(const Term& key, const Term& value);
@@ -269,8 +271,10 @@ class SyncEngine {
   void handle_slice(const Term& slice, const Term& keys, SyncActions& out);
   // {diff, slice_term(Keys, Dots), Keys} to `to` (encoded with encode_slices).
   void send_slice(const Term& to, const Term& keys, const Term& dots, SyncActions& out) const;
-  // {diff, D} with D's continuation the one of `step` (encoded with encode_continuations).
-  void send_continuation(CausalDiff d, const PartialDiffStep& step, SyncActions& out) const;
+  // {diff, D} with D's continuation the one of `step` (encoded with
+  // encode_continuations; with slice_chunk_keys too, written in steps).
+  void send_continuation(CausalDiff d, PartialDiffStep step, SyncActions& out);
+  void write_step(SyncActions& out);
   // A message that waits while busy(): {diff, _}, {diff, _, _}, {get_diff, _, _}.
   static bool waits_while_busy(const Term& message);
   void handle_remote(const Term& message, SyncActions& out);
@@ -311,6 +315,17 @@ class SyncEngine {
   static constexpr std::size_t kHashedPerChunkKey = 8;  // Merkle nodes hashed per turn, per slice_chunk_keys
   static constexpr std::size_t kReleasedPerChunkKey = 4;  // slice parts freed per turn, per slice_chunk_keys
   void start_hashing();
+  // A continuation written in steps (encode_continuations with
+  // slice_chunk_keys): the message so far, the writer, and the bytes of the
+  // message after the continuation. Sent when the last step is written.
+  struct ContinuationJob {
+    Term to;
+    std::vector<std::uint8_t> bytes;
+    std::unique_ptr<ContinuationWriter> writer;
+    std::vector<std::uint8_t> tail;
+  };
+  std::unique_ptr<ContinuationJob> writing_;
+  static constexpr std::size_t kWrittenPerChunkKey = 512;  // continuation bytes written per turn, per slice_chunk_keys
   std::deque<Term> waiting_;
   bool continue_asked_ = false;
   std::uint64_t slice_steps_ = 0, superseded_total_ = 0;

@@ -99,6 +99,10 @@ class EtfWriter {
   // STRING_EXT for 1..65535 integers in 0..255), without building the list.
   // Not from inside term().
   void list_of(std::span<const Term> elems);
+  // Writes `elems` as that STRING_EXT and returns true when they can be one;
+  // else writes nothing and returns false (a caller writing a long list in
+  // pieces: list_header, the elements, nil).
+  bool as_byte_list(std::span<const Term> elems);
   // Bytes that already are external format (a Fun's encoding, a cached piece).
   void raw(std::span<const std::uint8_t> bytes) { put(bytes.data(), bytes.size()); }
 
@@ -160,7 +164,6 @@ class EtfWriter {
     for (int s = 24; s >= 0; s -= 8) out_[len_++] = static_cast<std::uint8_t>(v >> s);
   }
   void list(const Term& t);
-  bool as_byte_list(std::span<const Term> elems);  // writes a STRING_EXT when `elems` can be one
   void write_atom(const Atom& a);  // atom() without its cache
 
   std::vector<std::uint8_t>& out_;

@@ -5,6 +5,9 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <functional>
+
+#include "interop/codec.hpp"
 #include "sync_actions.hpp"
 
 using namespace hc;
@@ -20,11 +23,12 @@ const Pid kPeerPid{Atom("b@h"), 5, 0, 1};
 const Term kPeer = tuple(Atom("N.Crdt"), Atom("b@h"));  // the neighbour kPeerPid runs as
 constexpr std::int64_t kRemoteNode = 222;
 
-SyncEngine make_engine(std::size_t chunk) {
+SyncEngine make_engine(std::size_t chunk, bool encode_continuations = false) {
   SyncConfig cfg;
   cfg.node_id = 42;
   cfg.self = kSelf;
   cfg.slice_chunk_keys = chunk;
+  cfg.encode_continuations = encode_continuations;
   return SyncEngine(cfg, [t = std::int64_t{0}]() mutable { return ++t; });
 }
 
@@ -64,6 +68,33 @@ SyncActions drain(SyncEngine& e, int* turns = nullptr) {
       return all;
     }
   }
+}
+
+// What an empty peer answers to our round start: a continuation with an
+// empty tree for every {partial, Loc} of ours (our tree is deeper than a
+// round's depth), as the BEAM's MerkleMap builds it.
+Term empty_peer_answer(SyncEngine& e) {
+  AWLWWMap ours = e.state().clone(), peer;
+  peer.enable_merkle();
+  auto step = peer.continue_partial_diff(ours.prepare_partial_diff());
+  BOOST_REQUIRE(step);
+  BOOST_REQUIRE(!step->done);
+  return tuple(Atom("diff"), CausalDiff{peer.continuation_term(*step), ours.context().to_term(), kSelf,
+                                        Term(kPeerPid), kSelf, {}}
+                                 .to_term());
+}
+
+// The encoded {diff, Diff} sends of `a`, decoded.
+std::vector<Term> continuations(const SyncActions& a) {
+  std::vector<Term> out;
+  for (const auto& s : only<action::Send>(a)) {
+    if (s.encoded.empty()) continue;
+    std::size_t at = 0;
+    auto t = decode_body_at(s.encoded, at);
+    BOOST_REQUIRE(t);
+    if (t->is_record("diff", 2)) out.push_back(*t);
+  }
+  return out;
 }
 
 std::vector<KeyChange> changes(const SyncActions& a) {
@@ -253,6 +284,67 @@ BOOST_AUTO_TEST_CASE(without_chunks_nothing_waits) {
   BOOST_TEST(!e.busy());
   BOOST_TEST(e.state().size() == 50u);
   BOOST_TEST(e.continue_work().empty());  // a spurious Continue does nothing
+}
+
+// encode_continuations with slice_chunk_keys: a continuation of many
+// leaves is written over several turns (512 bytes a turn per chunk key),
+// byte for byte what one turn writes, and rounds wait for it as for a join.
+BOOST_AUTO_TEST_CASE(a_continuation_is_written_in_steps_as_one_turn_writes_it) {
+  SyncEngine whole = make_engine(0, true), stepped = make_engine(1, true);
+  // 3 000 keys: the continuation holds subtrees (~60) as well as keys.
+  for (int i = 1; i <= 3000; ++i) (void)whole.put(k(i), Term(i)), (void)stepped.put(k(i), Term(i));
+  const Term answer = empty_peer_answer(whole);
+  auto want = continuations(whole.handle_message(answer));
+  BOOST_TEST_REQUIRE(want.size() == 1u);
+
+  SyncActions first = stepped.handle_message(answer);
+  BOOST_TEST(continuations(first).empty());  // not written in one turn
+  BOOST_TEST(asks_to_continue(first));
+  BOOST_TEST(stepped.busy());
+  // A tick meanwhile starts no round (the tree must stay as it is).
+  BOOST_TEST(only<action::Send>(stepped.on_sync_timer()).empty());
+  int turns = 0;
+  auto got = continuations(drain(stepped, &turns));
+  BOOST_TEST(turns > 10);
+  BOOST_TEST_REQUIRE(got.size() == 1u);
+  BOOST_TEST((got[0] == want[0]));
+  BOOST_TEST(!stepped.busy());
+}
+
+// Keys removed and added between the steps (local operations are served
+// at once): the continuation is still well-formed; the leaves of removed
+// keys are written empty (the tree is updated only after the write).
+BOOST_AUTO_TEST_CASE(keys_removed_while_a_continuation_is_written_leave_empty_leaves) {
+  SyncEngine e = make_engine(1, true);
+  for (int i = 1; i <= 3000; ++i) (void)e.put(k(i), Term(i));
+  SyncActions a = e.handle_message(empty_peer_answer(e));
+  BOOST_TEST_REQUIRE(asks_to_continue(a));
+  for (int i = 1; i <= 3000; ++i) (void)e.remove(k(i));
+  for (int i = 3001; i <= 3100; ++i) (void)e.put(k(i), Term(i));  // may reuse the removed keys' slots
+  auto got = continuations(drain(e));
+  BOOST_TEST_REQUIRE(got.size() == 1u);
+  const Term* cont = got[0].tuple_elements()[1].map_get(std::string_view("continuation"));
+  BOOST_TEST_REQUIRE(cont);
+  const Term* trees = cont->map_get(std::string_view("trees"));
+  BOOST_TEST_REQUIRE((trees && trees->is_proper_list() && !trees->list_elements().empty()));
+  BOOST_TEST(e.state().size() == 100u);
+  BOOST_TEST(trees->list_elements().size() > 20u);
+  // Leaves: {Hash, {KeyHash, #{Key => Value}}}; those of removed keys are
+  // empty, the others hold a key added since (a reused slot).
+  std::size_t empty = 0, held = 0;
+  std::function<void(const Term&)> walk = [&](const Term& t) {
+    if (t.is_tuple(3)) return walk(t.tuple_elements()[1]), walk(t.tuple_elements()[2]);
+    if (!t.is_tuple(2) || !t.tuple_elements()[1].is_tuple(2)) return;  // [] or {partial, Loc}
+    const Term& contents = t.tuple_elements()[1].tuple_elements()[1];
+    BOOST_TEST_REQUIRE(contents.is_map());
+    for (const auto& [key, v] : contents.map_entries()) BOOST_TEST(e.state().contains(key));
+    ++(contents.map_entries().empty() ? empty : held);
+  };
+  for (const Term& item : trees->list_elements())
+    walk(*item.tuple_elements()[1].map_get(std::string_view("tree")));
+  BOOST_TEST(empty > 100u);  // the leaves of removed keys
+  BOOST_TEST(held < empty);  // reused slots (100 keys added), and what the first step wrote
+  BOOST_TEST(!e.busy());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
