@@ -130,11 +130,6 @@ class AWLWWMap : private MerkleContent {
   // `%DeltaCrdt.AWLWWMap{dots: Dots, value: Map.take(value, Keys)}` with the
   // dots term given (DeltaCrdt sends the sync's recorded dots verbatim).
   Term slice_term(std::span<const Term> keys, const Term& dots) const;
-  // The external format of slice_term(keys, dots), written straight from
-  // the packed records (crdt/slice_encode.hpp; byte-identical to
-  // encode_to(slice_term(keys, dots))). Cost: O(bytes + k log k) for k keys,
-  // no Term built for the values.
-  void encode_slice(std::span<const Term> keys, const Term& dots, EtfWriter& out) const;
   // Accepts %DeltaCrdt.AWLWWMap{} (or a plain map with dots/value); the
   // dots must be the compressed form. nullopt + error text on bad shapes.
   static std::optional<AWLWWMap> from_term(const Term& t, std::string* error = nullptr);
@@ -172,6 +167,7 @@ class AWLWWMap : private MerkleContent {
   struct Parsed;
   struct JoinMemo;
   friend class SliceJoin;
+  friend class SliceWriter;
 
   using DeltaLookup = std::function<bool(const Term& key, std::string_view packed_key, std::uint64_t h, Parsed& out,
                                          std::vector<std::string>& buffers)>;

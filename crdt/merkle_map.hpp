@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "crdt/step_writer.hpp"
 #include "interop/term.hpp"
 
 namespace hc {
@@ -203,12 +204,12 @@ class MerkleMap {
 // the peer then reports that key as different, and the round's slice
 // carries its current value, as for any change made during a round).
 // The map and the content must outlive the writer.
-class ContinuationWriter {
+class ContinuationWriter final : public StepWriter {
  public:
   ContinuationWriter(const MerkleMap& map, const MerkleContent& content, PartialDiffStep step);
   // Writes on until `budget` more bytes are written (at least one key or
   // tree) or the continuation is complete; true when it is.
-  bool write(EtfWriter& w, std::size_t budget);
+  bool write(EtfWriter& w, std::size_t budget) override;
   bool done() const noexcept { return phase_ == Phase::done; }
 
  private:

@@ -1,6 +1,6 @@
-// AWLWWMap::encode_slice and the {diff, Slice, Keys} message around it
-// (slice_encode.hpp): the external format of slice_term written from the
-// packed records (aw_lww_record.hpp) in one pass.
+// The {diff, Slice, Keys} message (slice_encode.hpp): the external format
+// of slice_term written from the packed records (aw_lww_record.hpp), in
+// one go or in pieces (SliceWriter).
 #include "crdt/slice_encode.hpp"
 
 #include <algorithm>
@@ -161,14 +161,13 @@ void write_element_map(std::string_view rec, EtfWriter& w) {
 // the 1.7 million comparisons of a 100 000-key slice are a memcmp.
 struct SliceKey {
   const Term* key;
-  const void* record;
   const void* tag = nullptr;  // the atom's identity; null: no fast path
   std::string_view bin;
   std::uint64_t head[2] = {0, 0};  // the binary's first 16 bytes, big-endian, zero-padded
 };
 
-SliceKey slice_key(const Term& k, const void* record) {
-  SliceKey s{&k, record};
+SliceKey slice_key(const Term& k) {
+  SliceKey s{&k};
   auto el = k.tuple_elements();
   if (el.size() != 2) return s;
   const Atom* tag = el[0].as_atom();
@@ -198,42 +197,139 @@ int key_order(const SliceKey& a, const SliceKey& b) {
 
 }  // namespace
 
-void AWLWWMap::encode_slice(std::span<const Term> keys, const Term& dots, EtfWriter& w) const {
-  // The keys we hold, in map key order; of equal keys the last asked
-  // (Term::map's rule; equal keys find the same record).
-  std::vector<SliceKey> found;
-  found.reserve(keys.size());
+struct SliceWriter::Found {
+  SliceKey key;
+  std::size_t off, len;  // the record's bytes in records_
+};
+
+SliceWriter::SliceWriter(const AWLWWMap& state, Term keys, Term dots)
+    : state_(state), keys_(std::move(keys)), dots_(std::move(dots)) {}
+SliceWriter::~SliceWriter() = default;
+
+// Looks up the next keys (about one per 128 bytes of budget), copies the
+// records of those we hold and sorts them as a run.
+bool SliceWriter::lookup(std::size_t budget) {
+  const auto keys = keys_.list_elements();
+  const std::size_t end = std::min(keys.size(), next_ + std::max<std::size_t>(1, budget / 128));
+  const std::size_t run_start = found_.size();
   std::string packed;
-  std::size_t record_bytes = 0;
-  for (const Term& k : keys) {
+  for (; next_ < end; ++next_) {
+    const Term& k = keys[next_];
     packed.clear();
     pack_term(k, packed);
-    if (auto s = find_slot(packed, packed_hash(packed))) {
-      found.push_back(slice_key(k, slots_[*s]));
-      record_bytes += slots_[*s]->size();
+    if (auto s = state_.find_slot(packed, packed_hash(packed))) {
+      std::string_view rec = state_.slots_[*s]->bytes();
+      found_.push_back(Found{slice_key(k), records_.size(), rec.size()});
+      records_.append(rec);
     }
   }
-  auto less = [](const SliceKey& a, const SliceKey& b) { return key_order(a, b) < 0; };
-  if (!std::is_sorted(found.begin(), found.end(), less)) std::stable_sort(found.begin(), found.end(), less);
-  // last[i]: no equal key follows (it is the one written).
-  std::vector<bool> last(found.size(), true);
-  std::size_t distinct = found.size();
-  for (std::size_t i = 0; i + 1 < found.size(); ++i)
-    if (key_order(found[i], found[i + 1]) == 0) last[i] = false, --distinct;
-  // A registry entry's external format is about twice its packed record
-  // (atoms as text, fixed-size integers, the MapSet around the dots).
-  w.expect(2 * record_bytes + 64);
+  // The keys we hold in map key order; of equal keys the last asked
+  // (Term::map's rule): stable within the run, and runs merge in order.
+  auto less = [](const Found& a, const Found& b) { return key_order(a.key, b.key) < 0; };
+  auto first = found_.begin() + static_cast<std::ptrdiff_t>(run_start);
+  if (!std::is_sorted(first, found_.end(), less)) std::stable_sort(first, found_.end(), less);
+  if (found_.size() > run_start) run_ends_.push_back(found_.size());
+  return next_ == keys.size();
+}
 
-  const Pieces& p = pieces();
-  w.raw(p.slice_head);
-  w.term(dots);
-  w.raw(p.value_key);
-  w.map_header(distinct);
-  for (std::size_t i = 0; i < found.size(); ++i) {
-    if (!last[i]) continue;
-    w.term(*found[i].key);  // the key as asked (a -0.0 in it stays -0.0, as in slice_term)
-    write_element_map(static_cast<const Record*>(found[i].record)->bytes(), w);
+void SliceWriter::write_entry(std::size_t i, EtfWriter& w) {
+  const Found& f = found_[i];
+  w.term(*f.key.key);  // the key as asked (a -0.0 in it stays -0.0, as in slice_term)
+  write_element_map(std::string_view(records_).substr(f.off, f.len), w);
+  ++distinct_;
+}
+
+bool SliceWriter::run_after(std::size_t ra, std::size_t rb) const {
+  const int c = key_order(found_[heads_[ra]].key, found_[heads_[rb]].key);
+  return c != 0 ? c > 0 : ra > rb;
+}
+
+// Merges the runs (a heap of their next entries, ties to the earlier run)
+// and writes the entries; of equal keys only the last.
+bool SliceWriter::entries(EtfWriter& w, std::size_t budget) {
+  auto after = [this](std::size_t a, std::size_t b) { return run_after(a, b); };
+  const std::size_t start = w.written();
+  while (!heap_.empty()) {
+    std::pop_heap(heap_.begin(), heap_.end(), after);
+    const std::size_t r = heap_.back();
+    const std::size_t i = heads_[r]++;
+    if (heads_[r] < run_ends_[r]) {
+      std::push_heap(heap_.begin(), heap_.end(), after);
+    } else {
+      heap_.pop_back();
+    }
+    if (pending_ != SIZE_MAX && key_order(found_[pending_].key, found_[i].key) != 0) write_entry(pending_, w);
+    pending_ = i;
+    if (w.written() - start >= budget && !heap_.empty()) return false;
   }
+  if (pending_ != SIZE_MAX) write_entry(pending_, w);
+  pending_ = SIZE_MAX;
+  w.set_map_size(count_at_, distinct_);
+  return true;
+}
+
+// `keys_` as term() writes it, a piece a call.
+bool SliceWriter::keys_list(EtfWriter& w, std::size_t budget) {
+  const auto keys = keys_.list_elements();
+  if (!list_open_) {
+    list_open_ = true;
+    if (!keys_.is_proper_list() || w.as_byte_list(keys)) {
+      if (!keys_.is_proper_list()) w.term(keys_);
+      return true;
+    }
+    w.list_header(keys.size());
+    next_ = 0;
+  }
+  const std::size_t start = w.written();
+  while (next_ < keys.size()) {
+    w.term(keys[next_++]);
+    if (w.written() - start >= budget && next_ < keys.size()) return false;
+  }
+  if (!keys.empty()) w.nil();
+  return true;
+}
+
+bool SliceWriter::write(EtfWriter& w, std::size_t budget) {
+  const Pieces& p = pieces();
+  switch (phase_) {
+    case Phase::lookup:
+      if (!lookup(budget)) return false;
+      phase_ = Phase::head;
+      return write(w, budget);  // the head and what fits after it
+    case Phase::head: {
+      // A registry entry's external format is about twice its packed
+      // record (atoms as text, fixed-size integers, the MapSet around the dots).
+      w.expect(2 * records_.size() + 64);
+      w.raw(p.message_head);
+      w.raw(p.slice_head);
+      w.term(dots_);
+      w.raw(p.value_key);
+      count_at_ = w.position();
+      w.map_header(0);  // the count is set when the entries are written
+      std::size_t begin = 0;
+      for (std::size_t r = 0; r < run_ends_.size(); ++r) {
+        heads_.push_back(begin);
+        heap_.push_back(r);
+        begin = run_ends_[r];
+      }
+      std::make_heap(heap_.begin(), heap_.end(), [this](std::size_t a, std::size_t b) { return run_after(a, b); });
+      phase_ = Phase::entries;
+      [[fallthrough]];
+    }
+    case Phase::entries:
+      if (!entries(w, budget)) return false;
+      phase_ = Phase::keys;
+      next_ = 0;
+      [[fallthrough]];
+    case Phase::keys:
+      if (!keys_list(w, budget)) return false;
+      phase_ = Phase::done;
+      found_ = {};
+      records_ = {};
+      [[fallthrough]];
+    case Phase::done: return true;
+  }
+  return true;
 }
 
 // A Merkle leaf's key and value, `Key => #{{Value, Ts} => MapSet}`, as
@@ -248,9 +344,7 @@ void AWLWWMap::write_merkle_value(EntryId id, EtfWriter& w) const { write_elemen
 
 void encode_slice_message(const AWLWWMap& state, const Term& keys, const Term& dots, std::vector<std::uint8_t>& out) {
   EtfWriter w(out);
-  w.raw(pieces().message_head);
-  state.encode_slice(keys.list_elements(), dots, w);
-  w.term(keys);
+  SliceWriter(state, keys, dots).write(w, SIZE_MAX);
 }
 
 }  // namespace hc::crdt

@@ -16,9 +16,11 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "crdt/aw_lww_map.hpp"
+#include "crdt/step_writer.hpp"
 #include "interop/term.hpp"
 
 namespace hc::crdt {
@@ -28,5 +30,46 @@ namespace hc::crdt {
 // `{diff, state.slice_term(Keys, dots), Keys}`; `keys` is the list Keys as
 // it goes on the wire (a proper list). Cost: O(bytes) plus sorting the keys.
 void encode_slice_message(const AWLWWMap& state, const Term& keys, const Term& dots, std::vector<std::uint8_t>& out);
+
+// The same message in pieces (StepWriter), so that a slice of hundreds of
+// thousands of keys is written over several turns (issue 13). The keys are
+// looked up, sorted (in runs, merged as they are written) and written a
+// piece a call. Between calls the replica may change: each key's record is
+// copied when it is looked up, so every key carries what the replica held
+// for it at one moment of the write (as if it had changed just before or
+// after the slice; DeltaCrdt's slices too carry values newer than their
+// dots). The bytes equal encode_slice_message's when nothing changes.
+// `state` must outlive the writer; `keys` (a proper list) and `dots` are
+// kept. Cost: O(bytes + k log k) in all, for k keys.
+class SliceWriter final : public StepWriter {
+ public:
+  SliceWriter(const AWLWWMap& state, Term keys, Term dots);
+  ~SliceWriter() override;
+  bool write(EtfWriter& w, std::size_t budget) override;
+
+ private:
+  struct Found;  // a key we hold, its record's bytes copied
+  enum class Phase { lookup, head, entries, keys, done };
+  bool lookup(std::size_t budget);
+  bool entries(EtfWriter& w, std::size_t budget);
+  bool keys_list(EtfWriter& w, std::size_t budget);
+  void write_entry(std::size_t i, EtfWriter& w);
+  // Heap order (a max-heap whose top is the run whose next entry comes
+  // first): run ra's next entry comes after rb's, ties to the earlier run.
+  bool run_after(std::size_t ra, std::size_t rb) const;
+
+  const AWLWWMap& state_;
+  Term keys_, dots_;
+  Phase phase_ = Phase::lookup;
+  std::size_t next_ = 0;               // the next key to look up / to write in the Keys list
+  std::vector<Found> found_;           // in runs, each sorted
+  std::vector<std::size_t> run_ends_;  // end index in found_ of each run
+  std::string records_;                // the copied records
+  std::vector<std::size_t> heads_;     // per run: its next entry (a heap over the runs not yet done)
+  std::vector<std::size_t> heap_;      // run indices
+  std::size_t pending_ = SIZE_MAX;     // the entry to write unless an equal one follows
+  std::size_t count_at_ = 0, distinct_ = 0;  // the value map's header position, entries written
+  bool list_open_ = false;                    // the Keys list's header is written
+};
 
 }  // namespace hc::crdt

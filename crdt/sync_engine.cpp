@@ -336,7 +336,10 @@ void SyncEngine::handle_diff(const Term& diff_term, SyncActions& out) {
     if (d.originator == d.to) {
       out.push_back(action::Send{d.to, tuple(atom_term("get_diff"), d.to_term(), keys)});
     } else {
-      send_slice(d.to, keys, d.dots, out);
+      SyncActions ack;
+      ack_diff(d, ack);
+      send_slice(d.to, keys, d.dots, std::move(ack), out);
+      return;
     }
   }
   ack_diff(d, out);
@@ -382,18 +385,26 @@ void SyncEngine::handle_get_diff(const Term& diff_term, const Term& keys, SyncAc
     return;
   }
   CausalDiff d = parsed->reversed();
-  send_slice(d.to, keys, d.dots, out);
-  ack_diff(d, out);
+  SyncActions ack;
+  ack_diff(d, ack);
+  send_slice(d.to, keys, d.dots, std::move(ack), out);
 }
 
-void SyncEngine::send_slice(const Term& to, const Term& keys, const Term& dots, SyncActions& out) const {
+void SyncEngine::send_slice(const Term& to, const Term& keys, const Term& dots, SyncActions after, SyncActions& out) {
   if (!config_.encode_slices) {
     out.push_back(action::Send{to, tuple(atom_term("diff"), state_.slice_term(keys.list_elements(), dots), keys)});
-    return;
+  } else if (config_.slice_chunk_keys == 0) {
+    action::Send s{to, Term(), {}};
+    encode_slice_message(state_, keys, dots, s.encoded);
+    out.push_back(std::move(s));
+  } else {
+    auto job = std::make_unique<OutgoingJob>();
+    job->to = to;
+    job->writer = std::make_unique<SliceWriter>(state_, keys, dots);
+    job->after = std::move(after);
+    return start_writing(std::move(job), out);
   }
-  action::Send s{to, Term(), {}};
-  encode_slice_message(state_, keys, dots, s.encoded);
-  out.push_back(std::move(s));
+  out.insert(out.end(), std::make_move_iterator(after.begin()), std::make_move_iterator(after.end()));
 }
 
 void SyncEngine::send_continuation(CausalDiff d, PartialDiffStep step, SyncActions& out) {
@@ -411,7 +422,7 @@ void SyncEngine::send_continuation(CausalDiff d, PartialDiffStep step, SyncActio
   static const Term continuation_atom{Atom("continuation")};
   d.continuation = Term();
   const Term shell = d.to_term();
-  auto job = std::make_unique<ContinuationJob>();
+  auto job = std::make_unique<OutgoingJob>();
   job->to = d.to;
   job->writer = state_.continuation_writer(std::move(step));
   {
@@ -431,12 +442,16 @@ void SyncEngine::send_continuation(CausalDiff d, PartialDiffStep step, SyncActio
       }
     }
   }
+  start_writing(std::move(job), out);
+}
+
+void SyncEngine::start_writing(std::unique_ptr<OutgoingJob> job, SyncActions& out) {
   writing_ = std::move(job);
-  write_step(out);
+  write_step(out);  // what fits in this turn (all of a small message)
 }
 
 void SyncEngine::write_step(SyncActions& out) {
-  ContinuationJob& job = *writing_;
+  OutgoingJob& job = *writing_;
   {
     EtfWriter w(job.bytes);
     const std::size_t budget = config_.slice_chunk_keys > 0 ? config_.slice_chunk_keys * kWrittenPerChunkKey : SIZE_MAX;
@@ -444,6 +459,7 @@ void SyncEngine::write_step(SyncActions& out) {
     w.raw(job.tail);
   }
   out.push_back(action::Send{std::move(job.to), Term(), std::move(job.bytes)});
+  out.insert(out.end(), std::make_move_iterator(job.after.begin()), std::make_move_iterator(job.after.end()));
   writing_.reset();
 }
 

@@ -224,9 +224,9 @@ class SyncEngine {
   // A neighbour monitor fired (or could not be set up).
   SyncActions handle_down(const Term& neighbour);
   // The next piece of work after action::Continue: one step of writing a
-  // continuation (encode_continuations: 512 x slice_chunk_keys bytes a
-  // step; the Merkle tree is not updated meanwhile, so rounds, slices and
-  // diffs wait as for a join), one step of the slice join under way (slice_chunk_keys keys; after the last, freeing the
+  // continuation or a slice (encode_continuations, encode_slices: about
+  // 512 x slice_chunk_keys bytes a step; the Merkle tree is not updated
+  // meanwhile, so rounds, slices and diffs wait as for a join), one step of the slice join under way (slice_chunk_keys keys; after the last, freeing the
   // slice, 4 x slice_chunk_keys parts a step, and the Merkle hashes of the
   // joined keys, 8 x slice_chunk_keys nodes a step), or else
   // the next message that waited for it (one a turn; a slice starts its
@@ -269,8 +269,9 @@ class SyncEngine {
   void handle_diff(const Term& diff_term, SyncActions& out);
   void handle_get_diff(const Term& diff_term, const Term& keys, SyncActions& out);
   void handle_slice(const Term& slice, const Term& keys, SyncActions& out);
-  // {diff, slice_term(Keys, Dots), Keys} to `to` (encoded with encode_slices).
-  void send_slice(const Term& to, const Term& keys, const Term& dots, SyncActions& out) const;
+  // {diff, slice_term(Keys, Dots), Keys} to `to` (encoded with
+  // encode_slices; with slice_chunk_keys too, written in steps), then `after`.
+  void send_slice(const Term& to, const Term& keys, const Term& dots, SyncActions after, SyncActions& out);
   // {diff, D} with D's continuation the one of `step` (encoded with
   // encode_continuations; with slice_chunk_keys too, written in steps).
   void send_continuation(CausalDiff d, PartialDiffStep step, SyncActions& out);
@@ -315,17 +316,20 @@ class SyncEngine {
   static constexpr std::size_t kHashedPerChunkKey = 8;  // Merkle nodes hashed per turn, per slice_chunk_keys
   static constexpr std::size_t kReleasedPerChunkKey = 4;  // slice parts freed per turn, per slice_chunk_keys
   void start_hashing();
-  // A continuation written in steps (encode_continuations with
-  // slice_chunk_keys): the message so far, the writer, and the bytes of the
-  // message after the continuation. Sent when the last step is written.
-  struct ContinuationJob {
+  // A message written in steps (a continuation or a slice, with
+  // slice_chunk_keys): the bytes so far, the writer, the bytes of the
+  // message after what the writer writes, and the actions that follow the
+  // message (the ack after a slice). Sent when the last step is written.
+  struct OutgoingJob {
     Term to;
     std::vector<std::uint8_t> bytes;
-    std::unique_ptr<ContinuationWriter> writer;
+    std::unique_ptr<StepWriter> writer;
     std::vector<std::uint8_t> tail;
+    SyncActions after;
   };
-  std::unique_ptr<ContinuationJob> writing_;
-  static constexpr std::size_t kWrittenPerChunkKey = 512;  // continuation bytes written per turn, per slice_chunk_keys
+  std::unique_ptr<OutgoingJob> writing_;
+  static constexpr std::size_t kWrittenPerChunkKey = 512;  // bytes written per turn, per slice_chunk_keys
+  void start_writing(std::unique_ptr<OutgoingJob> job, SyncActions& out);
   std::deque<Term> waiting_;
   bool continue_asked_ = false;
   std::uint64_t slice_steps_ = 0, superseded_total_ = 0;

@@ -113,6 +113,14 @@ class EtfWriter {
   }
   // Bytes written since construction.
   std::size_t written() const noexcept { return len_ - start_; }
+  // The write position in `out` (an index that stays valid for later
+  // writers of the same vector), and rewriting the size of a map header
+  // written there (a caller that learns the size after the entries).
+  std::size_t position() const noexcept { return len_; }
+  void set_map_size(std::size_t at, std::size_t size) {
+    std::uint8_t* p = out_.data() + at + 1;  // past MAP_EXT
+    for (int s = 24; s >= 0; s -= 8) *p++ = static_cast<std::uint8_t>(size >> s);
+  }
   // Trim `out` to the bytes written; the writer may go on afterwards.
   void finish() { out_.resize(len_); }
 

@@ -286,6 +286,96 @@ BOOST_AUTO_TEST_CASE(slices_are_the_codec_bytes_of_slice_term) {
   }
 }
 
+// SliceWriter in pieces of a few bytes (a run of one or a few keys per
+// lookup, so the merge of many runs and the choice among equal keys of
+// different runs are exercised) writes what encode_slice_message writes.
+BOOST_AUTO_TEST_CASE(a_slice_written_in_pieces_is_the_slice_written_at_once) {
+  std::size_t multi_step = 0;
+  for (std::uint64_t seed : seeds()) {
+    Rng rng(seed);
+    std::vector<Term> keys;
+    AWLWWMap state = random_state(rng, keys);
+    TermVector asked;
+    for (const Term& k : keys)
+      if (rng() % 3) asked.push_back(k);
+    for (std::size_t i = 0, n = asked.size(); i < n; ++i)
+      if (rng() % 4 == 0) asked.push_back(asked[i]);
+    std::shuffle(asked.begin(), asked.end(), rng);
+    const Term asked_list = Term::list(asked), dots = state.context().to_term();
+    std::vector<std::uint8_t> whole;
+    encode_slice_message(state, asked_list, dots, whole);
+
+    const std::size_t budget = 1 + rng() % 400;
+    SliceWriter writer(state, asked_list, dots);
+    std::vector<std::uint8_t> pieces;
+    int calls = 0;
+    for (bool done = false; !done; ++calls) {
+      BOOST_TEST_REQUIRE(calls < 100'000);
+      EtfWriter w(pieces);
+      done = writer.write(w, budget);
+    }
+    multi_step += calls > 3;
+    BOOST_TEST_REQUIRE((pieces == whole), "seed " << seed << " budget " << budget << " calls " << calls);
+  }
+  BOOST_TEST(multi_step > 50u);
+}
+
+// A key changed or removed after it was looked up keeps, in the slice, what
+// it held then (the record was copied): each key is one moment's value.
+BOOST_AUTO_TEST_CASE(keys_changed_during_a_stepped_slice_keep_the_value_they_had_when_looked_up) {
+  AWLWWMap state;
+  TermVector asked;
+  for (int i = 0; i < 2000; ++i) {
+    asked.push_back(tuple(Atom("key"), binary("n" + std::to_string(i))));
+    (void)state.add(asked.back(), Term(i), 7, i + 1);
+  }
+  const Term asked_list = Term::list(asked), dots = state.context().to_term();
+  std::vector<std::uint8_t> before;
+  encode_slice_message(state, asked_list, dots, before);
+
+  SliceWriter writer(state, asked_list, dots);
+  std::vector<std::uint8_t> got;
+  bool done = false;
+  for (int calls = 0; !done; ++calls) {
+    BOOST_TEST_REQUIRE(calls < 100'000);
+    {
+      EtfWriter w(got);
+      done = writer.write(w, 4096);  // 32 keys looked up a call
+    }
+    // Every key looked up so far changes or goes (slots freed and reused).
+    if (calls == 0)
+      for (int i = 0; i < 2000; ++i) {
+        if (i % 2) {
+          (void)state.remove(asked[i]);
+        } else {
+          (void)state.add(asked[i], Term(-i), 7, 100'000 + i);
+        }
+      }
+  }
+  // The first call's keys kept their old values; the rest are the new
+  // state's: decoded, the slice holds the old value or the new one per key.
+  std::size_t at = 0;
+  auto slice = decode_body_at(got, at);
+  BOOST_TEST_REQUIRE(static_cast<bool>(slice));
+  const Term& value = *slice->tuple_elements()[1].map_get(std::string_view("value"));
+  std::size_t old_values = 0, new_values = 0;
+  for (const auto& [k, elements] : value.map_entries()) {
+    const int i = std::stoi(std::string(k.tuple_elements()[1].as_binary()->substr(1)));
+    BOOST_TEST_REQUIRE(elements.map_entries().size() == 1u);
+    const std::int64_t v = *elements.map_entries()[0].first.tuple_elements()[0].as_int();
+    if (v == i && i != 0) {
+      ++old_values;  // looked up before the change
+    } else {
+      BOOST_TEST((v == -i && i % 2 == 0), "key " << i << " holds " << v);  // the new value of a kept key
+      ++new_values;
+    }
+  }
+  BOOST_TEST(old_values >= 31u);   // the first call's 32 keys, as they were
+  BOOST_TEST(new_values >= 900u);  // the even keys looked up later
+  BOOST_TEST(value.map_entries().size() < 2000u - 500u);  // the odd keys gone when looked up
+  BOOST_TEST(!(got == before));
+}
+
 BOOST_AUTO_TEST_CASE(an_empty_request_is_an_empty_slice) {
   AWLWWMap state;
   state.add(Term(1), Term(2), 5, 10);
