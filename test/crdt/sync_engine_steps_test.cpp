@@ -23,12 +23,13 @@ const Pid kPeerPid{Atom("b@h"), 5, 0, 1};
 const Term kPeer = tuple(Atom("N.Crdt"), Atom("b@h"));  // the neighbour kPeerPid runs as
 constexpr std::int64_t kRemoteNode = 222;
 
-SyncEngine make_engine(std::size_t chunk, bool encode_continuations = false) {
+SyncEngine make_engine(std::size_t chunk, bool encode = false) {
   SyncConfig cfg;
   cfg.node_id = 42;
   cfg.self = kSelf;
   cfg.slice_chunk_keys = chunk;
-  cfg.encode_continuations = encode_continuations;
+  cfg.encode_continuations = encode;
+  cfg.encode_slices = encode;
   return SyncEngine(cfg, [t = std::int64_t{0}]() mutable { return ++t; });
 }
 
@@ -345,6 +346,31 @@ BOOST_AUTO_TEST_CASE(keys_removed_while_a_continuation_is_written_leave_empty_le
   BOOST_TEST(empty > 100u);  // the leaves of removed keys
   BOOST_TEST(held < empty);  // reused slots (100 keys added), and what the first step wrote
   BOOST_TEST(!e.busy());
+}
+
+// The answer to a get_diff for many keys is written in steps too; the ack
+// follows the slice, as in one turn.
+BOOST_AUTO_TEST_CASE(a_slice_is_written_in_steps_and_acknowledged_after_it) {
+  SyncEngine e = make_engine(1, true);
+  TermVector keys;
+  for (int i = 1; i <= 3000; ++i) keys.push_back(k(i)), (void)e.put(k(i), Term(i));
+  const Term want = tuple(Atom("diff"), e.state().slice_term(keys, e.state().context().to_term()), Term::list(keys));
+  const Term get_diff = tuple(Atom("get_diff"),
+                              CausalDiff{Term(), e.state().context().to_term(), kSelf, Term(kPeerPid), kSelf, {}}.to_term(),
+                              Term::list(keys));
+  SyncActions first = e.handle_message(get_diff);
+  BOOST_TEST(only<action::Send>(first).empty());  // neither slice nor ack yet
+  BOOST_TEST(asks_to_continue(first));
+  int turns = 0;
+  auto sends = only<action::Send>(drain(e, &turns));
+  BOOST_TEST(turns > 10);
+  BOOST_TEST_REQUIRE(sends.size() == 2u);
+  std::size_t at = 0;
+  auto slice = decode_body_at(sends[0].encoded, at);
+  BOOST_TEST_REQUIRE(static_cast<bool>(slice));
+  BOOST_TEST((*slice == want));
+  BOOST_TEST(sends[0].to == Term(kPeerPid));
+  BOOST_TEST(sends[1].message.is_record("ack_diff", 2));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
