@@ -422,6 +422,13 @@ Result<PartialDiffStep> AWLWWMap::continue_partial_diff(const Term& continuation
   return std::move(*step);
 }
 
+std::unique_ptr<PartialDiffWalk> AWLWWMap::partial_diff_walk(Term continuation, int depth) {
+  enable_merkle();
+  update_hashes();
+  const MerkleContent& content = *this;  // a private base: converted here, not in make_unique
+  return std::make_unique<PartialDiffWalk>(*merkle_, content, std::move(continuation), depth);
+}
+
 Term AWLWWMap::continuation_term(const PartialDiffStep& step) const {
   return merkle_ ? merkle_->continuation_term(step, *this) : Term();
 }

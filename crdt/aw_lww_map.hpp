@@ -149,6 +149,10 @@ class AWLWWMap : private MerkleContent {
   // CrdtErrc::malformed_continuation, with what was wrong as detail, when
   // the continuation is not a well-formed Diff.
   Result<PartialDiffStep> continue_partial_diff(const Term& continuation, int depth = MerkleMap::kSyncDepth);
+  // continue_partial_diff in pieces (PartialDiffWalk), across turns in which
+  // this replica may change but its Merkle tree must not be updated.
+  // Updates the hashes first.
+  std::unique_ptr<PartialDiffWalk> partial_diff_walk(Term continuation, int depth = MerkleMap::kSyncDepth);
   // The continuation of a step that is not done (MerkleMap::continuation_term /
   // write_continuation; the leaves' keys and values written from the packed
   // records). Only until the next change of this replica.

@@ -51,11 +51,13 @@ class LocalDiffWalker {
 
   std::vector<Term> out;
   std::string error;
+  std::size_t visited = 0;  // nodes compared or listed (PartialDiffWalk's budget)
 
   static Side remote(const Term& t) { return Side{&t, MerkleMap::kNil, {}, 0}; }
   Side local_subtree(TreeLoc loc, int depth) const { return Side{nullptr, m_.node_at(loc), loc, depth}; }
 
   bool diff(const Side& s1, const Side& s2, std::size_t levels) {
+    ++visited;
     if (levels > 64) return fail("tree deeper than 64 levels");
     const Kind k1 = kind(s1), k2 = kind(s2);
     if (k1 == Kind::nil) return raw_keys(s2);
@@ -74,6 +76,7 @@ class LocalDiffWalker {
     }
     if (k1 == Kind::leaf && k2 == Kind::leaf) {
       if (same_hash(s1, s2)) return true;
+      visited += 16;  // two contents maps built and compared
       Term l1 = contents(s1), l2 = contents(s2);
       if (!l1.is_map() || !l2.is_map()) return fail(error.empty() ? "leaf contents is not a map" : error.c_str());
       static const Term nil_atom(Atom("nil"));
@@ -154,11 +157,13 @@ class LocalDiffWalker {
     m_.leaf_ids(m_.nodes_[s.node], ids);
     TermPairs pairs;
     pairs.reserve(ids.size());
-    for (EntryId id : ids) pairs.emplace_back(content_.merkle_key(id), content_.merkle_value(id));
+    for (EntryId id : ids)
+      if (content_.merkle_has(id)) pairs.emplace_back(content_.merkle_key(id), content_.merkle_value(id));
     return Term::map(std::move(pairs));
   }
 
   bool raw_keys(const Side& s) {
+    ++visited;
     switch (kind(s)) {
       case Kind::nil: return true;
       case Kind::inner: return raw_keys(child(s, 0)) && raw_keys(child(s, 1));
@@ -175,7 +180,7 @@ class LocalDiffWalker {
         }
         const auto& n = m_.nodes_[s.node];
         if (!(n.flags & MerkleMap::kMulti)) {  // one key: no map to build
-          out.push_back(content_.merkle_key(n.b));
+          if (content_.merkle_has(n.b)) out.push_back(content_.merkle_key(n.b));
           return true;
         }
         Term c = contents(s);  // map key order, as the BEAM's map
@@ -206,24 +211,42 @@ class LocalDiffWalker {
   const MerkleContent& content_;
 };
 
-std::optional<PartialDiffStep> MerkleMap::continue_partial_diff(const Term& cont, int depth,
-                                                               const MerkleContent& content,
-                                                               std::string* error) const {
-  auto fail = [&](std::string why) -> std::optional<PartialDiffStep> {
-    if (error) *error = std::move(why);
-    return std::nullopt;
-  };
+PartialDiffWalk::PartialDiffWalk(const MerkleMap& map, const MerkleContent& content, Term continuation, int depth)
+    : walker_(std::make_unique<LocalDiffWalker>(map, content)) {
+  result_.depth = depth;
   static const Atom diff_mod = elixir_module("MerkleMap.MerkleTree.Diff");
-  static const Atom tree_mod = elixir_module("MerkleMap.MerkleTree");
-  if (!is_struct(cont, diff_mod)) return fail("continuation is not a %MerkleMap.MerkleTree.Diff{}");
-  const Term* trees = struct_field(cont, "trees");
-  const Term* keys = struct_field(cont, "keys");
-  if (!trees || !keys || !trees->is_proper_list() || !keys->is_proper_list())
-    return fail("continuation trees/keys are not lists");
+  if (!is_struct(continuation, diff_mod)) {
+    fail("continuation is not a %MerkleMap.MerkleTree.Diff{}");
+    return;
+  }
+  const Term* trees = struct_field(continuation, "trees");
+  const Term* keys = struct_field(continuation, "keys");
+  if (!trees || !keys || !trees->is_proper_list() || !keys->is_proper_list()) {
+    fail("continuation trees/keys are not lists");
+    return;
+  }
+  trees_.assign(trees->list_elements().begin(), trees->list_elements().end());
+  result_.keys.assign(keys->list_elements().begin(), keys->list_elements().end());
+}
 
-  LocalDiffWalker walker(*this, content);
-  std::vector<Term> found;
-  for (const Term& item : trees->list_elements()) {
+PartialDiffWalk::~PartialDiffWalk() = default;
+PartialDiffWalk::PartialDiffWalk(PartialDiffWalk&&) noexcept = default;
+
+bool PartialDiffWalk::fail(std::string why) {
+  error_ = std::move(why);
+  done_ = true;
+  trees_ = {};
+  return true;
+}
+
+bool PartialDiffWalk::step(std::size_t budget) {
+  if (done_) return true;
+  static const Atom tree_mod = elixir_module("MerkleMap.MerkleTree");
+  LocalDiffWalker& walker = *walker_;
+  const int depth = result_.depth;
+  walker.visited = 0;
+  while (next_ < trees_.size()) {
+    const Term item = std::move(trees_[next_++]);  // freed (if ours alone) after this tree
     if (!item.is_tuple(2)) return fail("continuation tree entry is not {Loc, Tree}");
     const Term& loc_term = item.tuple_elements()[0];
     const Term& tree = item.tuple_elements()[1];
@@ -238,23 +261,35 @@ std::optional<PartialDiffStep> MerkleMap::continue_partial_diff(const Term& cont
     walker.out.clear();
     if (!walker.diff(walker.local_subtree(*loc, depth), LocalDiffWalker::remote(*remote), loc->len))
       return fail("malformed continuation tree: " + walker.error);
-    found.insert(found.end(), walker.out.rbegin(), walker.out.rend());
+    found_.insert(found_.end(), walker.out.rbegin(), walker.out.rend());
+    if (walker.visited >= budget && next_ < trees_.size()) return false;
   }
-
-  PartialDiffStep step;
-  step.depth = depth;
-  step.keys.assign(keys->list_elements().begin(), keys->list_elements().end());
-  for (Term& t : found) {
+  trees_ = {};
+  for (Term& t : found_) {
     if (is_partial(t)) {
       auto loc = TreeLoc::from_term(t.tuple_elements()[1]);
       if (!loc) return fail("partial location is not a bitstring of at most 32 bits");
-      step.trees.push_back(*loc);
+      result_.trees.push_back(*loc);
     } else {
-      step.keys.push_back(std::move(t));
+      result_.keys.push_back(std::move(t));
     }
   }
-  step.done = step.trees.empty();
-  return step;
+  found_ = {};
+  result_.done = result_.trees.empty();
+  done_ = true;
+  return true;
+}
+
+std::optional<PartialDiffStep> MerkleMap::continue_partial_diff(const Term& cont, int depth,
+                                                               const MerkleContent& content,
+                                                               std::string* error) const {
+  PartialDiffWalk walk(*this, content, cont, depth);
+  walk.step(SIZE_MAX);
+  if (walk.failed()) {
+    if (error) *error = walk.error();
+    return std::nullopt;
+  }
+  return walk.take();
 }
 
 Term MerkleMap::truncate_diff(const Term& diff, std::size_t amount) {

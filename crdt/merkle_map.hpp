@@ -30,6 +30,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -187,6 +188,7 @@ class MerkleMap {
   std::uint32_t node_at(TreeLoc loc) const;  // the node subtree(loc, _) starts at (kNil: none)
   friend class LocalDiffWalker;  // compares our nodes with a received subtree in place
   friend class ContinuationWriter;
+  friend class PartialDiffWalk;
 
   std::vector<Node> nodes_;
   std::vector<std::uint32_t> free_nodes_;
@@ -194,6 +196,40 @@ class MerkleMap {
   std::vector<std::uint32_t> free_multi_;
   std::uint32_t root_ = kNil;
   std::vector<PendingOp> pending_;
+};
+
+// MerkleMap::continue_partial_diff in pieces: the trees of a received
+// continuation compared with ours a few at a time, so that a continuation
+// of tens of megabytes is walked over several turns of the host (issue 13:
+// one of 46 MB took 0.5 s). Between two step() calls the tree must not
+// change (no update_hashes); the entries may: an entry removed since counts
+// as absent from its leaf. Holds its own references to the continuation's
+// trees and drops each once compared, so that where it holds the last one
+// (the host freed the message after the first turn) a received tree is
+// freed a piece a step, not all in one turn (a 67 MB continuation: 0.34 s).
+// The map and the content must outlive it.
+class PartialDiffWalk {
+ public:
+  PartialDiffWalk(const MerkleMap& map, const MerkleContent& content, Term continuation, int depth);
+  ~PartialDiffWalk();
+  PartialDiffWalk(PartialDiffWalk&&) noexcept;
+  // Compares trees until about `budget` nodes were visited (at least one
+  // tree) or all were, or the continuation proves malformed; true when done.
+  bool step(std::size_t budget);
+  bool failed() const noexcept { return !error_.empty(); }
+  const std::string& error() const noexcept { return error_; }
+  // The outcome, once step() returned true without failing.
+  PartialDiffStep take() { return std::move(result_); }
+
+ private:
+  bool fail(std::string why);
+  std::unique_ptr<LocalDiffWalker> walker_;
+  std::vector<Term> trees_;  // the continuation's `trees`, each dropped once compared
+  std::size_t next_ = 0;
+  std::vector<Term> found_;
+  PartialDiffStep result_;
+  std::string error_;
+  bool done_ = false;
 };
 
 // MerkleMap::write_continuation in pieces, so that a continuation of many

@@ -229,7 +229,9 @@ void SyncEngine::ask_to_continue(SyncActions& out) {
 SyncActions SyncEngine::continue_work() {
   SyncActions out;
   continue_asked_ = false;
-  if (writing_) {
+  if (walking_) {
+    walk_step(out);
+  } else if (writing_) {
     write_step(out);
   } else if (job_ || hashing_) {
     slice_step(out);
@@ -310,7 +312,29 @@ void SyncEngine::handle_diff(const Term& diff_term, SyncActions& out) {
   }
   CausalDiff d = parsed->reversed();
   if (config_.answer_from_self) d.from = config_.self;  // see SyncConfig::answer_from_self
-  auto step = state_.continue_partial_diff(d.continuation, config_.depth);
+  if (config_.slice_chunk_keys == 0) {
+    auto step = state_.continue_partial_diff(d.continuation, config_.depth);
+    return finish_diff(std::move(d), std::move(step), out);
+  }
+  // In steps (see continue_work); a small diff is done in this turn.
+  auto job = std::make_unique<DiffJob>();
+  job->walk = state_.partial_diff_walk(std::move(d.continuation), config_.depth);
+  d.continuation = Term();  // the walk's references alone keep its trees (see PartialDiffWalk)
+  job->diff = std::move(d);
+  walking_ = std::move(job);
+  walk_step(out);
+}
+
+void SyncEngine::walk_step(SyncActions& out) {
+  if (!walking_->walk->step(config_.slice_chunk_keys * kVisitedPerChunkKey)) return;
+  std::unique_ptr<DiffJob> job = std::move(walking_);
+  if (job->walk->failed()) {
+    return finish_diff(std::move(job->diff), Error(CrdtErrc::malformed_continuation, job->walk->error()), out);
+  }
+  finish_diff(std::move(job->diff), job->walk->take(), out);
+}
+
+void SyncEngine::finish_diff(CausalDiff d, Result<PartialDiffStep> step, SyncActions& out) {
   if (!step) {
     out.push_back(warn("dropped {diff, _} with a bad continuation: " + step.what()));
     ack_diff(d, out);  // lets an originator that waits for acks move on

@@ -223,7 +223,9 @@ class SyncEngine {
   SyncActions handle_call(const Term& request, const Term& from);
   // A neighbour monitor fired (or could not be set up).
   SyncActions handle_down(const Term& neighbour);
-  // The next piece of work after action::Continue: one step of writing a
+  // The next piece of work after action::Continue: one step of comparing
+  // a received continuation's trees with ours (32 x slice_chunk_keys nodes
+  // a step), one step of writing a
   // continuation or a slice (encode_continuations, encode_slices: about
   // 512 x slice_chunk_keys bytes a step; the Merkle tree is not updated
   // meanwhile, so rounds, slices and diffs wait as for a join), one step of the slice join under way (slice_chunk_keys keys; after the last, freeing the
@@ -236,7 +238,9 @@ class SyncEngine {
   // last node starts it. A spurious call does nothing.
   SyncActions continue_work();
   // A slice join is under way or messages wait for one (see above).
-  bool busy() const noexcept { return job_ != nullptr || hashing_ || writing_ != nullptr || !waiting_.empty(); }
+  bool busy() const noexcept {
+    return job_ != nullptr || hashing_ || walking_ != nullptr || writing_ != nullptr || !waiting_.empty();
+  }
 
   // ---- local API (what the gen_server calls do, without a caller) --------
   SyncActions put(const Term& key, const Term& value);
@@ -267,6 +271,10 @@ class SyncEngine {
  private:
   void sync_to_all(SyncActions& out, bool from_timer = false);
   void handle_diff(const Term& diff_term, SyncActions& out);
+  // What follows the Merkle walk of a {diff, _}: the next continuation, or
+  // the keys (get_diff / the slice) and the ack.
+  void finish_diff(CausalDiff d, Result<PartialDiffStep> step, SyncActions& out);
+  void walk_step(SyncActions& out);
   void handle_get_diff(const Term& diff_term, const Term& keys, SyncActions& out);
   void handle_slice(const Term& slice, const Term& keys, SyncActions& out);
   // {diff, slice_term(Keys, Dots), Keys} to `to` (encoded with
@@ -328,6 +336,13 @@ class SyncEngine {
     SyncActions after;
   };
   std::unique_ptr<OutgoingJob> writing_;
+  // A {diff, _} whose trees are compared with ours in steps (slice_chunk_keys).
+  struct DiffJob {
+    CausalDiff diff;
+    std::unique_ptr<PartialDiffWalk> walk;
+  };
+  std::unique_ptr<DiffJob> walking_;
+  static constexpr std::size_t kVisitedPerChunkKey = 32;  // tree nodes compared per turn, per slice_chunk_keys
   static constexpr std::size_t kWrittenPerChunkKey = 512;  // bytes written per turn, per slice_chunk_keys
   void start_writing(std::unique_ptr<OutgoingJob> job, SyncActions& out);
   std::deque<Term> waiting_;

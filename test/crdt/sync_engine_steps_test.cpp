@@ -71,11 +71,12 @@ SyncActions drain(SyncEngine& e, int* turns = nullptr) {
   }
 }
 
-// What an empty peer answers to our round start: a continuation with an
-// empty tree for every {partial, Loc} of ours (our tree is deeper than a
-// round's depth), as the BEAM's MerkleMap builds it.
-Term empty_peer_answer(SyncEngine& e) {
-  AWLWWMap ours = e.state().clone(), peer;
+// What a peer holding `peer` answers to our round start (a continuation
+// with its subtree for every {partial, Loc} of ours: our tree is deeper
+// than a round's depth), as the BEAM's MerkleMap builds it; an empty peer
+// by default.
+Term peer_answer(SyncEngine& e, AWLWWMap peer = AWLWWMap()) {
+  AWLWWMap ours = e.state().clone();
   peer.enable_merkle();
   auto step = peer.continue_partial_diff(ours.prepare_partial_diff());
   BOOST_REQUIRE(step);
@@ -294,7 +295,7 @@ BOOST_AUTO_TEST_CASE(a_continuation_is_written_in_steps_as_one_turn_writes_it) {
   SyncEngine whole = make_engine(0, true), stepped = make_engine(1, true);
   // 3 000 keys: the continuation holds subtrees (~60) as well as keys.
   for (int i = 1; i <= 3000; ++i) (void)whole.put(k(i), Term(i)), (void)stepped.put(k(i), Term(i));
-  const Term answer = empty_peer_answer(whole);
+  const Term answer = peer_answer(whole);
   auto want = continuations(whole.handle_message(answer));
   BOOST_TEST_REQUIRE(want.size() == 1u);
 
@@ -318,7 +319,7 @@ BOOST_AUTO_TEST_CASE(a_continuation_is_written_in_steps_as_one_turn_writes_it) {
 BOOST_AUTO_TEST_CASE(keys_removed_while_a_continuation_is_written_leave_empty_leaves) {
   SyncEngine e = make_engine(1, true);
   for (int i = 1; i <= 3000; ++i) (void)e.put(k(i), Term(i));
-  SyncActions a = e.handle_message(empty_peer_answer(e));
+  SyncActions a = e.handle_message(peer_answer(e));
   BOOST_TEST_REQUIRE(asks_to_continue(a));
   for (int i = 1; i <= 3000; ++i) (void)e.remove(k(i));
   for (int i = 3001; i <= 3100; ++i) (void)e.put(k(i), Term(i));  // may reuse the removed keys' slots
@@ -371,6 +372,55 @@ BOOST_AUTO_TEST_CASE(a_slice_is_written_in_steps_and_acknowledged_after_it) {
   BOOST_TEST((*slice == want));
   BOOST_TEST(sends[0].to == Term(kPeerPid));
   BOOST_TEST(sends[1].message.is_record("ack_diff", 2));
+}
+
+// A received continuation of many trees is compared with ours in steps
+// (32 nodes a turn per chunk key); the answer equals the one-turn engine's.
+BOOST_AUTO_TEST_CASE(a_continuation_is_walked_in_steps_as_one_turn_walks_it) {
+  SyncEngine whole = make_engine(0, true), stepped = make_engine(1, true);
+  AWLWWMap peer;
+  for (int i = 1; i <= 3000; ++i) {
+    (void)whole.put(k(i), Term(i)), (void)stepped.put(k(i), Term(i));
+    if (i % 3) (void)peer.add(k(i), Term(-i), kRemoteNode, i);  // differing leaves, and keys only we hold
+  }
+  const Term answer = peer_answer(whole, std::move(peer));
+  SyncActions one = whole.handle_message(answer);
+  BOOST_TEST(!asks_to_continue(one));
+  auto want = continuations(one);
+  BOOST_TEST_REQUIRE(want.size() == 1u);
+
+  SyncActions first = stepped.handle_message(answer);
+  BOOST_TEST(only<action::Send>(first).empty());
+  BOOST_TEST(asks_to_continue(first));
+  int turns = 0;
+  auto got = continuations(drain(stepped, &turns));
+  BOOST_TEST(turns > 10);
+  BOOST_TEST_REQUIRE(got.size() == 1u);
+  BOOST_TEST((got[0] == want[0]));
+}
+
+// A malformed tree late in a continuation ends a stepped walk as it ends
+// the one-turn one: a warning and the ack, nothing else sent.
+BOOST_AUTO_TEST_CASE(a_malformed_tree_late_in_a_stepped_walk_is_a_warning_and_an_ack) {
+  SyncEngine e = make_engine(1, true);
+  for (int i = 1; i <= 3000; ++i) (void)e.put(k(i), Term(i));
+  Term answer = peer_answer(e);
+  // Break the last tree: {Loc, not_a_tree}.
+  auto diff = CausalDiff::from_term(answer.tuple_elements()[1]);
+  BOOST_TEST_REQUIRE(static_cast<bool>(diff));
+  const Term* trees = diff->continuation.map_get(std::string_view("trees"));
+  TermVector items(trees->list_elements().begin(), trees->list_elements().end());
+  BOOST_TEST_REQUIRE(items.size() > 20u);
+  items.back() = tuple(items.back().tuple_elements()[0], Atom("not_a_tree"));
+  diff->continuation = merkle_diff_struct(std::move(items), {});
+  SyncActions a = e.handle_message(tuple(Atom("diff"), diff->to_term()));
+  BOOST_TEST(asks_to_continue(a));
+  SyncActions rest = drain(e);
+  BOOST_TEST(only<action::Warning>(rest).size() == 1u);
+  auto sends = only<action::Send>(rest);
+  BOOST_TEST_REQUIRE(sends.size() == 1u);
+  BOOST_TEST(sends[0].message.is_record("ack_diff", 2));
+  BOOST_TEST(!e.busy());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
