@@ -86,6 +86,7 @@ std::uint32_t MerkleMap::new_leaf(std::uint32_t key_hash, EntryId id) {
 
 void MerkleMap::clear() {
   pending_.clear();
+  applied_ = sorted_ = 0;
   nodes_.clear();
   free_nodes_.clear();
   multi_.clear();
@@ -99,21 +100,34 @@ void MerkleMap::put(std::uint32_t key_hash, EntryId id, std::optional<EntryId> r
 
 void MerkleMap::remove(std::uint32_t key_hash, EntryId id) { pending_.push_back({key_hash, id, 0, 2}); }
 
-void MerkleMap::flush() {
-  if (pending_.empty()) return;
-  // Changes of different keys commute (the shape is canonical); a stable
-  // sort keeps the order of the changes of one key.
-  std::stable_sort(pending_.begin(), pending_.end(),
-                   [](const PendingOp& a, const PendingOp& b) { return a.key_hash < b.key_hash; });
-  for (const PendingOp& op : pending_) {
+bool MerkleMap::flush(std::size_t max_ops) {
+  auto by_hash = [](const PendingOp& a, const PendingOp& b) { return a.key_hash < b.key_hash; };
+  if (sorted_ < pending_.size()) {
+    // Changes of different keys commute (the shape is canonical); stable
+    // sorts and a stable merge keep the order of the changes of one key
+    // (those queued since the last call come after the older ones).
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(applied_));
+    sorted_ -= applied_;
+    applied_ = 0;
+    const auto mid = pending_.begin() + static_cast<std::ptrdiff_t>(sorted_);
+    std::stable_sort(mid, pending_.end(), by_hash);
+    std::inplace_merge(pending_.begin(), mid, pending_.end(), by_hash);
+    sorted_ = pending_.size();
+  }
+  const std::size_t end = pending_.size() - applied_ <= max_ops ? pending_.size() : applied_ + max_ops;
+  for (; applied_ < end; ++applied_) {
+    const PendingOp& op = pending_[applied_];
     if (op.kind == 2) {
       apply_remove(op.key_hash, op.id);
     } else {
       apply_put(op.key_hash, op.id, op.kind == 1 ? std::optional<EntryId>(op.replaces) : std::nullopt);
     }
   }
+  if (applied_ < pending_.size()) return false;
   pending_.clear();
+  applied_ = sorted_ = 0;
   if (pending_.capacity() > 4096) pending_.shrink_to_fit();
+  return true;
 }
 
 void MerkleMap::apply_put(std::uint32_t key_hash, EntryId id, std::optional<EntryId> replaces) {
@@ -287,7 +301,7 @@ std::uint32_t MerkleMap::compute_hash(std::uint32_t i, const MerkleContent& cont
 }
 
 void MerkleMap::update_hashes(const MerkleContent& content) {
-  flush();
+  flush(SIZE_MAX);
   if (root_ != kNil) compute_hash(root_, content);
 }
 
@@ -306,7 +320,7 @@ bool MerkleMap::compute_hash_within(std::uint32_t i, const MerkleContent& conten
 }
 
 bool MerkleMap::update_hashes(const MerkleContent& content, std::size_t max_nodes) {
-  flush();
+  if (!flush(std::max(max_nodes, kMinFlushedOps))) return false;
   return root_ == kNil || compute_hash_within(root_, content, max_nodes);
 }
 

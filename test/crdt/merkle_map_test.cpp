@@ -134,6 +134,43 @@ BOOST_AUTO_TEST_CASE(shape_is_canonical_whatever_the_history) {
   BOOST_CHECK_EQUAL(a.tree.node_count(), 0u);
 }
 
+// update_hashes(content, max_nodes) applies a large queue of changes in
+// pieces (at most max(max_nodes, 4 096) a call), with changes queued in
+// between (of the same keys too, which must keep their order), and ends
+// with the tree a single update builds.
+BOOST_AUTO_TEST_CASE(a_large_queue_of_changes_is_applied_in_pieces) {
+  std::mt19937_64 rng(9);
+  MapContent a, b;
+  std::map<Term, Term> model;
+  auto change = [&](MapContent& m) {
+    Term key(static_cast<std::int64_t>(rng() % 20'000));
+    if (rng() % 4 == 0) {
+      m.erase(key);
+      model.erase(key);
+    } else {
+      Term v(static_cast<std::int64_t>(rng() % 1000));
+      m.put(key, v);
+      model[key] = v;
+    }
+  };
+  for (int i = 0; i < 30'000; ++i) change(a);
+  int calls = 0;
+  std::size_t nodes_after_first = 0;
+  while (!a.tree.update_hashes(a, 1)) {
+    BOOST_TEST_REQUIRE(++calls < 100'000);
+    if (calls == 1) nodes_after_first = a.tree.node_count();
+    if (calls % 2 == 0 && calls < 20)
+      for (int i = 0; i < 500; ++i) change(a);  // queued while the earlier ones are applied
+  }
+  // The first call put in at most 4 096 of the ~14 000 keys (~2.4 nodes a key).
+  BOOST_TEST(nodes_after_first <= 4096u * 3);
+  BOOST_TEST(a.tree.node_count() > 2 * nodes_after_first);
+  BOOST_TEST(a.tree.hashes_valid());
+  for (auto& [k, v] : model) b.put(k, v);
+  BOOST_CHECK_EQUAL(a.tree_term(), b.tree_term());
+  BOOST_CHECK(a.root() == b.root());
+}
+
 BOOST_AUTO_TEST_CASE(partial_diff_finds_exactly_the_differing_keys) {
   std::mt19937_64 rng(7);
   for (int n : {0, 1, 10, 1000, 5000}) {
