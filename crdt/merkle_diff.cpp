@@ -245,7 +245,7 @@ bool PartialDiffWalk::step(std::size_t budget) {
   LocalDiffWalker& walker = *walker_;
   const int depth = result_.depth;
   walker.visited = 0;
-  while (next_ < trees_.size()) {
+  while (next_ < trees_.size() && collected_ == 0) {
     const Term item = std::move(trees_[next_++]);  // freed (if ours alone) after this tree
     if (!item.is_tuple(2)) return fail("continuation tree entry is not {Loc, Tree}");
     const Term& loc_term = item.tuple_elements()[0];
@@ -265,7 +265,12 @@ bool PartialDiffWalk::step(std::size_t budget) {
     if (walker.visited >= budget && next_ < trees_.size()) return false;
   }
   trees_ = {};
-  for (Term& t : found_) {
+  // What was found, sorted into keys and trees: 8 items per node of budget.
+  result_.keys.reserve(result_.keys.size() + found_.size() - collected_);
+  const std::size_t most = std::max<std::size_t>(1, budget / 8);
+  const std::size_t end = found_.size() - collected_ <= most ? found_.size() : collected_ + most;
+  for (; collected_ < end; ++collected_) {
+    Term& t = found_[collected_];
     if (is_partial(t)) {
       auto loc = TreeLoc::from_term(t.tuple_elements()[1]);
       if (!loc) return fail("partial location is not a bitstring of at most 32 bits");
@@ -274,6 +279,7 @@ bool PartialDiffWalk::step(std::size_t budget) {
       result_.keys.push_back(std::move(t));
     }
   }
+  if (collected_ < found_.size()) return false;
   found_ = {};
   result_.done = result_.trees.empty();
   done_ = true;

@@ -234,6 +234,7 @@ class PartialDiffWalk {
   std::vector<Term> trees_;  // the continuation's `trees`, each dropped once compared
   std::size_t next_ = 0;
   std::vector<Term> found_;
+  std::size_t collected_ = 0;  // found_[0, collected_) are in result_
   PartialDiffStep result_;
   std::string error_;
   bool done_ = false;

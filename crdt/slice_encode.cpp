@@ -202,14 +202,14 @@ struct SliceWriter::Found {
   std::size_t off, len;  // the record's bytes in records_
 };
 
-SliceWriter::SliceWriter(const AWLWWMap& state, Term keys, Term dots)
+SliceWriter::SliceWriter(const AWLWWMap& state, std::vector<Term> keys, Term dots)
     : state_(state), keys_(std::move(keys)), dots_(std::move(dots)) {}
 SliceWriter::~SliceWriter() = default;
 
 // Looks up the next keys (about one per 128 bytes of budget), copies the
 // records of those we hold and sorts them as a run.
 bool SliceWriter::lookup(std::size_t budget) {
-  const auto keys = keys_.list_elements();
+  const auto& keys = keys_;
   const std::size_t end = std::min(keys.size(), next_ + std::max<std::size_t>(1, budget / 128));
   const std::size_t run_start = found_.size();
   std::string packed;
@@ -268,24 +268,21 @@ bool SliceWriter::entries(EtfWriter& w, std::size_t budget) {
   return true;
 }
 
-// `keys_` as term() writes it, a piece a call.
+// The list of `keys_` as term() writes it, a piece a call.
 bool SliceWriter::keys_list(EtfWriter& w, std::size_t budget) {
-  const auto keys = keys_.list_elements();
   if (!list_open_) {
     list_open_ = true;
-    if (!keys_.is_proper_list() || w.as_byte_list(keys)) {
-      if (!keys_.is_proper_list()) w.term(keys_);
-      return true;
-    }
-    w.list_header(keys.size());
+    if (w.as_byte_list(keys_)) return true;
+    w.list_header(keys_.size());
     next_ = 0;
   }
   const std::size_t start = w.written();
-  while (next_ < keys.size()) {
-    w.term(keys[next_++]);
-    if (w.written() - start >= budget && next_ < keys.size()) return false;
+  while (next_ < keys_.size()) {
+    w.term(keys_[next_]);
+    keys_[next_++] = Term();
+    if (w.written() - start >= budget && next_ < keys_.size()) return false;
   }
-  if (!keys.empty()) w.nil();
+  if (!keys_.empty()) w.nil();
   return true;
 }
 
@@ -326,6 +323,7 @@ bool SliceWriter::write(EtfWriter& w, std::size_t budget) {
       phase_ = Phase::done;
       found_ = {};
       records_ = {};
+      keys_ = {};
       [[fallthrough]];
     case Phase::done: return true;
   }
@@ -343,8 +341,10 @@ void AWLWWMap::write_merkle_key(EntryId id, EtfWriter& w) const {
 void AWLWWMap::write_merkle_value(EntryId id, EtfWriter& w) const { write_element_map(slots_[id]->bytes(), w); }
 
 void encode_slice_message(const AWLWWMap& state, const Term& keys, const Term& dots, std::vector<std::uint8_t>& out) {
+  // `keys` must be a proper list (the callers check; an improper one would be written as its elements).
   EtfWriter w(out);
-  SliceWriter(state, keys, dots).write(w, SIZE_MAX);
+  auto el = keys.list_elements();
+  SliceWriter(state, std::vector<Term>(el.begin(), el.end()), dots).write(w, SIZE_MAX);
 }
 
 }  // namespace hc::crdt

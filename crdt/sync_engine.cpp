@@ -424,7 +424,8 @@ void SyncEngine::send_slice(const Term& to, const Term& keys, const Term& dots, 
   } else {
     auto job = std::make_unique<OutgoingJob>();
     job->to = to;
-    job->writer = std::make_unique<SliceWriter>(state_, keys, dots);
+    auto el = keys.list_elements();
+    job->writer = std::make_unique<SliceWriter>(state_, std::vector<Term>(el.begin(), el.end()), dots);
     job->after = std::move(after);
     return start_writing(std::move(job), out);
   }

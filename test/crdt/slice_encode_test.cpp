@@ -306,7 +306,7 @@ BOOST_AUTO_TEST_CASE(a_slice_written_in_pieces_is_the_slice_written_at_once) {
     encode_slice_message(state, asked_list, dots, whole);
 
     const std::size_t budget = 1 + rng() % 400;
-    SliceWriter writer(state, asked_list, dots);
+    SliceWriter writer(state, asked, dots);
     std::vector<std::uint8_t> pieces;
     int calls = 0;
     for (bool done = false; !done; ++calls) {
@@ -333,7 +333,7 @@ BOOST_AUTO_TEST_CASE(keys_changed_during_a_stepped_slice_keep_the_value_they_had
   std::vector<std::uint8_t> before;
   encode_slice_message(state, asked_list, dots, before);
 
-  SliceWriter writer(state, asked_list, dots);
+  SliceWriter writer(state, asked, dots);
   std::vector<std::uint8_t> got;
   bool done = false;
   for (int calls = 0; !done; ++calls) {
