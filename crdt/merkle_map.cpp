@@ -86,7 +86,7 @@ std::uint32_t MerkleMap::new_leaf(std::uint32_t key_hash, EntryId id) {
 
 void MerkleMap::clear() {
   pending_.clear();
-  applied_ = sorted_ = 0;
+  applied_ = 0;
   nodes_.clear();
   free_nodes_.clear();
   multi_.clear();
@@ -101,20 +101,16 @@ void MerkleMap::put(std::uint32_t key_hash, EntryId id, std::optional<EntryId> r
 void MerkleMap::remove(std::uint32_t key_hash, EntryId id) { pending_.push_back({key_hash, id, 0, 2}); }
 
 bool MerkleMap::flush(std::size_t max_ops) {
-  auto by_hash = [](const PendingOp& a, const PendingOp& b) { return a.key_hash < b.key_hash; };
-  if (sorted_ < pending_.size()) {
-    // Changes of different keys commute (the shape is canonical); stable
-    // sorts and a stable merge keep the order of the changes of one key
-    // (those queued since the last call come after the older ones).
-    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(applied_));
-    sorted_ -= applied_;
-    applied_ = 0;
-    const auto mid = pending_.begin() + static_cast<std::ptrdiff_t>(sorted_);
-    std::stable_sort(mid, pending_.end(), by_hash);
-    std::inplace_merge(pending_.begin(), mid, pending_.end(), by_hash);
-    sorted_ = pending_.size();
-  }
+  // The queue in order, a piece a call, each piece sorted by key hash (a
+  // stable sort: the changes of one key keep their order, within a piece
+  // and, pieces being taken in order, across them; changes of different
+  // keys commute, the shape is canonical). Sorted pieces share their paths
+  // through the trie; a single global sort of 1 000 000 changes was a
+  // 100 ms turn.
   const std::size_t end = pending_.size() - applied_ <= max_ops ? pending_.size() : applied_ + max_ops;
+  std::stable_sort(pending_.begin() + static_cast<std::ptrdiff_t>(applied_),
+                   pending_.begin() + static_cast<std::ptrdiff_t>(end),
+                   [](const PendingOp& a, const PendingOp& b) { return a.key_hash < b.key_hash; });
   for (; applied_ < end; ++applied_) {
     const PendingOp& op = pending_[applied_];
     if (op.kind == 2) {
@@ -125,7 +121,7 @@ bool MerkleMap::flush(std::size_t max_ops) {
   }
   if (applied_ < pending_.size()) return false;
   pending_.clear();
-  applied_ = sorted_ = 0;
+  applied_ = 0;
   if (pending_.capacity() > 4096) pending_.shrink_to_fit();
   return true;
 }

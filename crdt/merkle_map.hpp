@@ -177,7 +177,7 @@ class MerkleMap {
   };
   void apply_put(std::uint32_t key_hash, EntryId id, std::optional<EntryId> replaces);
   void apply_remove(std::uint32_t key_hash, EntryId id);
-  // Applies up to `max_ops` queued changes, sorted by key hash; true when none is left.
+  // Applies the next `max_ops` queued changes, sorted by key hash; true when none is left.
   bool flush(std::size_t max_ops);
   static constexpr std::size_t kMinFlushedOps = 4096;
   std::uint32_t new_node(const Node& n);
@@ -202,7 +202,6 @@ class MerkleMap {
   std::uint32_t root_ = kNil;
   std::vector<PendingOp> pending_;
   std::size_t applied_ = 0;  // pending_[0, applied_) are applied
-  std::size_t sorted_ = 0;   // pending_[0, sorted_) are sorted (later ones were queued since)
 };
 
 // MerkleMap::continue_partial_diff in pieces: the trees of a received
