@@ -37,8 +37,10 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <future>
 #include <map>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -111,6 +113,53 @@ OsStats beam_stats(cnode::NodeRunner& c, const ElixirPeer& p) {
   return {*t.element(0)->as_int() / 1000.0, *t.element(1)->as_int() / 1024.0, *t.element(2)->as_int() / 1024.0};
 }
 OsStats self_stats() { return {self_cpu_seconds(), self_status_kb("VmHWM") / 1024.0, self_status_kb("VmRSS") / 1024.0}; }
+
+// The process's mappings (/proc/self/smaps): start address -> name and
+// resident kB. HC_SCALE_VERBOSE prints what grew between two snapshots, to
+// tell the heap, other anonymous mappings (mmapped buffers, thread stacks)
+// and code pages apart in the RSS growth.
+struct Mapping {
+  std::string name;
+  std::int64_t size_kb = 0, rss_kb = 0;
+};
+std::map<std::uint64_t, Mapping> mappings() {
+  std::map<std::uint64_t, Mapping> out;
+  std::ifstream f("/proc/self/smaps");
+  Mapping* cur = nullptr;
+  for (std::string line; std::getline(f, line);) {
+    unsigned long long a = 0, b = 0;
+    char perms[8] = {};
+    int name_at = 0;
+    if (std::sscanf(line.c_str(), "%llx-%llx %7s %*s %*s %*s %n", &a, &b, perms, &name_at) >= 3 && name_at > 0) {
+      cur = &out[a];
+      cur->name = line.substr(static_cast<std::size_t>(name_at));
+      if (cur->name.empty()) cur->name = "[anon]";
+      cur->size_kb = static_cast<std::int64_t>((b - a) / 1024);
+    } else if (cur && line.rfind("Rss:", 0) == 0) {
+      cur->rss_kb = std::atoll(line.c_str() + 4);
+    }
+  }
+  return out;
+}
+void print_mapping_growth(const std::map<std::uint64_t, Mapping>& before, const std::map<std::uint64_t, Mapping>& after) {
+  std::map<std::string, std::int64_t> by_name;
+  for (const auto& [at, m] : after) {
+    auto b = before.find(at);
+    const std::int64_t grew = m.rss_kb - (b == before.end() ? 0 : b->second.rss_kb);
+    by_name[m.name] += grew;
+    if (std::abs(grew) >= 64)
+      std::fprintf(stderr, "  mapping %llx %s (%lld kB): RSS %+lld kB\n", static_cast<unsigned long long>(at), m.name.c_str(),
+                   static_cast<long long>(m.size_kb), static_cast<long long>(grew));
+  }
+  for (const auto& [at, m] : before)
+    if (!after.count(at) && m.rss_kb >= 64)
+      std::fprintf(stderr, "  mapping %llx %s (%lld kB): gone, RSS -%lld kB\n", static_cast<unsigned long long>(at), m.name.c_str(),
+                   static_cast<long long>(m.size_kb), static_cast<long long>(m.rss_kb));
+  for (const auto& [at, m] : before)
+    if (!after.count(at)) by_name[m.name] -= m.rss_kb;
+  for (const auto& [name, kb] : by_name)
+    if (kb != 0) std::fprintf(stderr, "  RSS growth %-40s %+lld kB\n", name.c_str(), static_cast<long long>(kb));
+}
 
 cnode::NodeOptions node_options(const std::string& cookie) {
   cnode::NodeOptions o;
@@ -259,6 +308,7 @@ Row run_one(const std::string& setup, std::size_t n, double pace) {
     malloc_trim(0);
     const double rss0 = self_status_kb("VmRSS") * 1024.0;
     const std::size_t heap0 = heap_in_use();
+    const auto maps0 = std::getenv("HC_SCALE_VERBOSE") ? mappings() : std::map<std::uint64_t, Mapping>();
     OsStats r0 = beam_stats(c, b1), p0 = self_stats();
     StallProbe stalls(c);
     Term r = bench_call(c, b1, tuple(Atom("register_many"), reg, binary("b"), uint(n)));
@@ -293,6 +343,7 @@ Row run_one(const std::string& setup, std::size_t n, double pace) {
       heap = std::min(heap, static_cast<double>(heap_in_use()));
     }
     row.rss_per_name = (rss - rss0) / n;
+    if (std::getenv("HC_SCALE_VERBOSE")) print_mapping_growth(maps0, mappings());
     row.heap_per_name = (heap - static_cast<double>(heap0)) / n;
     Term st = c.run([&] { return horde::RegistryApi::find(c.node(), reg)->stats_term(); }).get();
     double stats_bytes = 0;
