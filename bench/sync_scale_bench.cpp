@@ -304,6 +304,14 @@ Row run_one(const std::string& setup, std::size_t n, double pace) {
   } else if (setup == "bc" || setup == "jc") {
     start_beam(c, b1, reg, {b1.name(), cn});
     if (setup == "bc") start_cpp(c, reg, b1.name());
+    // Cold join: the registry starts after the baseline; a registry of
+    // another name started before it pages in the code and builds the
+    // fixed structures of a registry start (~280 kB of the binary's pages
+    // at 10 000 names, 28 B per name), which bc's baseline holds too: the
+    // B/n columns then count the names, not the program. HC_SCALE_WARM=0: no
+    // warm-up (the B/n of earlier runs).
+    if (setup == "jc" && !(std::getenv("HC_SCALE_WARM") && *std::getenv("HC_SCALE_WARM") == '0'))
+      start_cpp(c, Atom("Elixir.Bench.Warm"), b1.name());
     std::this_thread::sleep_for(1s);
     malloc_trim(0);
     const double rss0 = self_status_kb("VmRSS") * 1024.0;
@@ -344,6 +352,13 @@ Row run_one(const std::string& setup, std::size_t n, double pace) {
     }
     row.rss_per_name = (rss - rss0) / n;
     if (std::getenv("HC_SCALE_VERBOSE")) print_mapping_growth(maps0, mappings());
+    // HC_SCALE_HEAP_EXIT=1: end the process here, nothing torn down, so
+    // that what a heap profiler (heaptrack) reports as leaked is the
+    // settled live set (with the start-up's allocations).
+    if (std::getenv("HC_SCALE_HEAP_EXIT")) {
+      std::fflush(nullptr);
+      _exit(0);
+    }
     row.heap_per_name = (heap - static_cast<double>(heap0)) / n;
     Term st = c.run([&] { return horde::RegistryApi::find(c.node(), reg)->stats_term(); }).get();
     double stats_bytes = 0;
