@@ -4,17 +4,30 @@
 //   bb     BEAM -> BEAM   (B1 registers, B2 is the peer)
 //   bc     BEAM -> C++    (B1 registers, the C++ node is the peer)
 //   cb     C++  -> BEAM   (the C++ node registers, B1 is the peer)
+//   cp     C++  -> BEAM, paced: as cb, but the C++ node registers at the
+//          BEAM registrar's rate, so the registration spans the same wall
+//          time as bb's and "lag after the last registration" compares the
+//          same scenario (in cb the BEAM peer gets N names at 20-45x that
+//          rate and must absorb them after the producer stopped). The rate:
+//          that bb measured for the same N in this invocation; else
+//          `--pace R` (names/s); else bb for that N runs first (its row is
+//          printed) -- the BEAM registrar's rate falls steeply with N
+//          (35 000/s at 10 000 names, 3 400/s at 300 000), so neither a
+//          short probe nor one default would match.
 //   jb     cold join, BEAM: B1 holds N names, B2 starts the registry
 //   jc     cold join, C++:  B1 holds N names, the C++ node starts and joins
 // Every (set-up, N) runs in a fresh child process with fresh BEAM nodes, so
 // CPU seconds and peak RSS belong to that run alone. Registrations: BEAM
 // one GenServer.call per name, one process per name (registry_bench.exs);
 // C++ RegistryApi::register_pid in batches of 10 000 per io-thread turn,
-// one local process per name. CPU and RSS of a BEAM node are its OS process's (/proc).
+// one local process per name; paced (cp): every 10 ms one io-thread turn
+// registers the names due by then at the given rate. CPU and RSS of a BEAM
+// node are its OS process's (/proc).
 //
 //   sync_scale_bench                      10k, 30k, 100k, 300k, all set-ups
 //   sync_scale_bench --million            ... and 1 000 000
 //   sync_scale_bench --sizes 10000,30000 --setups bb,bc
+//   sync_scale_bench --setups cp --pace 20000
 // Needs Horde in ERL_LIBS and `elixir` in PATH (prints SKIPPED otherwise).
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,8 +37,10 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <future>
 #include <map>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -99,6 +114,53 @@ OsStats beam_stats(cnode::NodeRunner& c, const ElixirPeer& p) {
 }
 OsStats self_stats() { return {self_cpu_seconds(), self_status_kb("VmHWM") / 1024.0, self_status_kb("VmRSS") / 1024.0}; }
 
+// The process's mappings (/proc/self/smaps): start address -> name and
+// resident kB. HC_SCALE_VERBOSE prints what grew between two snapshots, to
+// tell the heap, other anonymous mappings (mmapped buffers, thread stacks)
+// and code pages apart in the RSS growth.
+struct Mapping {
+  std::string name;
+  std::int64_t size_kb = 0, rss_kb = 0;
+};
+std::map<std::uint64_t, Mapping> mappings() {
+  std::map<std::uint64_t, Mapping> out;
+  std::ifstream f("/proc/self/smaps");
+  Mapping* cur = nullptr;
+  for (std::string line; std::getline(f, line);) {
+    unsigned long long a = 0, b = 0;
+    char perms[8] = {};
+    int name_at = 0;
+    if (std::sscanf(line.c_str(), "%llx-%llx %7s %*s %*s %*s %n", &a, &b, perms, &name_at) >= 3 && name_at > 0) {
+      cur = &out[a];
+      cur->name = line.substr(static_cast<std::size_t>(name_at));
+      if (cur->name.empty()) cur->name = "[anon]";
+      cur->size_kb = static_cast<std::int64_t>((b - a) / 1024);
+    } else if (cur && line.rfind("Rss:", 0) == 0) {
+      cur->rss_kb = std::atoll(line.c_str() + 4);
+    }
+  }
+  return out;
+}
+void print_mapping_growth(const std::map<std::uint64_t, Mapping>& before, const std::map<std::uint64_t, Mapping>& after) {
+  std::map<std::string, std::int64_t> by_name;
+  for (const auto& [at, m] : after) {
+    auto b = before.find(at);
+    const std::int64_t grew = m.rss_kb - (b == before.end() ? 0 : b->second.rss_kb);
+    by_name[m.name] += grew;
+    if (std::abs(grew) >= 64)
+      std::fprintf(stderr, "  mapping %llx %s (%lld kB): RSS %+lld kB\n", static_cast<unsigned long long>(at), m.name.c_str(),
+                   static_cast<long long>(m.size_kb), static_cast<long long>(grew));
+  }
+  for (const auto& [at, m] : before)
+    if (!after.count(at) && m.rss_kb >= 64)
+      std::fprintf(stderr, "  mapping %llx %s (%lld kB): gone, RSS -%lld kB\n", static_cast<unsigned long long>(at), m.name.c_str(),
+                   static_cast<long long>(m.size_kb), static_cast<long long>(m.rss_kb));
+  for (const auto& [at, m] : before)
+    if (!after.count(at)) by_name[m.name] -= m.rss_kb;
+  for (const auto& [name, kb] : by_name)
+    if (kb != 0) std::fprintf(stderr, "  RSS growth %-40s %+lld kB\n", name.c_str(), static_cast<long long>(kb));
+}
+
 cnode::NodeOptions node_options(const std::string& cookie) {
   cnode::NodeOptions o;
   o.name = test::unique_name("ssc") + "@127.0.0.1";
@@ -156,13 +218,18 @@ Term uint(std::size_t n) { return Term(static_cast<std::uint64_t>(n)); }
 // the clock starts). One process per name matters: Horde's RegistryImpl
 // keeps a list of keys per pid and runs Enum.uniq over it on every add, so
 // many names on one pid cost the BEAM peer quadratic time.
-std::pair<std::int64_t, std::int64_t> register_cpp(cnode::NodeRunner& c, Atom reg, std::size_t n) {
+std::vector<Pid> spawn_registrants(cnode::NodeRunner& c, std::size_t n) {
   std::vector<Pid> pids;
   for (std::size_t i = 0; i < n; i += 10'000)
     c.run([&] {
        for (std::size_t k = i; k < std::min(n, i + 10'000); ++k)
          pids.push_back(c.node().spawn(std::make_unique<horde::EchoProcess>()));
      }).get();
+  return pids;
+}
+
+std::pair<std::int64_t, std::int64_t> register_cpp(cnode::NodeRunner& c, Atom reg, std::size_t n) {
+  std::vector<Pid> pids = spawn_registrants(c, n);
   const std::int64_t t0 = now_us();
   for (std::size_t i = 0; i < n; i += 10'000) {
     c.run([&] {
@@ -174,7 +241,31 @@ std::pair<std::int64_t, std::int64_t> register_cpp(cnode::NodeRunner& c, Atom re
   return {t0, now_us()};
 }
 
-Row run_one(const std::string& setup, std::size_t n) {
+// Paced C++ registrations (cp): `rate` names/s, one io-thread turn every
+// 10 ms registering the names due by then (the i-th name is due i / rate
+// seconds after the first), so a late wake-up catches up instead of
+// stretching the run; the last registration lands (n - 1) / rate after the
+// first, as a BEAM registrar's at that rate would.
+std::pair<std::int64_t, std::int64_t> register_cpp_paced(cnode::NodeRunner& c, Atom reg, std::size_t n, double rate) {
+  std::vector<Pid> pids = spawn_registrants(c, n);
+  const auto start = std::chrono::steady_clock::now();
+  const std::int64_t t0 = now_us();
+  std::size_t done = 0;
+  for (int tick = 0; done < n; ++tick) {
+    std::this_thread::sleep_until(start + tick * 10ms);
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const std::size_t due = std::min(n, static_cast<std::size_t>(rate * elapsed) + 1);
+    if (due <= done) continue;
+    c.run([&] {
+       auto api = horde::RegistryApi::find(c.node(), reg);
+       for (std::size_t k = done; k < due; ++k) (void)api->register_pid(pids[k], binary("c" + std::to_string(k)), Atom("nil"));
+     }).get();
+    done = due;
+  }
+  return {t0, now_us()};
+}
+
+Row run_one(const std::string& setup, std::size_t n, double pace) {
   Row row;
   const std::string cookie = test::unique_name("ssb");
   const Atom reg("Elixir.Bench.Scale");
@@ -213,10 +304,19 @@ Row run_one(const std::string& setup, std::size_t n) {
   } else if (setup == "bc" || setup == "jc") {
     start_beam(c, b1, reg, {b1.name(), cn});
     if (setup == "bc") start_cpp(c, reg, b1.name());
+    // Cold join: the registry starts after the baseline; a registry of
+    // another name started before it pages in the code and builds the
+    // fixed structures of a registry start (~280 kB of the binary's pages
+    // at 10 000 names, 28 B per name), which bc's baseline holds too: the
+    // B/n columns then count the names, not the program. HC_SCALE_WARM=0: no
+    // warm-up (the B/n of earlier runs).
+    if (setup == "jc" && !(std::getenv("HC_SCALE_WARM") && *std::getenv("HC_SCALE_WARM") == '0'))
+      start_cpp(c, Atom("Elixir.Bench.Warm"), b1.name());
     std::this_thread::sleep_for(1s);
     malloc_trim(0);
     const double rss0 = self_status_kb("VmRSS") * 1024.0;
     const std::size_t heap0 = heap_in_use();
+    const auto maps0 = std::getenv("HC_SCALE_VERBOSE") ? mappings() : std::map<std::uint64_t, Mapping>();
     OsStats r0 = beam_stats(c, b1), p0 = self_stats();
     StallProbe stalls(c);
     Term r = bench_call(c, b1, tuple(Atom("register_many"), reg, binary("b"), uint(n)));
@@ -251,19 +351,28 @@ Row run_one(const std::string& setup, std::size_t n) {
       heap = std::min(heap, static_cast<double>(heap_in_use()));
     }
     row.rss_per_name = (rss - rss0) / n;
+    if (std::getenv("HC_SCALE_VERBOSE")) print_mapping_growth(maps0, mappings());
+    // HC_SCALE_HEAP_EXIT=1: end the process here, nothing torn down, so
+    // that what a heap profiler (heaptrack) reports as leaked is the
+    // settled live set (with the start-up's allocations).
+    if (std::getenv("HC_SCALE_HEAP_EXIT")) {
+      std::fflush(nullptr);
+      _exit(0);
+    }
     row.heap_per_name = (heap - static_cast<double>(heap0)) / n;
     Term st = c.run([&] { return horde::RegistryApi::find(c.node(), reg)->stats_term(); }).get();
     double stats_bytes = 0;
     for (const char* k : {"view_bytes", "crdt_bytes"})
       if (const Term* m = st.map_get(std::string_view(k))) stats_bytes += static_cast<double>(m->as_int().value_or(0));
     row.stats_per_name = stats_bytes / n;
-  } else if (setup == "cb") {
+  } else if (setup == "cb" || setup == "cp") {
+    if (setup == "cp" && !(pace > 0)) throw std::runtime_error("cp needs a pace (names/s)");
     start_beam(c, b1, reg, {b1.name(), cn});
     start_cpp(c, reg, b1.name());
     std::this_thread::sleep_for(1s);
     OsStats r0 = self_stats(), p0 = beam_stats(c, b1);
     StallProbe stalls(c);
-    auto [t0, t1] = register_cpp(c, reg, n);
+    auto [t0, t1] = setup == "cp" ? register_cpp_paced(c, reg, n, pace) : register_cpp(c, reg, n);
     row.rate = n * 1e6 / std::max<std::int64_t>(t1 - t0, 1);
     std::int64_t seen = await_beam(c, b1, reg, n);
     row.lag_s = seen < 0 ? -1 : (seen - t1) / 1e6;
@@ -290,15 +399,15 @@ Row run_one(const std::string& setup, std::size_t n) {
 }
 
 // Runs one (set-up, N) in a child process; parses its RESULT line.
-std::optional<Row> run_child(const char* self, const std::string& setup, std::size_t n) {
+std::optional<Row> run_child(const char* self, const std::string& setup, std::size_t n, double pace) {
   int out[2];
   if (pipe(out) != 0) return std::nullopt;
   pid_t pid = fork();
   if (pid == 0) {
     dup2(out[1], 1);
     close(out[0]);
-    std::string ns = std::to_string(n);
-    execl(self, self, "--one", setup.c_str(), ns.c_str(), static_cast<char*>(nullptr));
+    std::string ns = std::to_string(n), ps = std::to_string(pace);
+    execl(self, self, "--one", setup.c_str(), ns.c_str(), ps.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   close(out[1]);
@@ -349,9 +458,9 @@ int main(int argc, char** argv) {
   // defaults instead (as does any GLIBC_TUNABLES).
   if (!(std::getenv("HC_SCALE_GLIBC_MMAP") && *std::getenv("HC_SCALE_GLIBC_MMAP") == '0')) hc::sdk::tune_malloc();
   hc::log::set_level(hc::log::Level::warn);
-  if (argc == 4 && std::strcmp(argv[1], "--one") == 0) {
+  if (argc == 5 && std::strcmp(argv[1], "--one") == 0) {
     try {
-      Row r = run_one(argv[2], std::stoul(argv[3]));
+      Row r = run_one(argv[2], std::stoul(argv[3]), std::stod(argv[4]));
       std::printf("RESULT %.3f %.0f %.2f %.2f %.1f %.0f %.0f %.0f %.1f\n", r.lag_s, r.rate, r.cpu_reg, r.cpu_peer,
                   r.rss_peak_mb, r.rss_per_name, r.heap_per_name, r.stats_per_name, r.stall_ms);
       return 0;
@@ -366,7 +475,8 @@ int main(int argc, char** argv) {
   }
   std::setvbuf(stdout, nullptr, _IONBF, 0);
   std::vector<std::size_t> sizes{10'000, 30'000, 100'000, 300'000};
-  std::vector<std::string> setups{"bb", "bc", "cb", "jb", "jc"};
+  std::vector<std::string> setups{"bb", "bc", "cb", "cp", "jb", "jc"};
+  double pace_flag = 0;  // --pace: cp's rate when no bb ran for that N
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--million") sizes.push_back(1'000'000);
@@ -374,19 +484,24 @@ int main(int argc, char** argv) {
       sizes.clear();
       for (auto& s : split(argv[++i])) sizes.push_back(std::stoul(s));
     } else if (a == "--setups" && i + 1 < argc) setups = split(argv[++i]);
+    else if (a == "--pace" && i + 1 < argc) pace_flag = std::stod(argv[++i]);
   }
   const std::map<std::string, std::string> title{{"bb", "BEAM -> BEAM"}, {"bc", "BEAM -> C++"}, {"cb", "C++ -> BEAM"},
-                                                 {"jb", "cold join, BEAM"}, {"jc", "cold join, C++"}};
+                                                 {"cp", "C++ -> BEAM paced"}, {"jb", "cold join, BEAM"}, {"jc", "cold join, C++"}};
   std::printf("sync_scale_bench: Horde.Registry, sync interval %lld ms; lag = last registration (join: registry start) "
               "-> peer has all N\n",
               static_cast<long long>(kSyncMs));
-  std::printf("%-16s %9s %9s %9s %11s %9s %9s %10s %8s %8s %8s %9s\n", "set-up", "N", "lag s", "total s", "reg names/s",
+  std::printf("%-18s %9s %9s %9s %11s %9s %9s %10s %8s %8s %8s %9s\n", "set-up", "N", "lag s", "total s", "reg names/s",
               "CPU reg", "CPU peer", "peer RSS", "RSS B/n", "heap B/n", "stats B/n", "stall ms");
   std::map<std::string, std::vector<std::pair<double, double>>> lags;
   for (std::size_t n : sizes) {
-    for (const auto& s : setups) {
-      auto r = run_child(argv[0], s, n);
-      if (!r) continue;
+    std::map<std::string, Row> ran;  // this N's rows so far
+    auto run = [&](const std::string& s) {
+      // cp: bb's rate for this N, else --pace (else bb was run first, below).
+      const double pace = s != "cp" ? 0 : ran.count("bb") ? ran["bb"].rate : pace_flag;
+      auto r = run_child(argv[0], s, n, pace);
+      if (!r) return;
+      ran[s] = *r;
       lags[s].emplace_back(static_cast<double>(n), r->lag_s);
       const bool cpp_peer = s == "bc" || s == "jc";
       auto opt = [&](double v) { return cpp_peer ? std::to_string(static_cast<long long>(v)) : std::string("-"); };
@@ -395,17 +510,27 @@ int main(int argc, char** argv) {
       // lag but may still finish first (join: the lag itself).
       const double total = r->rate > 0 ? static_cast<double>(n) / r->rate + r->lag_s : r->lag_s;
       const std::string stall = r->stall_ms < 0 ? std::string("-") : std::to_string(static_cast<long long>(r->stall_ms + 0.5));
-      std::printf("%-16s %9zu %9.2f %9.2f %11.0f %9.2f %9.2f %8.0fMB %8s %8s %8s %9s\n", title.at(s).c_str(), n, r->lag_s,
+      std::printf("%-18s %9zu %9.2f %9.2f %11.0f %9.2f %9.2f %8.0fMB %8s %8s %8s %9s\n", title.at(s).c_str(), n, r->lag_s,
                   total, r->rate, r->cpu_reg, r->cpu_peer, r->rss_peak_mb, opt(r->rss_per_name).c_str(), opt(r->heap_per_name).c_str(),
                   opt(r->stats_per_name).c_str(), stall.c_str());
+    };
+    for (const auto& s : setups) {
+      if (ran.count(s)) continue;  // bb, run early for a cp
+      if (s == "cp" && !ran.count("bb") && !(pace_flag > 0)) run("bb");
+      if (s == "cp" && !ran.count("bb") && !(pace_flag > 0)) {
+        std::printf("  cp N=%zu skipped: no BEAM -> BEAM rate\n", n);
+        continue;
+      }
+      run(s);
     }
   }
   std::printf("\ngrowth exponent of the lag over N (least squares on log-log):\n");
   for (const auto& s : setups)
-    if (lags.count(s)) std::printf("  %-16s N^%.2f\n", title.at(s).c_str(), exponent(lags[s]));
+    if (lags.count(s)) std::printf("  %-18s N^%.2f\n", title.at(s).c_str(), exponent(lags[s]));
   std::printf("(total: first registration -> peer has all N, N / reg rate + lag; CPU reg/peer: CPU s of the registrar\n"
               " (join: existing member) and of the peer (join: joining node) during"
               " the run; peer RSS: the peer's peak; B/n: the C++ peer after settling, RSS / malloc in-use / `stats` growth per name;\n"
-              " stall ms: the longest the C++ node's io thread kept a probe posted every 2 ms waiting, i.e. its longest turn)\n");
+              " stall ms: the longest the C++ node's io thread kept a probe posted every 2 ms waiting, i.e. its longest turn;\n"
+              " paced: the C++ node registers at BEAM -> BEAM's rate for that N, or --pace)\n");
   return 0;
 }

@@ -12,10 +12,11 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr std::size_t kReadChunk = 64 * 1024;
-// Buffers that grew past this for one large message (a DeltaCrdt sync slice
-// of a big registry is tens of MB) are released once it is handled: kept,
-// every connection would hold its largest message ever, read and written,
-// for good (measured: ~1.5 KB per registry name after a 30 000-name absorb).
+// A read buffer that grew past this for one large message (a DeltaCrdt sync
+// slice of a big registry is tens of MB) is released once it is handled:
+// kept, every connection would hold its largest message ever for good
+// (measured: ~1.5 KB per registry name after a 30 000-name absorb). The
+// write buffers: DistSendQueue::written.
 constexpr std::size_t kKeepBuffer = 1024 * 1024;
 // Handshake messages are small (the longest is a challenge with a 255-byte
 // name); anything bigger is garbage or an attack.
@@ -241,10 +242,9 @@ void Connection::start_write() {
                         self->close(std::error_code(ec.value(), std::system_category()));
                         return;
                       }
-                      // A buffer that one large message grew past 1 MiB is
-                      // given back (memory per connection stays small).
-                      self->writing_.clear();
-                      if (self->writing_.capacity() > kKeepBuffer) self->writing_.shrink_to_fit();
+                      // Grown buffers are given back once the queue is dry
+                      // (memory per connection stays small between bursts).
+                      self->queue_.written(self->writing_);
                       if (!self->queue_.empty()) {
                         self->start_write();
                       } else if (self->close_after_flush_) {

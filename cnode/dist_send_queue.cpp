@@ -143,4 +143,13 @@ void DistSendQueue::take(std::vector<std::uint8_t>& out) {
   }
 }
 
+void DistSendQueue::written(std::vector<std::uint8_t>& out) noexcept {
+  out.clear();
+  const std::size_t keep = empty() ? kIdleWriteBuffer : kKeepWriteBuffer;
+  if (out.capacity() > keep) std::vector<std::uint8_t>().swap(out);
+  // take() swapped the last write buffer in here: an idle queue gives back
+  // a grown one too (ready_ is empty then).
+  if (empty() && ready_.capacity() > kIdleWriteBuffer) std::vector<std::uint8_t>().swap(ready_);
+}
+
 }  // namespace hc::cnode

@@ -40,6 +40,14 @@ namespace hc::cnode {
 inline constexpr std::size_t kFragmentSize = 64 * 1024;
 // About how many bytes one socket write carries when fragments are queued.
 inline constexpr std::size_t kWriteSlice = 256 * 1024;
+// Write-buffer memory a connection keeps (DistSendQueue::written): while
+// writes follow one another, a buffer of up to kKeepWriteBuffer is reused
+// (one write slice of fragments is ~256-320 KB, grown to 512 KB); once the
+// queue runs dry, buffers over kIdleWriteBuffer are given back. Kept, a
+// connection idle between sync rounds would hold its largest write (512 KB
+// after any large message: ~50 B per name of a 10 000-name registry).
+inline constexpr std::size_t kKeepWriteBuffer = 1024 * 1024;
+inline constexpr std::size_t kIdleWriteBuffer = 64 * 1024;
 // Default limit of a connection's queued bytes (ConnectionConfig::max_send_queue).
 inline constexpr std::size_t kDefaultMaxSendQueue = std::size_t{1} << 30;  // 1 GiB
 // Default limit of the messages that wait for a peer while it is dialled
@@ -85,6 +93,15 @@ class DistSendQueue {
   // round-robin over the fragmented messages until out holds about
   // write_slice bytes (at least one fragment when any is queued).
   void take(std::vector<std::uint8_t>& out);
+  // `out`, filled by take(), has been written: clears it and decides what
+  // memory it and ready() keep. More to write: `out` keeps its capacity up
+  // to kKeepWriteBuffer (no reallocation between back-to-back writes).
+  // Nothing left (empty()): both keep at most kIdleWriteBuffer. O(1) plus
+  // a free.
+  void written(std::vector<std::uint8_t>& out) noexcept;
+  // Capacity of ready() (what an idle queue holds besides the connection's
+  // own write buffer).
+  std::size_t ready_capacity() const noexcept { return ready_.capacity(); }
 
   bool empty() const noexcept { return ready_.empty() && active_.empty(); }
   // Bytes queued in all: ready frames plus fragmented and held messages.

@@ -292,4 +292,41 @@ BOOST_AUTO_TEST_CASE(a_dropped_reservation_releases_what_waited_behind_it) {
   BOOST_TEST(q.empty());
 }
 
+// Memory a connection keeps for writing: reused while writes follow one
+// another, given back once the queue runs dry (an idle connection between
+// sync rounds held its largest write slice, 512 KB, for good).
+BOOST_AUTO_TEST_CASE(the_write_buffer_is_kept_between_writes_and_given_back_when_the_queue_runs_dry) {
+  DistSendQueue q;  // default fragment size and write slice
+  push_body(q, 7, Bytes8(2 * 1024 * 1024, 42));
+  Bytes8 w;
+  q.take(w);
+  const std::size_t grown = w.capacity();
+  BOOST_TEST(grown >= kWriteSlice);
+  q.written(w);
+  BOOST_TEST(w.empty());
+  BOOST_TEST(w.capacity() == grown);  // fragments left: no reallocation for the next write
+  std::size_t writes = 1;
+  while (!q.empty()) {
+    q.take(w);
+    q.written(w);
+    ++writes;
+  }
+  BOOST_TEST(writes > 2u);
+  BOOST_TEST(w.capacity() <= kIdleWriteBuffer);
+  BOOST_TEST(q.ready_capacity() <= kIdleWriteBuffer);
+}
+
+BOOST_AUTO_TEST_CASE(a_burst_of_small_messages_leaves_no_grown_buffer_behind) {
+  DistSendQueue q;
+  for (int i = 0; i < 100; ++i) push_body(q, 7, Bytes8(8 * 1024, std::uint8_t(i)));  // each under the fragment size
+  Bytes8 w;
+  w.reserve(512 * 1024);  // grown by an earlier write
+  q.take(w);              // the 800 KB of ready frames become w; w's old buffer becomes ready()
+  BOOST_TEST(w.size() > 800u * 1024);
+  BOOST_TEST(q.ready_capacity() >= 512u * 1024);
+  q.written(w);
+  BOOST_TEST(w.capacity() <= kIdleWriteBuffer);
+  BOOST_TEST(q.ready_capacity() <= kIdleWriteBuffer);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
