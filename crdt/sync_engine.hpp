@@ -224,7 +224,7 @@ class SyncEngine {
   // A neighbour monitor fired (or could not be set up).
   SyncActions handle_down(const Term& neighbour);
   // The next piece of work after action::Continue: one step of comparing
-  // a received continuation's trees with ours (32 x slice_chunk_keys nodes
+  // a received continuation's trees with ours (16 x slice_chunk_keys nodes
   // a step), one step of writing a
   // continuation or a slice (encode_continuations, encode_slices: about
   // 512 x slice_chunk_keys bytes a step; the Merkle tree is not updated
@@ -342,7 +342,7 @@ class SyncEngine {
     std::unique_ptr<PartialDiffWalk> walk;
   };
   std::unique_ptr<DiffJob> walking_;
-  static constexpr std::size_t kVisitedPerChunkKey = 32;  // tree nodes compared per turn, per slice_chunk_keys
+  static constexpr std::size_t kVisitedPerChunkKey = 16;  // tree nodes compared per turn, per slice_chunk_keys
   static constexpr std::size_t kWrittenPerChunkKey = 512;  // bytes written per turn, per slice_chunk_keys
   void start_writing(std::unique_ptr<OutgoingJob> job, SyncActions& out);
   std::deque<Term> waiting_;

@@ -375,7 +375,7 @@ BOOST_AUTO_TEST_CASE(a_slice_is_written_in_steps_and_acknowledged_after_it) {
 }
 
 // A received continuation of many trees is compared with ours in steps
-// (32 nodes a turn per chunk key); the answer equals the one-turn engine's.
+// (16 nodes a turn per chunk key); the answer equals the one-turn engine's.
 BOOST_AUTO_TEST_CASE(a_continuation_is_walked_in_steps_as_one_turn_walks_it) {
   SyncEngine whole = make_engine(0, true), stepped = make_engine(1, true);
   AWLWWMap peer;
