@@ -83,6 +83,10 @@ void SyncEngine::sync_to_all(SyncActions& out, bool from_timer) {
   Term dots = state_.context().to_term();
   for (const Term& n : monitors_) {
     if (n == config_.self) continue;
+    if (carries_nothing()) {
+      ++idle_skipped_total_;
+      continue;
+    }
     if (from_timer && idle_round(n)) {
       ++idle_skips_[n];
       ++idle_skipped_total_;
@@ -115,6 +119,17 @@ bool SyncEngine::idle_round(const Term& n) const {
   if (synced == synced_seq_.end() || synced->second != change_seq_) return false;
   auto skips = idle_skips_.find(n);
   return skips == idle_skips_.end() || skips->second < config_.max_idle_rounds;
+}
+
+bool SyncEngine::carries_nothing() const {
+  // A replica that holds nothing and has seen no dot: its round's slice
+  // would have no values and an empty context, a join that changes
+  // nothing, while the peer walks its whole tree against our empty one and
+  // answers with all of it (a cold join of 300 000 names: a 67 MB
+  // continuation the BEAM builds before it gets to its own round, the one
+  // that brings us the names). Skipped, tick or set_neighbours, for as long
+  // as that lasts.
+  return config_.max_idle_rounds > 0 && state_.size() == 0 && state_.context().empty();
 }
 
 const Term* SyncEngine::neighbour_of(const Term& originator) const {

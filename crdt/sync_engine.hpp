@@ -143,6 +143,8 @@ struct SyncConfig {
   // originator's state to the peer, so such a round would make the peer
   // compute a diff and ask for keys only to join nothing; meanwhile it
   // holds back the peer's own, useful, rounds (max_deferred_peer_rounds).
+  // With it, a replica that holds no key and has seen no dot starts no round
+  // at all (its round is a no-op for the peer, see idle_round).
   unsigned max_idle_rounds = 0;
   // Join a slice in steps of this many keys, one step per turn (0 =
   // DeltaCrdt's behaviour: the whole slice in one go). See the protocol
@@ -350,6 +352,7 @@ class SyncEngine {
   std::uint64_t slice_steps_ = 0, superseded_total_ = 0;
   bool defer_peer_round(const CausalDiff& received);
   bool idle_round(const Term& neighbour) const;
+  bool carries_nothing() const;  // an empty replica under max_idle_rounds: no round at all
   // The neighbour a peer is: itself, or for a pid the {Name, Node}
   // neighbour on the pid's node (a peer that answers from its pid, see
   // answer_from_self); nullptr when none.

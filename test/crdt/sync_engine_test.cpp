@@ -171,6 +171,31 @@ BOOST_AUTO_TEST_CASE(flow_control_skips_rounds_that_cannot_carry_anything) {
   BOOST_CHECK_EQUAL(only<action::Send>(e.on_sync_timer()).size(), 1u);
 }
 
+// An empty replica (no key, no dot seen) has nothing a round could carry:
+// with flow control it starts none, neither on set_neighbours nor on ticks,
+// but monitors its neighbours; its first key starts them. Without flow
+// control it sends DeltaCrdt's rounds.
+BOOST_AUTO_TEST_CASE(an_empty_replica_starts_no_rounds_under_flow_control) {
+  SyncConfig cfg = make_engine().config();
+  cfg.max_idle_rounds = 2;
+  SyncEngine e(cfg, [] { return std::int64_t{1}; });
+  SyncActions a = e.set_neighbours({neighbour("b@h")});
+  BOOST_CHECK(only<action::Send>(a).empty());
+  BOOST_CHECK_EQUAL(only<action::Monitor>(a).size(), 1u);
+  for (int i = 0; i < 5; ++i) BOOST_CHECK(only<action::Send>(e.on_sync_timer()).empty());
+  e.put(Term(Atom("k")), Term(1));
+  BOOST_CHECK_EQUAL(only<action::Send>(e.on_sync_timer()).size(), 1u);
+  // A key added and removed leaves a dot in the context: that is news (the removal).
+  SyncEngine f(cfg, [] { return std::int64_t{1}; });
+  (void)f.set_neighbours({neighbour("b@h")});
+  f.put(Term(Atom("k")), Term(1));
+  f.remove(Term(Atom("k")));
+  BOOST_CHECK_EQUAL(only<action::Send>(f.on_sync_timer()).size(), 1u);
+
+  SyncEngine plain = make_engine();  // max_idle_rounds = 0: DeltaCrdt's behaviour
+  BOOST_CHECK_EQUAL(only<action::Send>(plain.set_neighbours({neighbour("b@h")})).size(), 1u);
+}
+
 BOOST_AUTO_TEST_CASE(gen_server_calls_behave_like_deltacrdt) {
   auto e = make_engine();
   auto r = call(e, tuple(Atom("operation"), tuple(Atom("add"), list(binary("k"), Term(1)))));
