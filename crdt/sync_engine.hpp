@@ -239,7 +239,9 @@ class SyncEngine {
   // registrations): that tick starts no round, the step that hashes the
   // last node starts it. A spurious call does nothing.
   SyncActions continue_work();
-  // A slice join is under way or messages wait for one (see above).
+  // A slice join is under way or messages wait for one (see above). The
+  // stepped walks and writers refer to the replica inside the engine: do
+  // not move an engine while it is busy.
   bool busy() const noexcept {
     return job_ != nullptr || hashing_ || walking_ != nullptr || writing_ != nullptr || !waiting_.empty();
   }
