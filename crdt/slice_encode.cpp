@@ -210,6 +210,14 @@ SliceWriter::~SliceWriter() = default;
 // records of those we hold and sorts them as a run.
 bool SliceWriter::lookup(std::size_t budget) {
   const auto& keys = keys_;
+  if (next_ == 0) {
+    // Sized once for the keys (at the replica's mean record size): grown
+    // by doubling, the copies of a 1 000 000-key slice's records would fall
+    // into single steps (the last one copying ~64 MB).
+    const std::size_t most = std::min(keys.size(), state_.count_);  // we hold at most this many
+    found_.reserve(most);
+    records_.reserve(most * (state_.arena_.bytes_reserved() / std::max<std::size_t>(1, state_.count_)));
+  }
   const std::size_t end = std::min(keys.size(), next_ + std::max<std::size_t>(1, budget / 128));
   const std::size_t run_start = found_.size();
   std::string packed;
