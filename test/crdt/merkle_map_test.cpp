@@ -49,6 +49,21 @@ struct MapContent : MerkleContent {
   }
 };
 
+// One random change of `m` and of `model`, the plain map it should hold: a
+// key in 0..keys-1 erased (one time in `erase_one_in`) or set to 0..999.
+void random_change(std::mt19937_64& rng, MapContent& m, std::map<Term, Term>& model, std::uint64_t keys,
+                   std::uint64_t erase_one_in) {
+  Term key(static_cast<std::int64_t>(rng() % keys));
+  if (rng() % erase_one_in == 0) {
+    m.erase(key);
+    model.erase(key);
+  } else {
+    Term v(static_cast<std::int64_t>(rng() % 1000));
+    m.put(key, v);
+    model[key] = v;
+  }
+}
+
 // Runs MerkleMap's ping-pong between two trees until one side has the keys.
 std::set<Term> diff_keys(MapContent& a, MapContent& b, int depth = 8, int* rounds = nullptr) {
   a.tree.update_hashes(a);
@@ -115,15 +130,7 @@ BOOST_AUTO_TEST_CASE(shape_is_canonical_whatever_the_history) {
   MapContent a, b;
   std::map<Term, Term> model;
   for (int i = 0; i < 3000; ++i) {
-    Term key(static_cast<std::int64_t>(rng() % 500));
-    if (rng() % 3 == 0) {
-      a.erase(key);
-      model.erase(key);
-    } else {
-      Term v(static_cast<std::int64_t>(rng() % 1000));
-      a.put(key, v);
-      model[key] = v;
-    }
+    random_change(rng, a, model, 500, 3);
     if (i % 97 == 0) a.tree.update_hashes(a);  // interleave incremental updates
   }
   for (auto& [k, v] : model) b.put(k, v);
@@ -142,17 +149,7 @@ BOOST_AUTO_TEST_CASE(a_large_queue_of_changes_is_applied_in_pieces) {
   std::mt19937_64 rng(9);
   MapContent a, b;
   std::map<Term, Term> model;
-  auto change = [&](MapContent& m) {
-    Term key(static_cast<std::int64_t>(rng() % 20'000));
-    if (rng() % 4 == 0) {
-      m.erase(key);
-      model.erase(key);
-    } else {
-      Term v(static_cast<std::int64_t>(rng() % 1000));
-      m.put(key, v);
-      model[key] = v;
-    }
-  };
+  auto change = [&](MapContent& m) { random_change(rng, m, model, 20'000, 4); };
   for (int i = 0; i < 30'000; ++i) change(a);
   int calls = 0;
   std::size_t nodes_after_first = 0;

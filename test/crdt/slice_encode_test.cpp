@@ -212,6 +212,21 @@ Exchange sync_pair(AWLWWMap a_state, AWLWWMap b_state, bool encode, int depth = 
   return x;
 }
 
+// The keys a slice is asked for: some of the replica's `keys` (some
+// removed since), some never held, some twice, sometimes -0.0 and 0.0 (one
+// key in map order), in random order.
+TermVector asked_keys(Rng& rng, const std::vector<Term>& keys) {
+  TermVector asked;
+  for (const Term& k : keys)
+    if (rng() % 3) asked.push_back(k);
+  for (int i = 0; i < 3; ++i) asked.push_back(random_term(rng, 1));
+  for (std::size_t i = 0, n = asked.size(); i < n; ++i)
+    if (rng() % 5 == 0) asked.push_back(asked[i]);
+  if (rng() % 4 == 0) asked.push_back(Term(-0.0)), asked.push_back(Term(0.0));
+  std::shuffle(asked.begin(), asked.end(), rng);
+  return asked;
+}
+
 std::vector<std::uint8_t> codec_body(const Term& t) {
   std::vector<std::uint8_t> out;
   encode_to(out, t);
@@ -266,16 +281,7 @@ BOOST_AUTO_TEST_CASE(slices_are_the_codec_bytes_of_slice_term) {
     Rng rng(seed);
     std::vector<Term> keys;
     AWLWWMap state = random_state(rng, keys);
-    // Asked: some held keys (some removed since), some never held, some
-    // twice, in random order.
-    TermVector asked;
-    for (const Term& k : keys)
-      if (rng() % 3) asked.push_back(k);
-    for (int i = 0; i < 3; ++i) asked.push_back(random_term(rng, 1));
-    for (std::size_t i = 0, n = asked.size(); i < n; ++i)
-      if (rng() % 5 == 0) asked.push_back(asked[i]);
-    if (rng() % 4 == 0) asked.push_back(Term(-0.0)), asked.push_back(Term(0.0));
-    std::shuffle(asked.begin(), asked.end(), rng);
+    TermVector asked = asked_keys(rng, keys);
     Term asked_list = Term::list(asked);
     Term dots = rng() % 2 ? state.context().to_term() : random_term(rng, 2);
 
@@ -295,12 +301,7 @@ BOOST_AUTO_TEST_CASE(a_slice_written_in_pieces_is_the_slice_written_at_once) {
     Rng rng(seed);
     std::vector<Term> keys;
     AWLWWMap state = random_state(rng, keys);
-    TermVector asked;
-    for (const Term& k : keys)
-      if (rng() % 3) asked.push_back(k);
-    for (std::size_t i = 0, n = asked.size(); i < n; ++i)
-      if (rng() % 4 == 0) asked.push_back(asked[i]);
-    std::shuffle(asked.begin(), asked.end(), rng);
+    TermVector asked = asked_keys(rng, keys);
     const Term asked_list = Term::list(asked), dots = state.context().to_term();
     std::vector<std::uint8_t> whole;
     encode_slice_message(state, asked_list, dots, whole);
