@@ -253,7 +253,6 @@ class ContinuationWriter final : public StepWriter {
   // Writes on until `budget` more bytes are written (at least one key or
   // tree) or the continuation is complete; true when it is.
   bool write(EtfWriter& w, std::size_t budget) override;
-  bool done() const noexcept { return phase_ == Phase::done; }
 
  private:
   enum class Phase { head, keys, trees, done };
