@@ -236,16 +236,19 @@ std::vector<Pid> spawn_registrants(cnode::NodeRunner& c, std::size_t n) {
   return pids;
 }
 
+// Names [from, to) registered to their processes, in one io-thread turn.
+void register_range(cnode::NodeRunner& c, Atom reg, const std::vector<Pid>& pids, std::size_t from, std::size_t to) {
+  c.run([&] {
+     auto api = horde::RegistryApi::find(c.node(), reg);
+     for (std::size_t k = from; k < to; ++k)
+       (void)api->register_pid(pids[k], cpp_name(k), Atom("nil"));  // fresh keys; the peer's count checks
+   }).get();
+}
+
 std::pair<std::int64_t, std::int64_t> register_cpp(cnode::NodeRunner& c, Atom reg, std::size_t n) {
   std::vector<Pid> pids = spawn_registrants(c, n);
   const std::int64_t t0 = now_us();
-  for (std::size_t i = 0; i < n; i += 10'000) {
-    c.run([&] {
-       auto api = horde::RegistryApi::find(c.node(), reg);
-       for (std::size_t k = i; k < std::min(n, i + 10'000); ++k)
-         (void)api->register_pid(pids[k], cpp_name(k), Atom("nil"));  // fresh keys; the peer's count checks
-     }).get();
-  }
+  for (std::size_t i = 0; i < n; i += 10'000) register_range(c, reg, pids, i, std::min(n, i + 10'000));
   return {t0, now_us()};
 }
 
@@ -264,10 +267,7 @@ std::pair<std::int64_t, std::int64_t> register_cpp_paced(cnode::NodeRunner& c, A
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const std::size_t due = std::min(n, static_cast<std::size_t>(rate * elapsed) + 1);
     if (due <= done) continue;
-    c.run([&] {
-       auto api = horde::RegistryApi::find(c.node(), reg);
-       for (std::size_t k = done; k < due; ++k) (void)api->register_pid(pids[k], cpp_name(k), Atom("nil"));
-     }).get();
+    register_range(c, reg, pids, done, due);
     done = due;
   }
   return {t0, now_us()};
