@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "crdt/merkle_internal.hpp"
+#include "interop/etf_view.hpp"
 #include "interop/phash2.hpp"
 
 namespace hc::crdt {
@@ -38,11 +39,33 @@ std::optional<TreeLoc> TreeLoc::from_term(const Term& t) {
 bool is_round_start(const Term& cont) {
   const Term* trees = cont.map_get(std::string_view("trees"));
   const Term* keys = cont.map_get(std::string_view("keys"));
-  if (!trees || !keys || !keys->is_nil() || !trees->is_proper_list()) return false;
+  if (!trees || !keys || !keys->is_nil()) return false;
+  if (const Bitstring* b = encoded_part_bytes(*trees)) {
+    const EtfView v(b->bytes);
+    auto list = v.list(0);
+    auto entry = list && list->count == 1 ? v.tuple(list->first) : std::nullopt;
+    auto loc = entry && entry->count == 2 ? v.bitstring(entry->first) : std::nullopt;
+    return loc && loc->bit_size == 0;
+  }
+  if (!trees->is_proper_list()) return false;
   auto t = trees->list_elements();
   if (t.size() != 1 || !t[0].is_tuple(2)) return false;
   const Bitstring* loc = t[0].tuple_elements()[0].as_bitstring();
   return loc && loc->bit_size == 0;
+}
+
+Term encoded_part(std::vector<std::uint8_t> bytes) {
+  static const Atom tag("$hc_etf");
+  Bitstring b;
+  b.bit_size = bytes.size() * 8;
+  b.bytes = std::move(bytes);
+  return Term::tuple({Term(tag), Term(std::move(b))});
+}
+
+const Bitstring* encoded_part_bytes(const Term& t) {
+  if (!t.is_record("$hc_etf", 2)) return nullptr;
+  const Bitstring* b = t.tuple_elements()[1].as_bitstring();
+  return b && b->bit_size == b->bytes.size() * 8 ? b : nullptr;
 }
 
 Term merkle_tree_struct(Term tree) {

@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -209,11 +210,14 @@ class MerkleMap {
 // of tens of megabytes is walked over several turns of the host (issue 13:
 // one of 46 MB took 0.5 s). Between two step() calls the tree must not
 // change (no update_hashes); the entries may: an entry removed since counts
-// as absent from its leaf. Holds its own references to the continuation's
-// trees and drops each once compared, so that where it holds the last one
-// (the host freed the message after the first turn) a received tree is
-// freed a piece a step, not all in one turn (a 67 MB continuation: 0.34 s).
-// The map and the content must outlive it.
+// as absent from its leaf.
+//
+// The received trees are read as external format, in place: a continuation
+// whose `trees` arrived encoded (an encoded part, see encoded_part below)
+// shares those bytes; one whose trees are Terms has them encoded once, here
+// (a cost linear in their size: what a small message or a test has). The
+// bytes are released when the last tree has been compared. The map and the
+// content must outlive the walk.
 class PartialDiffWalk {
  public:
   PartialDiffWalk(const MerkleMap& map, const MerkleContent& content, Term continuation, int depth);
@@ -229,9 +233,13 @@ class PartialDiffWalk {
 
  private:
   bool fail(std::string why);
+  void release();
   std::unique_ptr<LocalDiffWalker> walker_;
-  std::vector<Term> trees_;  // the continuation's `trees`, each dropped once compared
-  std::size_t next_ = 0;
+  Term held_;                            // the encoded part the trees arrived in, or []
+  std::vector<std::uint8_t> encoded_;    // or their encoding, made here
+  std::span<const std::uint8_t> bytes_;  // the `trees` list, encoded (in one of the two)
+  std::size_t pos_ = 0;                  // the next tree entry in bytes_
+  std::size_t left_ = 0;                 // entries not compared yet
   std::vector<Term> found_;
   std::size_t collected_ = 0;  // found_[0, collected_) are in result_
   PartialDiffStep result_;
@@ -266,6 +274,16 @@ class ContinuationWriter final : public StepWriter {
 // Whether a continuation is the first of a round: `trees: [{<<>>, _}]`,
 // `keys: []`, as prepare_partial_diff makes it.
 bool is_round_start(const Term& continuation);
+
+// A part of a received message kept as its external format (no version
+// byte) instead of decoded: `{'$hc_etf', Bytes}`. decode_sync_message
+// (sync_decode.hpp) leaves a large continuation's `trees` so, for
+// PartialDiffWalk to read in place. The tag says "our decoder's form" to a
+// reader of logs; a peer could send the same shape, which is then read
+// the same way and checked as strictly (DeltaCrdt would crash on it).
+Term encoded_part(std::vector<std::uint8_t> bytes);
+// The bytes of an encoded part, nullptr when `t` is not one.
+const Bitstring* encoded_part_bytes(const Term& t);
 
 // Term helpers for the continuation structs.
 Term merkle_tree_struct(Term tree);                      // %MerkleMap.MerkleTree{tree: T}
