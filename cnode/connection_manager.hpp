@@ -100,6 +100,8 @@ class ConnectionManager final : public ConnectionHandler, public Transport {
   ConnectionManager& operator=(const ConnectionManager&) = delete;
 
   void set_tls(std::shared_ptr<const TlsContexts> tls) { tls_ = std::move(tls); }
+  // InboundDecoder::add_payload_decoder. io thread.
+  void add_payload_decoder(std::string key, PayloadDecoder d) { inbound_.add_payload_decoder(std::move(key), std::move(d)); }
   bool tls() const noexcept { return tls_ != nullptr; }
   // Open the listening socket (no accepting yet); the system error when it fails.
   boost::system::error_code listen(const boost::asio::ip::tcp::endpoint& ep);

@@ -10,7 +10,17 @@ namespace hc::cnode {
 namespace {
 // Control [Payload] after the header byte(s); `versioned`: each term starts
 // with 131 (pass-through frames) or not (after a 131,68 header).
-Result<DistFrame> parse_terms(std::span<const std::uint8_t> rest, bool versioned) {
+// The payload by the first of `decoders` that claims it; nullopt: none does.
+std::optional<Result<Term>> claimed_payload(std::span<const std::uint8_t> rest, bool versioned,
+                                            std::span<const PayloadDecoder> decoders) {
+  if (decoders.empty() || (versioned && (rest.empty() || rest[0] != 131))) return std::nullopt;
+  const auto body = versioned ? rest.subspan(1) : rest;
+  for (const auto& d : decoders)
+    if (auto r = d(body)) return r;
+  return std::nullopt;
+}
+
+Result<DistFrame> parse_terms(std::span<const std::uint8_t> rest, bool versioned, std::span<const PayloadDecoder> decoders) {
   auto err = [](Errc c, std::string what) { return Error(c, std::move(what)); };
   auto decode = [versioned](std::span<const std::uint8_t> b) {
     return versioned ? decode_external_prefix(b) : decode_body_prefix(b);
@@ -23,6 +33,11 @@ Result<DistFrame> parse_terms(std::span<const std::uint8_t> rest, bool versioned
   rest = rest.subspan(ctrl->consumed);
   if (has_payload(op_of(out.control))) {
     if (rest.empty()) return err(Errc::bad_control_message, "payload missing");
+    if (auto claimed = claimed_payload(rest, versioned, decoders)) {
+      if (!*claimed) return err(Errc::malformed_term, "payload: " + claimed->message());
+      out.payload = std::move(**claimed);
+      return out;
+    }
     auto payload = decode(rest);
     if (!payload) return err(Errc::malformed_term, "payload: " + payload.message());
     if (payload->consumed != rest.size()) return err(Errc::bad_dist_header, "trailing bytes after payload");
@@ -34,18 +49,18 @@ Result<DistFrame> parse_terms(std::span<const std::uint8_t> rest, bool versioned
 }
 }  // namespace
 
-Result<DistFrame> parse_dist_frame(std::span<const std::uint8_t> frame) {
+Result<DistFrame> parse_dist_frame(std::span<const std::uint8_t> frame, std::span<const PayloadDecoder> decoders) {
   auto err = [](Errc c, std::string what) { return Error(c, std::move(what)); };
   if (frame.empty()) return err(Errc::bad_dist_header, "empty frame");
   if (frame[0] == 131 && frame.size() >= 2 && (frame[1] == 68 || frame[1] == 69))
     return err(Errc::unsupported_dist_header, frame[1] == 68 ? "atom-cache distribution header (131,68)"
                                                               : "fragmented distribution header (131,69)");
   if (frame[0] != 112) return err(Errc::bad_dist_header, "frame does not start with pass-through byte 112");
-  return parse_terms(frame.subspan(1), true);
+  return parse_terms(frame.subspan(1), true, decoders);
 }
 
-Result<DistFrame> parse_dist_body(std::span<const std::uint8_t> body) {
-  return parse_terms(body, false);
+Result<DistFrame> parse_dist_body(std::span<const std::uint8_t> body, std::span<const PayloadDecoder> decoders) {
+  return parse_terms(body, false, decoders);
 }
 
 namespace {

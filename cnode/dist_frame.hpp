@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -30,14 +31,23 @@ struct DistFrame {
   std::optional<Term> payload;   // present exactly when has_payload(op)
 };
 
+// A decoder an upper layer supplies for payloads of a shape it knows: given
+// the payload's external format (no version byte), nullopt when it is not
+// one of its own (the general decoder then runs), else the decoded term or
+// why it is malformed. crdt::decode_sync_message is one: it keeps a large
+// Merkle continuation encoded. Called on the decode worker: must be
+// thread-safe and pure.
+using PayloadDecoder = std::function<std::optional<Result<Term>>(std::span<const std::uint8_t> body)>;
+
 // Parse one non-empty frame (an empty frame is a tick, handled by the caller).
 // An error is an Errc (bad_dist_header, unsupported_dist_header,
 // malformed_term, bad_control_message, unknown_control_op) with the part of
 // the frame that was wrong as detail (Result::what()).
-Result<DistFrame> parse_dist_frame(std::span<const std::uint8_t> frame);
+// `decoders` are tried in order on the payload (see PayloadDecoder).
+Result<DistFrame> parse_dist_frame(std::span<const std::uint8_t> frame, std::span<const PayloadDecoder> decoders = {});
 
 // Parse a body after a distribution header: Control [Payload], no version bytes.
-Result<DistFrame> parse_dist_body(std::span<const std::uint8_t> body);
+Result<DistFrame> parse_dist_body(std::span<const std::uint8_t> body, std::span<const PayloadDecoder> decoders = {});
 
 // Append 131 + the control message's encoding (fast paths for the send ops).
 void append_control(std::vector<std::uint8_t>& out, const ControlMessage& control);

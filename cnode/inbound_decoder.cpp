@@ -57,8 +57,10 @@ void InboundDecoder::start(Connection& c, PerConnection& pc, std::vector<std::ui
   const std::size_t size = bytes.size();
   offload_.run(
       // On the worker: the decode, and freeing the bytes (a large free, too).
-      [bytes = std::move(bytes), pass_through]() mutable {
-        Result<DistFrame> parsed = pass_through ? parse_dist_frame(bytes) : parse_dist_body(bytes);
+      [bytes = std::move(bytes), pass_through, decoders = decoders_]() mutable {
+        std::span<const PayloadDecoder> d;
+        if (decoders) d = *decoders;
+        Result<DistFrame> parsed = pass_through ? parse_dist_frame(bytes, d) : parse_dist_body(bytes, d);
         std::vector<std::uint8_t>().swap(bytes);
         return parsed;
       },
@@ -84,6 +86,21 @@ void InboundDecoder::finished(Connection& c, std::uint64_t generation, Result<Di
     pc->waiting_bytes -= frame.size();
     process(c, *pc, frame);
   }
+}
+
+void InboundDecoder::add_payload_decoder(std::string key, PayloadDecoder decoder) {
+  auto next = decoders_ ? std::make_shared<std::vector<PayloadDecoder>>(*decoders_)
+                        : std::make_shared<std::vector<PayloadDecoder>>();
+  for (std::size_t i = 0; i < decoder_keys_.size(); ++i) {
+    if (decoder_keys_[i] == key) {
+      (*next)[i] = std::move(decoder);
+      decoders_ = std::move(next);
+      return;
+    }
+  }
+  decoder_keys_.push_back(std::move(key));
+  next->push_back(std::move(decoder));
+  decoders_ = std::move(next);
 }
 
 void InboundDecoder::forget(const Connection& c) { conns_.erase(&c); }

@@ -24,6 +24,8 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
+#include <string>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -51,6 +53,11 @@ class InboundDecoder {
   // and delivers at once, or starts a worker decode, or (behind a decode of
   // `c`) copies the frame to wait. Cost: a small frame's decode inline.
   void feed(Connection& c, std::span<const std::uint8_t> frame);
+  // Adds a decoder for payloads of a shape it knows (PayloadDecoder), or
+  // replaces the one added under the same `key`. It runs on the worker, on
+  // messages of at least offload_bytes only: a small message is decoded
+  // inline as usual. Decodes already started go on with the decoders they had.
+  void add_payload_decoder(std::string key, PayloadDecoder decoder);
   // `c` is closed: drop its waiting frames, half-received fragments and
   // the result of its decode in flight.
   void forget(const Connection& c);
@@ -75,6 +82,9 @@ class InboundDecoder {
   void start(Connection& c, PerConnection& pc, std::vector<std::uint8_t> bytes, bool pass_through);
   void finished(Connection& c, std::uint64_t generation, Result<DistFrame> parsed, std::size_t bytes);
 
+  // Copied on change, shared with the decodes in flight.
+  std::shared_ptr<const std::vector<PayloadDecoder>> decoders_;
+  std::vector<std::string> decoder_keys_;
   std::size_t max_message_;
   std::size_t offload_bytes_;
   Deliver deliver_;

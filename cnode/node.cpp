@@ -322,6 +322,9 @@ void Node::connect(Atom node, std::function<void(std::error_code)> done) {
 }
 void Node::disconnect(Atom node) { impl_->connections().disconnect(node); }
 void Node::add_peer(Atom node) { impl_->connections().add_peer(node); }
+void Node::add_payload_decoder(std::string key, PayloadDecoder decoder) {
+  impl_->connections().add_payload_decoder(std::move(key), std::move(decoder));
+}
 std::uint64_t Node::monitor_nodes(NodeEventHandler handler) {
   return impl_->connections().monitor_nodes(std::move(handler));
 }

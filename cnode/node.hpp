@@ -23,6 +23,7 @@
 #include <typeindex>
 #include <vector>
 
+#include "cnode/dist_frame.hpp"  // PayloadDecoder
 #include "cnode/framing.hpp"
 #include "cnode/process.hpp"
 #include "cnode/rpc_exports.hpp"
@@ -158,6 +159,15 @@ class Node {
   // The same for functions that answer later through `reply` (io thread).
   void export_async_function(Atom module, Atom function, unsigned arity, RpcAsyncFunction fn);
   bool unexport_function(Atom module, Atom function, unsigned arity);
+
+  // ---- decoding ------------------------------------------------------------
+  // A decoder for received payloads of a shape an upper layer knows
+  // (cnode/dist_frame.hpp PayloadDecoder; e.g. crdt::decode_sync_message),
+  // tried before the general decoder on every message large enough to be
+  // decoded on the worker thread (NodeOptions offload_decode_bytes). A
+  // second call with the same `key` replaces the first. io thread; O(number
+  // of decoders).
+  void add_payload_decoder(std::string key, PayloadDecoder decoder);
 
   std::optional<Pid> whereis(Atom name) const;
   bool is_alive(const Pid& pid) const;  // local pids only

@@ -10,6 +10,7 @@
 #include "cnode/log.hpp"
 #include "cnode/node.hpp"
 #include "crdt/merkle_map.hpp"  // is_round_start
+#include "crdt/sync_decode.hpp"
 
 namespace hc::horde {
 
@@ -75,6 +76,10 @@ void CrdtPart::start(cnode::Process& self) {
   // cold peer's round at 100 000 names built a 19 MB Term tree.
   cfg.encode_continuations = true;
   engine_ = std::make_unique<crdt::SyncEngine>(cfg, options_.clock);
+  // A large continuation is then read in its received bytes (sync_decode.hpp):
+  // decoded into Terms, one of 67 MB took up to 0.8 s of the decode worker
+  // and some 200 MB. One decoder per node, whichever CRDT adds it.
+  self.node().add_payload_decoder("delta_crdt.diff", crdt::decode_sync_message);
   execute(self, engine_->start());
 }
 

@@ -155,6 +155,46 @@ BOOST_FIXTURE_TEST_CASE(a_forgotten_connection_gets_neither_its_decode_nor_what_
   BOOST_TEST(*got[1].payload == Term(5));
 }
 
+// A payload decoder claims the large payloads it recognises (here: lists
+// of integers, delivered as their length), in both frame formats; small
+// messages and payloads it declines get the general decoder; an error it
+// reports is a malformed message; a later decoder under the same key
+// replaces the first.
+BOOST_FIXTURE_TEST_CASE(payload_decoders_claim_large_payloads_of_their_shape, Fixture) {
+  int calls = 0;
+  decoder.add_payload_decoder("lists", [&calls](std::span<const std::uint8_t> body) -> std::optional<Result<Term>> {
+    ++calls;
+    if (body.empty() || body[0] != 108) return std::nullopt;  // LIST_EXT
+    if (body.size() > 20000) return Result<Term>(Error(TermError::bad_length, "too long for this test"));
+    return Result<Term>(Term(Atom("a_list")));
+  });
+  decoder.feed(*c1, frame_of(big_list(2000), FrameFormat::dist_header));
+  BOOST_REQUIRE(wait_for(1));
+  decoder.feed(*c1, frame_of(big_list(2000), FrameFormat::pass_through));
+  BOOST_REQUIRE(wait_for(2));
+  decoder.feed(*c1, frame_of(big_list(3), FrameFormat::dist_header));          // small: inline, general
+  decoder.feed(*c1, frame_of(Term::binary(std::string(9000, 'x')), FrameFormat::dist_header));  // declined
+  BOOST_REQUIRE(wait_for(4));
+  decoder.feed(*c1, frame_of(big_list(5000), FrameFormat::dist_header));       // an error of the decoder
+  BOOST_REQUIRE(wait_for(5));
+  BOOST_REQUIRE_EQUAL(got.size(), 5u);
+  BOOST_CHECK(got[0].payload && *got[0].payload == Term(Atom("a_list")));
+  BOOST_CHECK(got[1].payload && *got[1].payload == Term(Atom("a_list")));
+  BOOST_CHECK(got[2].payload && *got[2].payload == big_list(3));
+  BOOST_CHECK(got[3].payload && got[3].payload->as_binary()->size() == 9000u);
+  BOOST_CHECK(!got[4].payload);
+  BOOST_CHECK_MESSAGE(got[4].error.find("too long for this test") != std::string::npos, got[4].error);
+  BOOST_CHECK_EQUAL(calls, 4);  // not for the small one
+
+  decoder.add_payload_decoder("lists", [](std::span<const std::uint8_t>) -> std::optional<Result<Term>> {
+    return std::nullopt;
+  });
+  decoder.feed(*c1, frame_of(big_list(2000), FrameFormat::dist_header));
+  BOOST_REQUIRE(wait_for(6));
+  BOOST_CHECK(got[5].payload && *got[5].payload == big_list(2000));
+  BOOST_CHECK_EQUAL(calls, 4);
+}
+
 BOOST_AUTO_TEST_CASE(the_destructor_waits_for_a_running_decode_and_runs_no_completion) {
   asio::io_context io;
   NoHandler handler;

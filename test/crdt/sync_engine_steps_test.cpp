@@ -7,6 +7,7 @@
 
 #include <functional>
 
+#include "crdt/sync_decode.hpp"
 #include "interop/codec.hpp"
 #include "sync_actions.hpp"
 
@@ -395,6 +396,31 @@ BOOST_AUTO_TEST_CASE(a_continuation_is_walked_in_steps_as_one_turn_walks_it) {
   int turns = 0;
   auto got = continuations(drain(stepped, &turns));
   BOOST_TEST(turns > 10);
+  BOOST_TEST_REQUIRE(got.size() == 1u);
+  BOOST_TEST((got[0] == want[0]));
+}
+
+// A continuation as a node decodes it when large (its trees left encoded,
+// crdt/sync_decode.hpp) is answered as the decoded one is.
+BOOST_AUTO_TEST_CASE(a_continuation_with_encoded_trees_is_answered_as_the_decoded_one) {
+  SyncEngine term = make_engine(1, true), viewed = make_engine(1, true);
+  AWLWWMap peer;
+  for (int i = 1; i <= 3000; ++i) {
+    (void)term.put(k(i), Term(i)), (void)viewed.put(k(i), Term(i));
+    if (i % 3) (void)peer.add(k(i), Term(-i), kRemoteNode, i);
+  }
+  const Term answer = peer_answer(term, std::move(peer));
+  std::vector<std::uint8_t> body;
+  encode_to(body, answer);
+  auto decoded = decode_sync_message(body);
+  BOOST_TEST_REQUIRE((decoded && *decoded));
+  BOOST_TEST(!(**decoded == answer));  // the trees are an encoded part
+  SyncActions a = term.handle_message(answer);
+  a = drain(term);
+  SyncActions b = viewed.handle_message(**decoded);
+  b = drain(viewed);
+  auto want = continuations(a), got = continuations(b);
+  BOOST_TEST_REQUIRE(want.size() == 1u);
   BOOST_TEST_REQUIRE(got.size() == 1u);
   BOOST_TEST((got[0] == want[0]));
 }
