@@ -6,9 +6,12 @@
 // listed with its message and size. In the node, decodes of 1 MiB and more
 // and encodes of 20 000 terms and more run on worker threads, not in a
 // turn of the io thread (cnode/inbound_decoder.hpp, connection_manager.hpp);
-// slices are written by their handler (SyncConfig::encode_slices).
+// slices are written by their handler (SyncConfig::encode_slices). A
+// message of 1 MiB and more is decoded as the node decodes it, with the
+// trees of a continuation left encoded (crdt/sync_decode.hpp);
+// --general-decode decodes everything into Terms, as before.
 //
-//   round_turn_bench [--keys N] [--chunk C] [--glibc-malloc]
+//   round_turn_bench [--keys N] [--chunk C] [--glibc-malloc] [--general-decode]
 //
 // Set-ups: "cold" — the originator holds N Horde-shaped names, the other
 // replica none (a node that joins); "warm" — both hold them, then the
@@ -27,6 +30,8 @@
 #include <string>
 #include <vector>
 
+#include "cnode/framing.hpp"  // kDefaultOffloadDecodeBytes
+#include "crdt/sync_decode.hpp"
 #include "crdt/sync_engine.hpp"
 #include "interop/codec.hpp"
 #include "support/sync_names.hpp"
@@ -71,7 +76,7 @@ struct Turn {
 // Runs messages between the two engines until none is left.
 class Wire {
  public:
-  Wire(SyncEngine& a, SyncEngine& b) : a_(a), b_(b) {}
+  Wire(SyncEngine& a, SyncEngine& b, bool views) : views_(views), a_(a), b_(b) {}
   std::vector<Turn> turns;
 
   void tick(SyncEngine& e) {
@@ -122,7 +127,13 @@ class Wire {
       auto [to, bytes] = std::move(queue_.front());
       queue_.pop_front();
       auto t0 = Clock::now();
-      Term m = *decode(bytes);
+      Term m;
+      if (auto viewed = views_ && bytes.size() >= cnode::kDefaultOffloadDecodeBytes
+                            ? crdt::decode_sync_message(std::span(bytes).subspan(1))
+                            : std::nullopt)
+        m = std::move(**viewed);
+      else
+        m = *decode(bytes);
       const std::string tag = tag_of(m);
       record(*to, "decode " + tag, ms_since(t0), bytes.size());
       t0 = Clock::now();
@@ -134,6 +145,7 @@ class Wire {
       route(*to, std::move(out));
     }
   }
+  bool views_ = true;
   SyncEngine& a_;
   SyncEngine& b_;
   std::deque<std::pair<SyncEngine*, std::vector<std::uint8_t>>> queue_;
@@ -162,18 +174,21 @@ int main(int argc, char** argv) {
   std::int64_t n = 100'000;
   std::size_t chunk = 2'000;
   bool glibc_malloc = false;
+  bool general_decode = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--glibc-malloc")) glibc_malloc = true;
+    else if (!std::strcmp(argv[i], "--general-decode")) general_decode = true;
     else if (i + 1 < argc && !std::strcmp(argv[i], "--keys")) n = std::atoll(argv[++i]);
     else if (i + 1 < argc && !std::strcmp(argv[i], "--chunk")) chunk = static_cast<std::size_t>(std::atoll(argv[++i]));
   }
   if (!glibc_malloc) hc::sdk::tune_malloc();
   std::printf("round_turn_bench: A holds the news and starts a round (tick), then B does; every turn timed; "
-              "slice_chunk_keys %zu; malloc %s\n", chunk, glibc_malloc ? "glibc defaults" : "tuned as run_node does");
+              "slice_chunk_keys %zu; malloc %s; %s\n", chunk, glibc_malloc ? "glibc defaults" : "tuned as run_node does",
+              general_decode ? "every message decoded into Terms" : "large continuations decoded with their trees encoded");
   {
     SyncEngine a = make_engine(777, kReplicaA, kReplicaB, chunk), b = make_engine(1, kReplicaB, kReplicaA, chunk);
     for (std::int64_t i = 0; i < n; ++i) a.put(key_of(i), value_of(i, 0));
-    Wire w(a, b);
+    Wire w(a, b, !general_decode);
     w.tick(a);
     w.tick(b);
     report("cold", static_cast<std::size_t>(n), w.turns);
@@ -188,7 +203,7 @@ int main(int argc, char** argv) {
       if (i % 3 == 0) a.remove(key_of(i));
       else a.put(key_of(i), value_of(i, 1));
     }
-    Wire w(a, b);
+    Wire w(a, b, !general_decode);
     w.tick(a);
     w.tick(b);
     report("warm", static_cast<std::size_t>(n), w.turns);
