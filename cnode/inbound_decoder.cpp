@@ -29,7 +29,7 @@ bool InboundDecoder::process(Connection& c, PerConnection& pc, std::span<const s
       start(c, pc, {frame.begin(), frame.end()}, true);
       return true;
     }
-    auto parsed = parse_dist_frame(frame);
+    auto parsed = parse_dist_frame(frame, decoders());
     deliver_(c, parsed, frame.size());
     return false;
   }
@@ -45,7 +45,7 @@ bool InboundDecoder::process(Connection& c, PerConnection& pc, std::span<const s
     return true;
   }
   const std::size_t bytes = step.body.size();
-  auto parsed = parse_dist_body(step.body);
+  auto parsed = parse_dist_body(step.body, decoders());
   pc.assembler.release();  // the Terms own their data now
   deliver_(c, parsed, bytes);
   return false;

@@ -54,9 +54,10 @@ class InboundDecoder {
   // `c`) copies the frame to wait. Cost: a small frame's decode inline.
   void feed(Connection& c, std::span<const std::uint8_t> frame);
   // Adds a decoder for payloads of a shape it knows (PayloadDecoder), or
-  // replaces the one added under the same `key`. It runs on the worker, on
-  // messages of at least offload_bytes only: a small message is decoded
-  // inline as usual. Decodes already started go on with the decoders they had.
+  // replaces the one added under the same `key`. Tried on every message,
+  // where it is decoded (inline or on the worker), so it must decline what
+  // is not its own at a glance. Decodes already started go on with the
+  // decoders they had.
   void add_payload_decoder(std::string key, PayloadDecoder decoder);
   // `c` is closed: drop its waiting frames, half-received fragments and
   // the result of its decode in flight.
@@ -82,6 +83,9 @@ class InboundDecoder {
   void start(Connection& c, PerConnection& pc, std::vector<std::uint8_t> bytes, bool pass_through);
   void finished(Connection& c, std::uint64_t generation, Result<DistFrame> parsed, std::size_t bytes);
 
+  std::span<const PayloadDecoder> decoders() const noexcept {
+    return decoders_ ? std::span<const PayloadDecoder>(*decoders_) : std::span<const PayloadDecoder>();
+  }
   // Copied on change, shared with the decodes in flight.
   std::shared_ptr<const std::vector<PayloadDecoder>> decoders_;
   std::vector<std::string> decoder_keys_;

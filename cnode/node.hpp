@@ -163,10 +163,10 @@ class Node {
   // ---- decoding ------------------------------------------------------------
   // A decoder for received payloads of a shape an upper layer knows
   // (cnode/dist_frame.hpp PayloadDecoder; e.g. crdt::decode_sync_message),
-  // tried before the general decoder on every message large enough to be
-  // decoded on the worker thread (NodeOptions offload_decode_bytes). A
-  // second call with the same `key` replaces the first. io thread; O(number
-  // of decoders).
+  // tried before the general decoder on every received message, on the
+  // thread that decodes it (the io thread, or the worker for messages of
+  // NodeOptions::offload_decode_bytes and more). A second call with the
+  // same `key` replaces the first. io thread; O(number of decoders).
   void add_payload_decoder(std::string key, PayloadDecoder decoder);
 
   std::optional<Pid> whereis(Atom name) const;

@@ -8,10 +8,10 @@
 // The rest of the message (dots, pids, the continuation's keys) is decoded
 // as usual.
 //
-// A node runs it, through Node::add_payload_decoder, on its decode worker
-// for every message large enough to be decoded there, whatever process it
-// is for: the shape is DeltaCrdt's own and nothing else sends it.
-// Pure and thread-safe.
+// A node runs it, through Node::add_payload_decoder, on every message it
+// receives, whatever process it is for: the shape is DeltaCrdt's own and
+// nothing else sends it. Anything else is declined after a look at its
+// first bytes. Pure and thread-safe.
 #pragma once
 
 #include <cstdint>
