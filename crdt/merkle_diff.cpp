@@ -79,8 +79,8 @@ class LocalDiffWalker {
     if (levels > 64) return fail("tree deeper than 64 levels");
     const Side& r = s1.remote ? s1 : s2;
     const Kind k1 = kind(s1), k2 = kind(s2);
-    if (k1 == Kind::nil) return raw_keys(s2) && (s2.remote || consume(s1));
-    if (k2 == Kind::nil) return raw_keys(s1) && (s1.remote || consume(s2));
+    if (k1 == Kind::nil) return raw_keys(s2, levels) && (s2.remote || consume(s1));
+    if (k2 == Kind::nil) return raw_keys(s1, levels) && (s1.remote || consume(s2));
     if (k1 == Kind::inner && k2 == Kind::inner) {
       if (same_hash(s1, s2)) return consume(r);
       if (!diff(child0(s1), child0(s2), levels + 1)) return false;
@@ -222,11 +222,15 @@ class LocalDiffWalker {
     return Term::map(std::move(pairs));
   }
 
-  bool raw_keys(const Side& s) {
+  // Every key under `s`, `levels` below the root. Bounded like diff(): a
+  // received chain of inner nodes a million deep would otherwise recurse
+  // a million times.
+  bool raw_keys(const Side& s, std::size_t levels) {
     ++visited;
+    if (levels > 64) return fail("tree deeper than 64 levels");
     switch (kind(s)) {
       case Kind::nil: return !s.remote || consume(s);
-      case Kind::inner: return raw_keys(child0(s)) && raw_keys(child1(s));
+      case Kind::inner: return raw_keys(child0(s), levels + 1) && raw_keys(child1(s), levels + 1);
       case Kind::partial: return push_partial(s);
       case Kind::leaf: {
         if (s.remote) {
@@ -266,9 +270,9 @@ class LocalDiffWalker {
     // `end`) its second; a received leaf is passed once, by diff().
     if (*dir == 0) {
       if (!diff(child0(inner), leaf, levels + 1)) return false;
-      return raw_keys(child1(inner));
+      return raw_keys(child1(inner), levels + 1);
     }
-    if (!raw_keys(child0(inner))) return false;
+    if (!raw_keys(child0(inner), levels + 1)) return false;
     return diff(child1(inner), leaf, levels + 1);
   }
 

@@ -196,4 +196,36 @@ BOOST_AUTO_TEST_CASE(corrupted_trees_are_walked_as_their_decoded_terms_are) {
   BOOST_CHECK_GT(compared, 100);
 }
 
+// A received tree nested far deeper than a 32-bit trie can be (here a
+// chain of 200 000 inner nodes, 2.6 MB) is refused by an empty replica,
+// which lists every key in it, without recursing that deep; a replica with
+// keys compares it only down to its round's depth, where its own side is
+// cut to {partial, Loc}, and skips the rest (iteratively).
+BOOST_AUTO_TEST_CASE(a_tree_nested_beyond_the_trie_depth_is_refused_without_deep_recursion) {
+  constexpr int kDepth = 200'000;
+  Bytes trees = {108, 0, 0, 0, 1, 104, 2};  // [{<<>>, %MerkleMap.MerkleTree{tree: Chain}}]
+  encode_to(trees, Term::binary(""));
+  trees.insert(trees.end(), {116, 0, 0, 0, 2});
+  encode_to(trees, Term(Atom("__struct__")));
+  encode_to(trees, Term(elixir_module("MerkleMap.MerkleTree")));
+  encode_to(trees, Term(Atom("tree")));
+  for (int i = 0; i < kDepth; ++i) trees.insert(trees.end(), {104, 3, 109, 0, 0, 0, 4, 1, 2, 3, 4});
+  trees.push_back(106);
+  trees.insert(trees.end(), kDepth, 106);  // the right children
+  trees.push_back(106);                    // the list's tail
+  const Term cont = make_struct(elixir_module("MerkleMap.MerkleTree.Diff"),
+                                {{Term(Atom("trees")), encoded_part(trees)}, {Term(Atom("keys")), Term()}});
+  AWLWWMap empty, full;
+  for (int i = 1; i <= 500; ++i) (void)full.add(k(i), Term(i), 1, i);
+  empty.enable_merkle();
+  auto refused = empty.continue_partial_diff(cont);
+  BOOST_REQUIRE(!refused);
+  BOOST_CHECK_MESSAGE(refused.message().find("deeper than 64 levels") != std::string::npos, refused.message());
+  full.enable_merkle();
+  auto compared = full.continue_partial_diff(cont);
+  BOOST_REQUIRE_MESSAGE(compared, compared.message());
+  BOOST_CHECK(!compared->done);
+  BOOST_CHECK(!compared->trees.empty());  // our subtrees cut at the round depth
+}
+
 BOOST_AUTO_TEST_SUITE_END()
