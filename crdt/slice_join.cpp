@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "crdt/aw_lww_record.hpp"
+#include "crdt/merkle_map.hpp"  // encoded_part_bytes
 #include "crdt/packed_term.hpp"
+#include "interop/etf_view.hpp"
 
 namespace hc::crdt {
 
@@ -24,6 +26,14 @@ struct SliceJoin::Impl {
   Term slice;
   std::span<const std::pair<Term, Term>> entries;  // the slice's value map, while `slice` is held
   std::vector<std::pair<Term, Term>> own_entries;   // entries[i]
+  // Or the value map as received (an encoded part, sync_decode.hpp): each
+  // entry's element map is decoded when its key is joined, so the slice is
+  // never a tree of Terms (60 MB of bytes at 300 000 names, some 3x that
+  // decoded, and a free as long as the decode).
+  Term encoded;                             // the encoded part, while indexing and joining
+  std::span<const std::uint8_t> bytes;      // its bytes
+  std::size_t entries_total = 0, next_pos = 0;
+  std::vector<std::uint32_t> element_pos;   // entry i's element map, an offset into `bytes`
   std::vector<Term> keys;                           // Keys
   DotContext c2;
   // The slice's keys by their packed bytes (which the join computes for
@@ -61,15 +71,29 @@ Result<SliceJoin> SliceJoin::start(const Term& slice, std::span<const Term> keys
   std::string why;
   auto c2 = DotContext::from_term(*dots, &why);
   if (!c2) return malformed(why);
-  if (!value->is_map()) return malformed("AWLWWMap value is not a map");
   auto impl = std::make_unique<Impl>();
-  impl->slice = slice;
-  impl->entries = value->map_entries();
+  if (const Bitstring* b = encoded_part_bytes(*value)) {
+    const EtfView v(b->bytes);
+    auto m = v.map(0);
+    if (!m || b->bytes.size() > std::numeric_limits<std::uint32_t>::max())
+      return malformed("AWLWWMap value is not a map");
+    impl->encoded = *value;
+    impl->bytes = b->bytes;
+    impl->entries_total = m->count;
+    impl->next_pos = m->first;
+    impl->element_pos.reserve(m->count);
+  } else if (!value->is_map()) {
+    return malformed("AWLWWMap value is not a map");
+  } else {
+    impl->slice = slice;
+    impl->entries = value->map_entries();
+    impl->entries_total = impl->entries.size();
+  }
   impl->keys.assign(keys.begin(), keys.end());
   impl->keys_total = keys.size();
   impl->c2 = std::move(*c2);
   impl->own_entries.reserve(impl->entries.size());
-  impl->by_key.reserve(impl->entries.size());
+  impl->by_key.reserve(impl->entries_total);
   impl->memo.keys.reserve(keys.size());
   return SliceJoin(std::move(impl));
 }
@@ -82,19 +106,43 @@ Result<UpdateResult> SliceJoin::step(AWLWWMap& state, std::size_t budget) {
   // Index the value map first: every key may be looked up in any step.
   std::size_t index_left = 0;  // entries the current unit may still index
   std::string packed;
-  while (j.own_entries.size() < j.entries.size() && (index_left > 0 || units > 0)) {
+  const EtfView v(j.bytes);
+  auto indexed = [&j] { return j.encoded.is_nil() ? j.own_entries.size() : j.element_pos.size(); };
+  while (indexed() < j.entries_total && (index_left > 0 || units > 0)) {
     if (index_left == 0) {
       index_left = kIndexedPerUnit;
       --units;
     }
-    const auto& e = j.entries[j.own_entries.size()];
     packed.clear();
-    pack_term(e.first, packed);
-    j.by_key.insert(packed_hash(packed), packed, static_cast<std::uint32_t>(j.own_entries.size()));
-    j.own_entries.push_back(e);
+    if (j.encoded.is_nil()) {
+      const auto& e = j.entries[j.own_entries.size()];
+      pack_term(e.first, packed);
+      j.by_key.insert(packed_hash(packed), packed, static_cast<std::uint32_t>(j.own_entries.size()));
+      j.own_entries.push_back(e);
+    } else {
+      // The key decoded (to pack it: the index is by packed bytes), the
+      // element map passed over; a repeated key is what the general
+      // decoder refuses the whole map for (duplicate_map_key).
+      std::size_t at = j.next_pos;
+      auto key = v.decode(at, at);
+      auto end = key ? v.skip(at) : Result<std::size_t>(key.error());
+      if (!end) {
+        j.failed = true;
+        return malformed("AWLWWMap value entry " + std::to_string(j.element_pos.size() + 1) + ": " + end.message());
+      }
+      pack_term(*key, packed);
+      const std::uint64_t h = packed_hash(packed);
+      if (j.by_key.find(h, packed)) {
+        j.failed = true;
+        return malformed("AWLWWMap value has a repeated key");
+      }
+      j.by_key.insert(h, packed, static_cast<std::uint32_t>(j.element_pos.size()));
+      j.element_pos.push_back(static_cast<std::uint32_t>(at));
+      j.next_pos = *end;
+    }
     --index_left;
   }
-  if (j.own_entries.size() < j.entries.size()) return UpdateResult{};
+  if (indexed() < j.entries_total) return UpdateResult{};
   if (!j.slice.is_nil()) {
     j.entries = {};
     j.slice = Term();  // only our references remain (see Impl)
@@ -106,7 +154,16 @@ Result<UpdateResult> SliceJoin::step(AWLWWMap& state, std::size_t budget) {
     p2 = AWLWWMap::Parsed();
     const std::uint32_t* found = j.by_key.find(h, k);
     if (!found) return true;
-    const Term* elems = &j.own_entries[*found].second;
+    Term decoded;
+    const Term* elems = &decoded;
+    if (j.encoded.is_nil()) {
+      elems = &j.own_entries[*found].second;
+    } else {
+      std::size_t end = 0;
+      auto d = v.decode(j.element_pos[*found], end);
+      if (!d) return false;
+      decoded = std::move(*d);
+    }
     if (!elems->is_map()) return false;
     buffers.clear();
     buffers.reserve(elems->map_size() * 2);
@@ -142,6 +199,9 @@ bool SliceJoin::release(std::size_t budget) {
   Impl& j = *impl_;
   j.slice = Term();
   j.entries = {};
+  j.encoded = Term();  // one block of bytes: freed at once
+  j.bytes = {};
+  std::vector<std::uint32_t>().swap(j.element_pos);
   for (std::size_t n = 0; n < budget && !(j.keys.empty() && j.own_entries.empty()); ++n) {
     if (!j.own_entries.empty()) {
       j.own_entries.pop_back();

@@ -9,6 +9,7 @@ namespace hc::crdt {
 namespace {
 
 constexpr std::uint8_t kListExt = 108;
+constexpr std::uint8_t kMapExt = 116;
 
 // The map at `pos` decoded pair by pair, the value under `key_atom` by
 // `special` (which returns nullopt to give up); `end` is set past the map.
@@ -46,24 +47,40 @@ std::optional<Term> decode_map(const EtfView& v, std::size_t pos, std::string_vi
 std::optional<Result<Term>> decode_sync_message(std::span<const std::uint8_t> body) {
   const EtfView v(body);
   auto outer = v.tuple(0);
-  if (!outer || outer->count != 2 || !v.is_atom(outer->first, "diff")) return std::nullopt;
-  auto diff_at = v.skip(outer->first);
-  if (!diff_at) return std::nullopt;
+  if (!outer || (outer->count != 2 && outer->count != 3) || !v.is_atom(outer->first, "diff")) return std::nullopt;
+  auto second = v.skip(outer->first);
+  if (!second) return std::nullopt;
+  // The term at `pos`, of tag `tag`, kept as its bytes.
   bool found = false;
-  auto trees = [&](std::size_t pos, std::size_t& end) -> std::optional<Term> {
-    if (v.tag(pos) != kListExt) return std::nullopt;  // [] or not a list: nothing to keep encoded
-    auto e = v.skip(pos);
-    if (!e) return std::nullopt;
-    end = *e;
-    found = true;
-    return encoded_part(std::vector<std::uint8_t>(body.begin() + static_cast<std::ptrdiff_t>(pos),
-                                                  body.begin() + static_cast<std::ptrdiff_t>(*e)));
+  auto keep = [&](std::uint8_t tag) {
+    return [&, tag](std::size_t pos, std::size_t& end) -> std::optional<Term> {
+      // Not of the shape to keep (or nothing to keep): decoded as usual.
+      if (v.tag(pos) != tag || (tag == kMapExt && v.map(pos)->count == 0)) return std::nullopt;
+      auto e = v.skip(pos);
+      if (!e) return std::nullopt;
+      end = *e;
+      found = true;
+      return encoded_part(std::vector<std::uint8_t>(body.begin() + static_cast<std::ptrdiff_t>(pos),
+                                                    body.begin() + static_cast<std::ptrdiff_t>(*e)));
+    };
   };
-  auto continuation = [&](std::size_t pos, std::size_t& end) { return decode_map(v, pos, "trees", end, trees); };
   std::size_t end = 0;
-  auto diff = decode_map(v, *diff_at, "continuation", end, continuation);
-  if (!diff || !found || end != body.size()) return std::nullopt;
-  return Result<Term>(Term::tuple({Term(Atom("diff")), std::move(*diff)}));
+  std::optional<Term> second_term;
+  if (outer->count == 2) {  // {diff, %Diff{continuation: %MerkleMap.MerkleTree.Diff{trees: Trees}}}
+    auto continuation = [&](std::size_t pos, std::size_t& e) { return decode_map(v, pos, "trees", e, keep(kListExt)); };
+    second_term = decode_map(v, *second, "continuation", end, continuation);
+  } else {  // {diff, %DeltaCrdt.AWLWWMap{value: Value}, Keys}
+    second_term = decode_map(v, *second, "value", end, keep(kMapExt));
+  }
+  if (!second_term || !found) return std::nullopt;
+  TermVector elements{Term(Atom("diff")), std::move(*second_term)};
+  if (outer->count == 3) {
+    auto keys = v.decode(end, end);
+    if (!keys) return std::nullopt;
+    elements.push_back(std::move(*keys));
+  }
+  if (end != body.size()) return std::nullopt;
+  return Result<Term>(Term::tuple(std::move(elements)));
 }
 
 }  // namespace hc::crdt

@@ -1,17 +1,19 @@
-// The decoder of a large received sync message that leaves the bulk of it
-// encoded: `{diff, %DeltaCrdt.CausalCrdt.Diff{continuation:
-// %MerkleMap.MerkleTree.Diff{trees: Trees, ...}, ...}}` is decoded with
-// Trees kept as an encoded part (merkle_map.hpp), which PartialDiffWalk
-// reads in place. At 300 000 names a cold peer's continuation is ~67 MB:
-// decoding it into Terms took 0.2-0.8 s of the decode worker and 3-4x its
-// size in memory, and the tree then had to be freed, a piece per turn.
-// The rest of the message (dots, pids, the continuation's keys) is decoded
-// as usual.
+// The decoder of a received sync message that leaves the bulk of it
+// encoded, for the engine to read in place:
+//   {diff, %DeltaCrdt.CausalCrdt.Diff{continuation:
+//      %MerkleMap.MerkleTree.Diff{trees: Trees, ...}, ...}}   Trees kept
+//   {diff, %DeltaCrdt.AWLWWMap{value: Value, dots: _}, Keys}  Value kept
+// each as an encoded part (merkle_map.hpp): PartialDiffWalk reads the
+// trees in place, SliceJoin decodes a key's element map when it joins
+// that key. At 300 000 names a cold peer's continuation is ~67 MB and a
+// slice ~60 MB: decoded into Terms, each took 0.4-1.5 s of the decode
+// worker and 3-4x its size in memory, and then had to be freed. The rest
+// of the message (dots, pids, keys) is decoded as usual.
 //
 // A node runs it, through Node::add_payload_decoder, on every message it
-// receives, whatever process it is for: the shape is DeltaCrdt's own and
-// nothing else sends it. Anything else is declined after a look at its
-// first bytes. Pure and thread-safe.
+// receives, whatever process it is for: the shapes are DeltaCrdt's own
+// and nothing else sends them. Anything else is declined after a look at
+// its first bytes. Pure and thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -24,11 +26,11 @@
 namespace hc::crdt {
 
 // `body`: one term's external format, no version byte. nullopt when it is
-// not a `{diff, Map}` whose `continuation` holds a `trees` list, or when any
-// part of it is malformed (the caller's general decoder then decodes it, or
-// says what is wrong, exactly as for any other message). Cost: a skip over
-// the trees (no allocation but one copy of their bytes) and the decode of
-// the rest.
+// not one of the two shapes above with a non-empty Trees list / Value map,
+// or when any part of it is malformed (the caller's general decoder then
+// decodes it, or says what is wrong, exactly as for any other message).
+// Cost: a skip over the kept part (no allocation but one copy of its
+// bytes) and the decode of the rest.
 std::optional<Result<Term>> decode_sync_message(std::span<const std::uint8_t> body);
 
 }  // namespace hc::crdt
