@@ -379,6 +379,28 @@ BOOST_AUTO_TEST_CASE(mixed_load_leaves_every_live_name_registered_once_everywher
       if (ref && *ref != *v) {
         why = "node slot " + std::to_string(slot) + " has " + std::to_string(v->size()) + " names, slot 0 has " +
               std::to_string(ref->size());
+        // The first keys that differ, what each side holds, and what the
+        // load knows of them: enough to tell a lost removal from a lost add.
+        auto describe = [&](const Term& key, const std::map<Term, Pid>& m) {
+          auto it = m.find(key);
+          if (it == m.end()) return std::string("none");
+          return to_string(Term(it->second)) + (c.dead(it->second) ? " (dead)" : " (live)");
+        };
+        std::set<Term> keys;
+        for (const auto& [k, p] : *ref)
+          if (!v->count(k) || !(v->at(k) == p)) keys.insert(k);
+        for (const auto& [k, p] : *v)
+          if (!ref->count(k)) keys.insert(k);
+        int shown = 0;
+        for (const Term& k : keys) {
+          if (shown++ == 3) break;
+          why += "\n  " + to_string(k) + ": slot 0 " + describe(k, *ref) + ", slot " + std::to_string(slot) + " " +
+                 describe(k, *v) + "; registrants:";
+          for (const auto& r : regs)
+            if (r.key == k)
+              why += " " + to_string(Term(r.pid)) + "@slot" + std::to_string(r.node) + (r.conflict ? " conflict" : "") +
+                     (r.unregistered ? " unregistered" : "") + (c.dead(r.pid) ? " dead" : "");
+        }
         return false;
       }
       if (!ref) ref = std::move(v);
