@@ -19,7 +19,7 @@
 // Every (set-up, N) runs in a fresh child process with fresh BEAM nodes, so
 // CPU seconds and peak RSS belong to that run alone. Registrations: BEAM
 // one GenServer.call per name, one process per name (registry_bench.exs);
-// C++ RegistryApi::register_pid in batches of 10 000 per io-thread turn,
+// C++ RegistryApi::register_pid in batches of 1 000 per io-thread turn,
 // one local process per name; paced (cp): every 10 ms one io-thread turn
 // registers the names due by then at the given rate. CPU and RSS of a BEAM
 // node are its OS process's (/proc).
@@ -221,16 +221,21 @@ std::int64_t await_beam(cnode::NodeRunner& c, const ElixirPeer& p, Atom reg, std
 
 Term uint(std::size_t n) { return Term(static_cast<std::uint64_t>(n)); }
 
-// C++ registrations in io-thread turns of 10 000 (no turn blocks the node
+// Names registered (or processes spawned) per io-thread turn: 1 000 is a
+// 5-10 ms turn at 300 000 names. 10 000 was 35-105 ms, which was most of
+// cb's stall column (the bench's own turns, not the node's).
+constexpr std::size_t kBatch = 1'000;
+
+// C++ registrations in io-thread turns of kBatch (no turn blocks the node
 // for long), one local process per name as on the BEAM side (spawned before
 // the clock starts). One process per name matters: Horde's RegistryImpl
 // keeps a list of keys per pid and runs Enum.uniq over it on every add, so
 // many names on one pid cost the BEAM peer quadratic time.
 std::vector<Pid> spawn_registrants(cnode::NodeRunner& c, std::size_t n) {
   std::vector<Pid> pids;
-  for (std::size_t i = 0; i < n; i += 10'000)
+  for (std::size_t i = 0; i < n; i += kBatch)
     c.run([&] {
-       for (std::size_t k = i; k < std::min(n, i + 10'000); ++k)
+       for (std::size_t k = i; k < std::min(n, i + kBatch); ++k)
          pids.push_back(c.node().spawn(std::make_unique<horde::EchoProcess>()));
      }).get();
   return pids;
@@ -248,7 +253,7 @@ void register_range(cnode::NodeRunner& c, Atom reg, const std::vector<Pid>& pids
 std::pair<std::int64_t, std::int64_t> register_cpp(cnode::NodeRunner& c, Atom reg, std::size_t n) {
   std::vector<Pid> pids = spawn_registrants(c, n);
   const std::int64_t t0 = now_us();
-  for (std::size_t i = 0; i < n; i += 10'000) register_range(c, reg, pids, i, std::min(n, i + 10'000));
+  for (std::size_t i = 0; i < n; i += kBatch) register_range(c, reg, pids, i, std::min(n, i + kBatch));
   return {t0, now_us()};
 }
 
