@@ -75,6 +75,7 @@ ConnectionConfig ConnectionManager::connection_config() {
   // freed on the encoder's worker. Past the manager's life: in place.
   c.free_elsewhere = [this, alive = alive_](std::vector<std::uint8_t> bytes) {
     if (!*alive) return;
+    ++stats_.frees_offloaded;
     encoder_.run([bytes = std::move(bytes)]() mutable {
       std::vector<std::uint8_t>().swap(bytes);
       return 0;

@@ -86,6 +86,7 @@ struct ConnectionStats {
   std::uint64_t pending_dropped = 0;  // sends refused: the pending queue was full
   std::uint64_t decodes_offloaded = 0;  // messages decoded on the worker thread (InboundDecoder)
   std::uint64_t encodes_offloaded = 0;  // messages encoded on the worker thread
+  std::uint64_t frees_offloaded = 0;    // sent messages' buffers freed on the worker thread
 };
 
 class ConnectionManager final : public ConnectionHandler, public Transport {
