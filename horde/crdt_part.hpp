@@ -94,8 +94,7 @@ class CrdtPart {
   Term stats_term() const;
 
  private:
-  // Taken by rvalue: encoded sends are moved into the connection, not copied.
-  void execute(cnode::Process& self, crdt::SyncActions&& actions);
+  void execute(cnode::Process& self, const crdt::SyncActions& actions);
   void timed(std::chrono::steady_clock::time_point start, const Term& what);
   void down(cnode::Process& self, const Term& neighbour);
 
