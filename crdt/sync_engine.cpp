@@ -93,6 +93,10 @@ void SyncEngine::sync_to_all(SyncActions& out, bool from_timer) {
       continue;
     }
     idle_skips_.erase(n);
+    if (config_.backlogged && config_.backlogged(n)) {
+      ++backlogged_skipped_total_;
+      continue;
+    }
     // set_neighbours counts as a tick here: Horde calls it several times as
     // members come up, and each call starting a full round to a neighbour
     // whose round is still unanswered piles rounds up exactly like ticks do

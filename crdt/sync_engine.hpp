@@ -165,6 +165,19 @@ struct SyncConfig {
   // a 19 MB Term tree (190 + 90 + 90 ms). Not with max_sync_size, whose
   // truncation works on the Term.
   bool encode_continuations = false;
+  // Back-pressure on our own rounds (unset = DeltaCrdt's behaviour): a
+  // sync tick starts no round with a neighbour for which this says true,
+  // and counts no skip against it either (so max_skipped_rounds does not
+  // force one out). The host answers from its connection: "more than some
+  // bound of bytes still waits to be written to the neighbour's node".
+  // Every round we start ends with a slice of all the peer lacks; the ack
+  // comes with the get_diff, before that slice is written, so a peer slow
+  // to read (a BEAM joining 1 000 000 names from C++) got a new round, and
+  // another whole-backlog slice queued, every tick or two: the queue grew
+  // past 1 GiB and the connection closed. A slice still waiting means the
+  // peer has news coming; the next tick after it drains starts the round.
+  // Called on the engine's thread, from the tick; must be cheap.
+  std::function<bool(const Term& neighbour)> backlogged;
 };
 
 namespace action {
@@ -265,6 +278,9 @@ class SyncEngine {
   std::uint64_t deferred_peer_rounds() const noexcept { return deferred_total_; }
   // Ticks that skipped a neighbour under max_idle_rounds so far.
   std::uint64_t idle_rounds_skipped() const noexcept { return idle_skipped_total_; }
+  // Ticks that started no round with a neighbour because it was backlogged
+  // (SyncConfig::backlogged).
+  std::uint64_t backlogged_rounds_skipped() const noexcept { return backlogged_skipped_total_; }
   // Steps of chunked slice joins run so far (slice_chunk_keys), and the
   // waiting round starts a newer one of the same originator superseded.
   std::uint64_t slice_steps() const noexcept { return slice_steps_; }
@@ -318,6 +334,7 @@ class SyncEngine {
   std::map<Term, unsigned> idle_skips_;       // consecutive idle ticks skipped per neighbour
   std::map<Term, Term> open_peer_round_;      // neighbour -> dots of its round under way here
   std::uint64_t idle_skipped_total_ = 0;
+  std::uint64_t backlogged_skipped_total_ = 0;
   // Chunked slice joins (slice_chunk_keys): the one under way, the
   // messages waiting for it, whether a Continue is outstanding.
   std::unique_ptr<SliceJoin> job_;

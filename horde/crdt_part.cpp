@@ -75,6 +75,18 @@ void CrdtPart::start(cnode::Process& self) {
   // So do continuations (SyncConfig::encode_continuations): answering a
   // cold peer's round at 100 000 names built a 19 MB Term tree.
   cfg.encode_continuations = true;
+  // Our own rounds wait while the peer has not read what we queued for it
+  // (CrdtPartOptions::max_queued_for_round). The node outlives its
+  // processes; a neighbour named without a node (a local name) is never
+  // held back.
+  if (options_.max_queued_for_round > 0) {
+    cfg.backlogged = [node = &self.node(), limit = options_.max_queued_for_round](const Term& n) {
+      const Atom* at = nullptr;
+      if (const Pid* p = n.as_pid()) at = &p->node;
+      else if (n.is_tuple(2) && n.tuple_elements()[1].is_atom()) at = n.tuple_elements()[1].as_atom();
+      return at && node->queued_bytes(*at) > limit;
+    };
+  }
   engine_ = std::make_unique<crdt::SyncEngine>(cfg, options_.clock);
   // A large continuation is then read in its received bytes (sync_decode.hpp):
   // decoded into Terms, one of 67 MB took up to 0.8 s of the decode worker
@@ -275,6 +287,7 @@ Term CrdtPart::stats_term() const {
   s.emplace_back(Term(Atom("deferred_peer_rounds")), u(engine_ ? engine_->deferred_peer_rounds() : 0));
   s.emplace_back(Term(Atom("diffs_out")), u(counters_.diffs_out));
   s.emplace_back(Term(Atom("idle_rounds_skipped")), u(engine_ ? engine_->idle_rounds_skipped() : 0));
+  s.emplace_back(Term(Atom("backlogged_rounds_skipped")), u(engine_ ? engine_->backlogged_rounds_skipped() : 0));
   s.emplace_back(Term(Atom("longest_handler_us")), u(counters_.longest_us));
   s.emplace_back(Term(Atom("longest_handler")), Term(counters_.longest_kind));
   s.emplace_back(Term(Atom("handlers_over_50ms")), u(counters_.over_50ms));

@@ -45,7 +45,9 @@ struct CrdtPartOptions {
   // another continuation or slice as large as the whole difference (190 MB
   // at 1 000 000 names) behind the ones the peer has not read yet, until
   // the connection's limit (NodeOptions::max_send_queue) closes it. 0: no
-  // limit. The rounds resume when the peer has read the backlog.
+  // limit. The rounds resume when the peer has read the backlog. The same
+  // bound holds back our own rounds with that peer (SyncConfig::backlogged):
+  // each ends with a slice of all it lacks, queued behind the unread ones.
   std::size_t max_queued_for_round = kDefaultMaxQueuedForRound;
   static constexpr std::size_t kDefaultMaxQueuedForRound = std::size_t{64} << 20;
 };

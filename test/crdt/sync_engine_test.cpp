@@ -171,6 +171,43 @@ BOOST_AUTO_TEST_CASE(flow_control_skips_rounds_that_cannot_carry_anything) {
   BOOST_CHECK_EQUAL(only<action::Send>(e.on_sync_timer()).size(), 1u);
 }
 
+BOOST_AUTO_TEST_CASE(flow_control_starts_no_round_with_a_backlogged_neighbour) {
+  SyncConfig cfg = make_engine().config();
+  cfg.max_skipped_rounds = 1;
+  bool b_backlogged = true;
+  std::vector<Term> asked;
+  cfg.backlogged = [&](const Term& n) {
+    asked.push_back(n);
+    return b_backlogged && n == neighbour("b@h");
+  };
+  SyncEngine e(cfg, [] { return std::int64_t{1}; });
+  e.put(Term(Atom("k")), Term(1));
+  auto to = [](const std::vector<action::Send>& sends) {
+    std::vector<Term> t;
+    for (const auto& s : sends) t.push_back(s.to);
+    return t;
+  };
+  // b's connection still holds what we queued for it: only c gets a round,
+  // tick after tick, and the held-back ticks count as no skip (a skip
+  // bound of 1 would otherwise force one out every other tick).
+  BOOST_CHECK(to(only<action::Send>(e.set_neighbours({neighbour("b@h"), neighbour("c@h")}))) ==
+              std::vector<Term>{neighbour("c@h")});
+  for (int i = 0; i < 3; ++i) {
+    e.handle_message(tuple(Atom("ack_diff"), neighbour("c@h")));
+    e.put(Term(Atom("k")), Term(i));  // news for both
+    BOOST_CHECK(to(only<action::Send>(e.on_sync_timer())) == std::vector<Term>{neighbour("c@h")});
+  }
+  BOOST_CHECK_EQUAL(e.backlogged_rounds_skipped(), 4u);
+  BOOST_CHECK(std::find(asked.begin(), asked.end(), neighbour("b@h")) != asked.end());
+  // Drained: the next tick starts b's round.
+  b_backlogged = false;
+  e.handle_message(tuple(Atom("ack_diff"), neighbour("c@h")));
+  const auto targets = to(only<action::Send>(e.on_sync_timer()));
+  BOOST_CHECK_EQUAL(targets.size(), 2u);
+  BOOST_CHECK(std::find(targets.begin(), targets.end(), neighbour("b@h")) != targets.end());
+  BOOST_CHECK_EQUAL(e.backlogged_rounds_skipped(), 4u);
+}
+
 // An empty replica (no key, no dot seen) has nothing a round could carry:
 // with flow control it starts none, neither on set_neighbours nor on ticks,
 // but monitors its neighbours; its first key starts them. Without flow
