@@ -19,7 +19,7 @@
 // Every (set-up, N) runs in a fresh child process with fresh BEAM nodes, so
 // CPU seconds and peak RSS belong to that run alone. Registrations: BEAM
 // one GenServer.call per name, one process per name (registry_bench.exs);
-// C++ RegistryApi::register_pid in batches of 10 000 per io-thread turn,
+// C++ RegistryApi::register_pid in batches of 1 000 per io-thread turn,
 // one local process per name; paced (cp): every 10 ms one io-thread turn
 // registers the names due by then at the given rate. CPU and RSS of a BEAM
 // node are its OS process's (/proc).
@@ -29,7 +29,9 @@
 //   sync_scale_bench --sizes 10000,30000 --setups bb,bc
 //   sync_scale_bench --setups cp --pace 20000
 // Needs Horde in ERL_LIBS and `elixir` in PATH (prints SKIPPED otherwise).
+#include <pthread.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -78,23 +80,37 @@ struct Row {
   double heap_per_name = 0; // C++ peer: malloc in-use growth per name (B)
   double stats_per_name = 0;  // C++ peer: registry `stats` memory per name (B)
   double stall_ms = -1;       // C++ node: the longest its io thread kept a probe waiting (-1: not in the run)
+  double stall_cpu_ms = -1;   // ... and the most io-thread CPU time during one such wait
 };
 
 // How long the C++ node's io thread is unavailable at a stretch: a probe
 // posted to it every 2 ms (the next one once the last ran) and the longest
 // wait for one to run, which is about the node's longest turn (a handler,
-// a decode, a send) during the run.
+// a decode, a send) during the run. Also the CPU time the io thread used
+// during that wait (its thread CPU clock): on this 2-core machine, with the
+// BEAM peer and the node's workers busy, a turn is often preempted and its
+// wall time twice its CPU time; the CPU figure is the turn's own length.
 class StallProbe {
  public:
   explicit StallProbe(cnode::NodeRunner& c)
       : thread_([this, &c] {
+          clockid_t io_clock{};
+          c.run([&] { pthread_getcpuclockid(pthread_self(), &io_clock); }).get();
+          auto cpu_ms = [&] {
+            timespec ts{};
+            clock_gettime(io_clock, &ts);
+            return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+          };
           while (!stop_) {
             auto ran = std::make_shared<std::promise<void>>();
             auto done = ran->get_future();
             const auto t0 = std::chrono::steady_clock::now();
+            const double c0 = cpu_ms();
             c.post([ran] { ran->set_value(); });
             done.wait();
-            longest_ = std::max(longest_, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+            const double wall = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+            longest_ = std::max(longest_, wall);
+            longest_any_cpu_ = std::max(longest_any_cpu_, cpu_ms() - c0);
             std::this_thread::sleep_for(2ms);
           }
         }) {}
@@ -104,10 +120,12 @@ class StallProbe {
     if (thread_.joinable()) thread_.join();
     return longest_;
   }
+  // The longest io-thread CPU time during one wait (after stop()).
+  double cpu() const { return longest_any_cpu_; }
 
  private:
   std::atomic<bool> stop_{false};
-  double longest_ = 0;
+  double longest_ = 0, longest_any_cpu_ = 0;
   std::thread thread_;
 };
 
@@ -221,16 +239,21 @@ std::int64_t await_beam(cnode::NodeRunner& c, const ElixirPeer& p, Atom reg, std
 
 Term uint(std::size_t n) { return Term(static_cast<std::uint64_t>(n)); }
 
-// C++ registrations in io-thread turns of 10 000 (no turn blocks the node
+// Names registered (or processes spawned) per io-thread turn: 1 000 is a
+// 5-10 ms turn at 300 000 names. 10 000 was 35-105 ms, which was most of
+// cb's stall column (the bench's own turns, not the node's).
+constexpr std::size_t kBatch = 1'000;
+
+// C++ registrations in io-thread turns of kBatch (no turn blocks the node
 // for long), one local process per name as on the BEAM side (spawned before
 // the clock starts). One process per name matters: Horde's RegistryImpl
 // keeps a list of keys per pid and runs Enum.uniq over it on every add, so
 // many names on one pid cost the BEAM peer quadratic time.
 std::vector<Pid> spawn_registrants(cnode::NodeRunner& c, std::size_t n) {
   std::vector<Pid> pids;
-  for (std::size_t i = 0; i < n; i += 10'000)
+  for (std::size_t i = 0; i < n; i += kBatch)
     c.run([&] {
-       for (std::size_t k = i; k < std::min(n, i + 10'000); ++k)
+       for (std::size_t k = i; k < std::min(n, i + kBatch); ++k)
          pids.push_back(c.node().spawn(std::make_unique<horde::EchoProcess>()));
      }).get();
   return pids;
@@ -248,7 +271,7 @@ void register_range(cnode::NodeRunner& c, Atom reg, const std::vector<Pid>& pids
 std::pair<std::int64_t, std::int64_t> register_cpp(cnode::NodeRunner& c, Atom reg, std::size_t n) {
   std::vector<Pid> pids = spawn_registrants(c, n);
   const std::int64_t t0 = now_us();
-  for (std::size_t i = 0; i < n; i += 10'000) register_range(c, reg, pids, i, std::min(n, i + 10'000));
+  for (std::size_t i = 0; i < n; i += kBatch) register_range(c, reg, pids, i, std::min(n, i + kBatch));
   return {t0, now_us()};
 }
 
@@ -341,6 +364,7 @@ Row run_one(const std::string& setup, std::size_t n, double pace) {
     std::int64_t seen = await_cpp(c, reg, n, from);
     row.lag_s = seen < 0 ? -1 : (seen - from) / 1e6;
     row.stall_ms = stalls.stop();
+    row.stall_cpu_ms = stalls.cpu();
     OsStats r1 = beam_stats(c, b1), p1 = self_stats();
     row.cpu_reg = r1.cpu_s - r0.cpu_s;
     row.cpu_peer = p1.cpu_s - p0.cpu_s;
@@ -385,6 +409,7 @@ Row run_one(const std::string& setup, std::size_t n, double pace) {
     std::int64_t seen = await_beam(c, b1, reg, n);
     row.lag_s = seen < 0 ? -1 : (seen - t1) / 1e6;
     row.stall_ms = stalls.stop();
+    row.stall_cpu_ms = stalls.cpu();
     OsStats r1 = self_stats(), p1 = beam_stats(c, b1);
     row.cpu_reg = r1.cpu_s - r0.cpu_s;
     row.cpu_peer = p1.cpu_s - p0.cpu_s;
@@ -431,8 +456,9 @@ std::optional<Row> run_child(const char* self, const std::string& setup, std::si
     return std::nullopt;
   }
   Row r;
-  if (std::sscanf(text.c_str() + at, "RESULT %lf %lf %lf %lf %lf %lf %lf %lf %lf", &r.lag_s, &r.rate, &r.cpu_reg,
-                  &r.cpu_peer, &r.rss_peak_mb, &r.rss_per_name, &r.heap_per_name, &r.stats_per_name, &r.stall_ms) != 9)
+  if (std::sscanf(text.c_str() + at, "RESULT %lf %lf %lf %lf %lf %lf %lf %lf %lf %lf", &r.lag_s, &r.rate, &r.cpu_reg,
+                  &r.cpu_peer, &r.rss_peak_mb, &r.rss_per_name, &r.heap_per_name, &r.stats_per_name, &r.stall_ms,
+                  &r.stall_cpu_ms) != 10)
     return std::nullopt;
   return r;
 }
@@ -469,8 +495,8 @@ int main(int argc, char** argv) {
   if (argc == 5 && std::strcmp(argv[1], "--one") == 0) {
     try {
       Row r = run_one(argv[2], std::stoul(argv[3]), std::stod(argv[4]));
-      std::printf("RESULT %.3f %.0f %.2f %.2f %.1f %.0f %.0f %.0f %.1f\n", r.lag_s, r.rate, r.cpu_reg, r.cpu_peer,
-                  r.rss_peak_mb, r.rss_per_name, r.heap_per_name, r.stats_per_name, r.stall_ms);
+      std::printf("RESULT %.3f %.0f %.2f %.2f %.1f %.0f %.0f %.0f %.1f %.1f\n", r.lag_s, r.rate, r.cpu_reg, r.cpu_peer,
+                  r.rss_peak_mb, r.rss_per_name, r.heap_per_name, r.stats_per_name, r.stall_ms, r.stall_cpu_ms);
       return 0;
     } catch (const std::exception& e) {
       std::printf("error: %s\n", e.what());
@@ -499,8 +525,8 @@ int main(int argc, char** argv) {
   std::printf("sync_scale_bench: Horde.Registry, sync interval %lld ms; lag = last registration (join: registry start) "
               "-> peer has all N\n",
               static_cast<long long>(kSyncMs));
-  std::printf("%-18s %9s %9s %9s %11s %9s %9s %10s %8s %8s %8s %9s\n", "set-up", "N", "lag s", "total s", "reg names/s",
-              "CPU reg", "CPU peer", "peer RSS", "RSS B/n", "heap B/n", "stats B/n", "stall ms");
+  std::printf("%-18s %9s %9s %9s %11s %9s %9s %10s %8s %8s %8s %12s\n", "set-up", "N", "lag s", "total s", "reg names/s",
+              "CPU reg", "CPU peer", "peer RSS", "RSS B/n", "heap B/n", "stats B/n", "stall/cpu ms");
   std::map<std::string, std::vector<std::pair<double, double>>> lags;
   for (std::size_t n : sizes) {
     std::map<std::string, Row> ran;  // this N's rows so far
@@ -517,8 +543,10 @@ int main(int argc, char** argv) {
       // registrar that registers faster than its peer absorbs shows a longer
       // lag but may still finish first (join: the lag itself).
       const double total = r->rate > 0 ? static_cast<double>(n) / r->rate + r->lag_s : r->lag_s;
-      const std::string stall = r->stall_ms < 0 ? std::string("-") : std::to_string(static_cast<long long>(r->stall_ms + 0.5));
-      std::printf("%-18s %9zu %9.2f %9.2f %11.0f %9.2f %9.2f %8.0fMB %8s %8s %8s %9s\n", title.at(s).c_str(), n, r->lag_s,
+      const std::string stall = r->stall_ms < 0 ? std::string("-")
+                                                : std::to_string(static_cast<long long>(r->stall_ms + 0.5)) + "/" +
+                                                      std::to_string(static_cast<long long>(r->stall_cpu_ms + 0.5));
+      std::printf("%-18s %9zu %9.2f %9.2f %11.0f %9.2f %9.2f %8.0fMB %8s %8s %8s %12s\n", title.at(s).c_str(), n, r->lag_s,
                   total, r->rate, r->cpu_reg, r->cpu_peer, r->rss_peak_mb, opt(r->rss_per_name).c_str(), opt(r->heap_per_name).c_str(),
                   opt(r->stats_per_name).c_str(), stall.c_str());
     };
@@ -538,7 +566,8 @@ int main(int argc, char** argv) {
   std::printf("(total: first registration -> peer has all N, N / reg rate + lag; CPU reg/peer: CPU s of the registrar\n"
               " (join: existing member) and of the peer (join: joining node) during"
               " the run; peer RSS: the peer's peak; B/n: the C++ peer after settling, RSS / malloc in-use / `stats` growth per name;\n"
-              " stall ms: the longest the C++ node's io thread kept a probe posted every 2 ms waiting, i.e. its longest turn;\n"
+              " stall/cpu ms: the longest the C++ node's io thread kept a probe posted every 2 ms waiting, i.e. its longest turn,\n"
+              "   and the most CPU time the io thread used during one such wait (the turn itself, without preemption);\n"
               " paced: the C++ node registers at BEAM -> BEAM's rate for that N, or --pace)\n");
   return 0;
 }

@@ -230,10 +230,11 @@ void Connection::flush() {
 
 void Connection::start_write() {
   write_in_flight_ = true;
-  writing_.clear();
   queue_.take(writing_);
+  buffers_.clear();
+  for (const auto& p : writing_.pieces) buffers_.emplace_back(writing_.data(p), p.size);
   wrote_since_tick_ = true;
-  stream_.async_write(asio::buffer(writing_),
+  stream_.async_write(buffers_,
                     [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
                       self->write_in_flight_ = false;
                       self->bytes_out_ += n;
@@ -243,7 +244,11 @@ void Connection::start_write() {
                         return;
                       }
                       // Grown buffers are given back once the queue is dry
-                      // (memory per connection stays small between bursts).
+                      // (memory per connection stays small between bursts);
+                      // a sent message's large buffer is freed elsewhere.
+                      if (self->config_.free_elsewhere)
+                        for (auto& b : self->writing_.done)
+                          if (b.capacity() >= kFreeElsewhereBytes) self->config_.free_elsewhere(std::move(b));
                       self->queue_.written(self->writing_);
                       if (!self->queue_.empty()) {
                         self->start_write();

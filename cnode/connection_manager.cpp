@@ -69,6 +69,21 @@ ConnectionManager::~ConnectionManager() {
     if (p.deadline) timers_.cancel(p.deadline);
 }
 
+ConnectionConfig ConnectionManager::connection_config() {
+  ConnectionConfig c = config_();
+  // The buffers of large sent messages (a sync slice of tens of MB) are
+  // freed on the encoder's worker. Past the manager's life: in place.
+  c.free_elsewhere = [this, alive = alive_](std::vector<std::uint8_t> bytes) {
+    if (!*alive) return;
+    ++stats_.frees_offloaded;
+    encoder_.run([bytes = std::move(bytes)]() mutable {
+      std::vector<std::uint8_t>().swap(bytes);
+      return 0;
+    }, [](int) {});
+  };
+  return c;
+}
+
 // ===========================================================================
 // Listening
 // ===========================================================================
@@ -95,7 +110,7 @@ void ConnectionManager::accept() {
   acceptor_.async_accept([this, alive = alive_](boost::system::error_code ec, tcp::socket s) {
     if (!*alive || stopping_) return;
     if (!ec) {
-      auto c = std::make_shared<Connection>(make_dist_stream(std::move(s), tls_, true, {}), config_(),
+      auto c = std::make_shared<Connection>(make_dist_stream(std::move(s), tls_, true, {}), connection_config(),
                                             Handshake::Role::acceptor, std::string(), *this);
       all_conns_.insert(c);
       c->start();
@@ -163,7 +178,7 @@ void ConnectionManager::dial(Atom node) {
       return;
     }
     const std::string n(node.text());
-    auto c = std::make_shared<Connection>(make_dist_stream(std::move(s), tls_, false, n), config_(),
+    auto c = std::make_shared<Connection>(make_dist_stream(std::move(s), tls_, false, n), connection_config(),
                                           Handshake::Role::initiator, n, *this);
     it->second.conn = c;
     all_conns_.insert(c);
@@ -277,8 +292,11 @@ void ConnectionManager::notify(Atom node, bool up) {
 // Sending
 // ===========================================================================
 
-void ConnectionManager::write_ctrl(Connection& c, const ControlMessage& m, FramePayload payload, const Pid* sender) {
+void ConnectionManager::write_ctrl(Connection& c, const ControlMessage& m, FramePayload payload, const Pid* sender,
+                                   std::vector<std::uint8_t>* owned) {
   const FrameFormat format = frame_format(c);
+  if (owned) payload = format == FrameFormat::dist_header ? FramePayload::appended_later(owned->size())
+                                                          : FramePayload::encoded_body(*owned);
   auto& out = c.out();
   const std::size_t start = out.size();
   if (!append_dist_frame(out, m, payload, format)) {
@@ -290,7 +308,9 @@ void ConnectionManager::write_ctrl(Connection& c, const ControlMessage& m, Frame
     // FRAGMENTS peer: large messages go out in fragments, and the sender's
     // later frames stay behind them.
     auto from = sender ? std::optional<Pid>(*sender) : sender_of(m);
-    c.queue().commit(from ? sender_key(*from) : DistSendQueue::kNoSender, start);
+    const auto key = from ? sender_key(*from) : DistSendQueue::kNoSender;
+    if (owned) c.queue().commit(key, start, std::move(*owned));
+    else c.queue().commit(key, start);
   }
 }
 
@@ -356,9 +376,20 @@ std::error_code ConnectionManager::send_ctrl(Atom node, const ControlMessage& m,
 
 std::error_code ConnectionManager::send_ctrl_encoded(Atom node, const ControlMessage& m,
                                                      std::span<const std::uint8_t> body, bool auto_connect) {
+  return send_ctrl_encoded(node, m, body, nullptr, auto_connect);
+}
+
+std::error_code ConnectionManager::send_ctrl_encoded(Atom node, const ControlMessage& m, std::vector<std::uint8_t>&& body,
+                                                     bool auto_connect) {
+  return send_ctrl_encoded(node, m, body, &body, auto_connect);
+}
+
+std::error_code ConnectionManager::send_ctrl_encoded(Atom node, const ControlMessage& m,
+                                                     std::span<const std::uint8_t> body, std::vector<std::uint8_t>* owned,
+                                                     bool auto_connect) {
   if (auto it = conns_.find(node); it != conns_.end()) {
     auto& c = *it->second;
-    write_ctrl(c, m, FramePayload::encoded_body(body), nullptr);
+    write_ctrl(c, m, FramePayload::encoded_body(body), nullptr, owned);
     c.flush();
     return {};
   }

@@ -86,6 +86,7 @@ struct ConnectionStats {
   std::uint64_t pending_dropped = 0;  // sends refused: the pending queue was full
   std::uint64_t decodes_offloaded = 0;  // messages decoded on the worker thread (InboundDecoder)
   std::uint64_t encodes_offloaded = 0;  // messages encoded on the worker thread
+  std::uint64_t frees_offloaded = 0;    // sent messages' buffers freed on the worker thread
 };
 
 class ConnectionManager final : public ConnectionHandler, public Transport {
@@ -129,6 +130,12 @@ class ConnectionManager final : public ConnectionHandler, public Transport {
   // being dialled); Errc::malformed_term when it does not decode.
   std::error_code send_ctrl_encoded(Atom node, const ControlMessage& m, std::span<const std::uint8_t> body,
                                     bool auto_connect = true);
+  // The same, taking the body over: to a FRAGMENTS peer, a large body is
+  // queued as it is and its fragments written from it in place (O(1) here,
+  // however large: a 67 MB slice was two 67 MB copies in the sender's
+  // turn); a small one, or to a peer without FRAGMENTS, is copied as above.
+  std::error_code send_ctrl_encoded(Atom node, const ControlMessage& m, std::vector<std::uint8_t>&& body,
+                                    bool auto_connect = true);
 
   void disconnect(Atom node);
   // Keep `node` connected: dial now, redial with backoff when it drops.
@@ -171,13 +178,20 @@ class ConnectionManager final : public ConnectionHandler, public Transport {
     std::vector<Queued> queued;
     std::uint64_t dropped = 0;         // sends refused meanwhile (queue full)
   };
+  // config_() plus the hook that frees sent messages' large buffers on a worker.
+  ConnectionConfig connection_config();
   void dial(Atom node);
   void dial_expired(Atom node, std::uint64_t attempt);
   void fail_pending(Atom node, std::error_code why, const std::string& reason);
   void schedule_reconnect(Atom node);
   void accept();
   // Encode into c's queue (fragmented when large and the peer has FRAGMENTS); no flush.
-  void write_ctrl(Connection& c, const ControlMessage& m, FramePayload payload, const Pid* sender);
+  // `owned`: the payload is this encoded body, taken over with a distribution
+  // header (DistSendQueue::commit with a payload), copied in without.
+  void write_ctrl(Connection& c, const ControlMessage& m, FramePayload payload, const Pid* sender,
+                  std::vector<std::uint8_t>* owned = nullptr);
+  std::error_code send_ctrl_encoded(Atom node, const ControlMessage& m, std::span<const std::uint8_t> body,
+                                    std::vector<std::uint8_t>* owned, bool auto_connect);
   void notify(Atom node, bool up);
   // Encode a large message on encoder_ (see offload_encode_terms); false:
   // encode it here as usual.

@@ -1,9 +1,14 @@
 #include "cnode/dist_fragments.hpp"
 
+#include <algorithm>
+#include <new>
+
 #include "cnode/error.hpp"
 
 namespace hc::cnode {
 namespace {
+constexpr std::size_t kMaxReserve = std::size_t{256} << 20;
+
 std::uint64_t be64(std::span<const std::uint8_t> b) {
   std::uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v = (v << 8) | b[static_cast<std::size_t>(i)];
@@ -53,6 +58,16 @@ FragmentAssembler::Step FragmentAssembler::feed(std::span<const std::uint8_t> fr
     if (data.size() > max_message_) return fail("fragmented message exceeds the maximum frame size");
     Sequence& q = sequences_[seq];
     q.next_fragment = frag - 1;
+    // Room for all `frag` fragments at the first one's size (senders cut
+    // equal fragments): growing by doubling instead copied up to half the
+    // message in the turn of one fragment (42 ms at 32 -> 64 MB, issue 13).
+    // The peer only claims the size: at most max_message and kMaxReserve
+    // (beyond: doubling again), and a refused reservation is no error.
+    const std::size_t cap = std::min(max_message_, kMaxReserve) / std::max<std::size_t>(data.size(), 1);
+    try {
+      q.bytes.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(frag, cap)) * data.size());
+    } catch (const std::bad_alloc&) {
+    }
     q.bytes.assign(data.begin(), data.end());
     return Step{};
   }

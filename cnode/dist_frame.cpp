@@ -122,7 +122,7 @@ bool append_dist_frame(std::vector<std::uint8_t>& out, const ControlMessage& con
       hc::encode_to(out, *payload.term);
     }
   }
-  const std::size_t n = out.size() - start - 4;
+  const std::size_t n = out.size() - start - 4 + payload.later;
   if (n > kMaxFramePayload) {  // the length would wrap: the peer would misframe the stream
     out.resize(start);
     return false;

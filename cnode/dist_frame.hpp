@@ -10,6 +10,7 @@
 // as Errc::unsupported_dist_header.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -61,12 +62,16 @@ enum class FrameFormat { pass_through, dist_header };
 // The payload of a frame: none, a term (encoded as the frame is written),
 // or a term already encoded: its external format without the version byte
 // (a body, as crdt::encode_slice_message writes it), copied in as is, with
-// 131 in front where the frame format wants one. Non-owning: the term or
-// bytes must outlive the append_dist_frame call.
+// 131 in front where the frame format wants one; or, with a distribution
+// header only, such a body of `later` bytes that the caller queues after
+// the frame's start itself (DistSendQueue::commit with a payload): counted
+// in the length, not written. Non-owning: the term or bytes must outlive
+// the append_dist_frame call.
 struct FramePayload {
   const Term* term = nullptr;
   std::span<const std::uint8_t> body;
   bool encoded = false;
+  std::size_t later = 0;
   FramePayload() = default;
   FramePayload(const Term* t) : term(t) {}  // NOLINT: implicit, as the `const Term*` payloads were
   static FramePayload encoded_body(std::span<const std::uint8_t> bytes) {
@@ -75,11 +80,18 @@ struct FramePayload {
     p.encoded = true;
     return p;
   }
+  static FramePayload appended_later(std::size_t bytes) {
+    FramePayload p;
+    p.later = bytes;
+    return p;
+  }
 };
 
-// Append one complete frame, 4-byte length prefix included, to `out`.
-// Returns false, and leaves `out` as it was, when the frame is longer than a
-// 4-byte length can say (kMaxFramePayload): such a message cannot be sent.
+// Append one complete frame, 4-byte length prefix included, to `out` (all
+// of it but the `later` bytes of an appended_later payload, which must be
+// FrameFormat::dist_header). Returns false, and leaves `out` as it was, when
+// the frame is longer than a 4-byte length can say (kMaxFramePayload): such
+// a message cannot be sent.
 bool append_dist_frame(std::vector<std::uint8_t>& out, const ControlMessage& control, FramePayload payload = {},
                        FrameFormat format = FrameFormat::pass_through);
 std::vector<std::uint8_t> encode_dist_frame(const ControlMessage& control, const Term* payload = nullptr,

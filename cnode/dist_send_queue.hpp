@@ -23,6 +23,13 @@
 // the connection's (io) thread. Memory: the queue keeps the encoded bytes of
 // every message not yet taken; queued_bytes() says how many, the connection
 // closes when they exceed its limit (ConnectionConfig::max_send_queue).
+//
+// Copies: a fragment's body is not copied into the write but referenced in
+// place (Write::pieces, written with scatter/gather), and a payload handed
+// over with commit(sender, start, payload) is moved in, so queueing a 67 MB
+// sync slice costs O(fragments), not two 67 MB copies in one io-thread turn
+// (issue 13: no turn over ~50 ms). Small frames are still copied into the
+// write (one buffer, one write for a burst of them).
 #pragma once
 
 #include <cstddef>
@@ -71,8 +78,15 @@ class DistSendQueue {
   // The bytes from `start` to the end of ready() are one complete frame
   // `len:32, 131, 68, 0, Body` of `sender`. Left where it is when small and
   // its sender is not held; otherwise moved out (behind the sender's
-  // fragmented message, or fragmented itself).
+  // fragmented message, or fragmented itself). O(1), plus a copy of the
+  // frame when ready() held other frames before it and it is moved out.
   void commit(Sender sender, std::size_t start);
+  // The same for a frame whose end the caller hands over: ready() from
+  // `start` holds `len:32, 131, 68, 0, Control`, len counting `payload`
+  // too, and `payload` is the rest of the body (an encoded message,
+  // FramePayload::appended_later). Large or held: `payload` is kept as it
+  // is (O(1)); small: appended to ready() (a copy of at most fragment_size).
+  void commit(Sender sender, std::size_t start, std::vector<std::uint8_t> payload);
 
   // Is `sender` held behind a fragmented or reserved message of its own?
   bool holding(Sender sender) const { return held_.count(sender) > 0; }
@@ -89,16 +103,37 @@ class DistSendQueue {
   void fill(Ticket ticket, std::vector<std::uint8_t> frame);
   std::size_t reserved() const noexcept { return reserved_.size(); }
 
+  // One socket write, in wire order: `pieces` are ranges of `bytes` (the
+  // ready frames and fragment headers, copied) or of queued messages'
+  // buffers (fragment bodies, referenced). Those buffers stay valid until
+  // written(): a message still being fragmented keeps them, and one whose
+  // last fragment is in this write leaves them in `done`.
+  struct Write {
+    struct Piece {
+      const std::uint8_t* data = nullptr;  // null: bytes[at, at + size)
+      std::size_t at = 0;
+      std::size_t size = 0;
+    };
+    std::vector<std::uint8_t> bytes;
+    std::vector<Piece> pieces;
+    std::vector<std::vector<std::uint8_t>> done;
+    std::size_t size = 0;  // bytes in all pieces
+    bool empty() const noexcept { return size == 0; }
+    const std::uint8_t* data(const Piece& p) const noexcept { return p.data ? p.data : bytes.data() + p.at; }
+  };
   // Append the next write to `out`: everything ready, then fragments
   // round-robin over the fragmented messages until out holds about
-  // write_slice bytes (at least one fragment when any is queued).
-  void take(std::vector<std::uint8_t>& out);
-  // `out`, filled by take(), has been written: clears it and decides what
-  // memory it and ready() keep. More to write: `out` keeps its capacity up
-  // to kKeepWriteBuffer (no reallocation between back-to-back writes).
-  // Nothing left (empty()): both keep at most kIdleWriteBuffer. O(1) plus
-  // a free.
-  void written(std::vector<std::uint8_t>& out) noexcept;
+  // write_slice bytes (at least one fragment when any is queued). Cost:
+  // the ready frames (swapped in when `out` is empty, else copied) plus
+  // O(1) per fragment.
+  void take(Write& out);
+  // `out`, filled by take(), has been written: clears it (and frees its
+  // `done` buffers: move out big ones first to free them elsewhere,
+  // Connection) and decides what memory it and ready() keep. More to
+  // write: out.bytes keeps its capacity up to kKeepWriteBuffer (no
+  // reallocation between back-to-back writes). Nothing left (empty()):
+  // both keep at most kIdleWriteBuffer. O(pieces) plus the frees.
+  void written(Write& out) noexcept;
   // Capacity of ready() (what an idle queue holds besides the connection's
   // own write buffer).
   std::size_t ready_capacity() const noexcept { return ready_.capacity(); }
@@ -112,11 +147,16 @@ class DistSendQueue {
 
  private:
   // One frame `len:32, 131, 68, 0, Body` (held), or one fragmented
-  // message: bytes[pos ..) is the body still to go.
+  // message: bytes[pos ..) then tail[tail_pos ..) is the body still to go
+  // (tail: a payload handed over to commit(), else empty).
   struct Message {
     std::vector<std::uint8_t> bytes;
+    std::vector<std::uint8_t> tail;
     std::size_t pos = 0;
+    std::size_t tail_pos = 0;
     Ticket ticket = 0;  // reserved and not yet filled: what follows waits
+    std::size_t size() const noexcept { return bytes.size() + tail.size(); }
+    std::size_t left() const noexcept { return bytes.size() - pos + tail.size() - tail_pos; }
   };
   struct Fragmented {
     Sender sender;
@@ -126,8 +166,9 @@ class DistSendQueue {
     bool started = false;
   };
   Message cut(std::size_t start);
+  void commit(Sender sender, std::size_t start, std::vector<std::uint8_t>* payload);
   void start_fragmented(Sender sender, Message m);
-  void emit_fragment(Fragmented& f, std::vector<std::uint8_t>& out);
+  void emit_fragment(Fragmented& f, Write& out);
   void release(Sender sender, std::vector<std::uint8_t>& out);
 
   std::size_t fragment_size_;

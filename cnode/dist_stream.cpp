@@ -216,6 +216,11 @@ void DistStream::async_write(asio::const_buffer buffer, IoHandler handler) {
   else asio::async_write(impl_->socket, buffer, std::move(handler));
 }
 
+void DistStream::async_write(const std::vector<asio::const_buffer>& buffers, IoHandler handler) {
+  if (impl_->tls) asio::async_write(*impl_->tls, buffers, std::move(handler));
+  else asio::async_write(impl_->socket, buffers, std::move(handler));
+}
+
 void DistStream::close() noexcept {
   boost::system::error_code ignored;
   impl_->socket.shutdown(tcp::socket::shutdown_both, ignored);

@@ -26,6 +26,7 @@
 #include <memory>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "cnode/tls_options.hpp"
 #include "interop/result.hpp"
@@ -66,6 +67,9 @@ class DistStream {
   void async_read_some(boost::asio::mutable_buffer buffer, IoHandler handler);
   // Writes the whole buffer.
   void async_write(boost::asio::const_buffer buffer, IoHandler handler);
+  // Writes all the buffers, in order (scatter/gather); `buffers` and what
+  // they point to must stay valid until the handler runs.
+  void async_write(const std::vector<boost::asio::const_buffer>& buffers, IoHandler handler);
   // Close the TCP socket (pending operations complete with operation_aborted).
   void close() noexcept;
 

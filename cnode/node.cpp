@@ -245,7 +245,8 @@ void NodeImpl::send_from(const Pid& from, const Dest& to, const Term& msg) {
              router_.route(from, to));
 }
 
-void NodeImpl::send_encoded_from(const Pid& from, const Dest& to, std::span<const std::uint8_t> body) {
+void NodeImpl::send_encoded_from(const Pid& from, const Dest& to, std::span<const std::uint8_t> body,
+                                 std::vector<std::uint8_t>* owned) {
   std::visit(overloaded{
                  [](const RouteNowhere&) {},
                  [&](const RouteLocal& r) {
@@ -258,7 +259,10 @@ void NodeImpl::send_encoded_from(const Pid& from, const Dest& to, std::span<cons
                    }
                    procs_.deliver(r.pid, std::move(t->term));
                  },
-                 [&](const RouteRemote& r) { conns_.send_ctrl_encoded(r.node, r.control, body, r.auto_connect); },
+                 [&](const RouteRemote& r) {
+                   if (owned) conns_.send_ctrl_encoded(r.node, r.control, std::move(*owned), r.auto_connect);
+                   else conns_.send_ctrl_encoded(r.node, r.control, body, r.auto_connect);
+                 },
              },
              router_.route(from, to));
 }

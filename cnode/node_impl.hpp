@@ -53,7 +53,9 @@ class NodeImpl final : public ProcessContext, public ConnectionEvents {
   // options.link, is linked to it.
   Pid spawn(std::unique_ptr<Process> p, SpawnOptions o, const Pid* parent);
   void send_from(const Pid& from, const Dest& to, const Term& msg);
-  void send_encoded_from(const Pid& from, const Dest& to, std::span<const std::uint8_t> body);
+  // `owned`: `body` is this vector, taken over for a peer (or null: copied).
+  void send_encoded_from(const Pid& from, const Dest& to, std::span<const std::uint8_t> body,
+                         std::vector<std::uint8_t>* owned = nullptr);
   void exit_signal_from(const Pid& from, const Pid& to, const Term& reason) {
     signals_.exit_signal(from, to, reason, false);
   }
@@ -62,6 +64,9 @@ class NodeImpl final : public ProcessContext, public ConnectionEvents {
   void send(const Pid& self, const Dest& to, const Term& message) override { send_from(self, to, message); }
   void send_encoded(const Pid& self, const Dest& to, std::span<const std::uint8_t> body) override {
     send_encoded_from(self, to, body);
+  }
+  void send_encoded(const Pid& self, const Dest& to, std::vector<std::uint8_t>&& body) override {
+    send_encoded_from(self, to, body, &body);
   }
   bool register_name(const Pid& self, Atom name) override { return procs_.register_name(name, self); }
   bool add_name(const Pid& self, Atom name) override { return procs_.add_name(name, self); }

@@ -34,6 +34,9 @@ Process::~Process() = default;
 
 void Process::send(const Dest& to, const Term& message) { ctx_->send(pid_, to, message); }
 void Process::send_encoded(const Dest& to, std::span<const std::uint8_t> body) { ctx_->send_encoded(pid_, to, body); }
+void Process::send_encoded(const Dest& to, std::vector<std::uint8_t>&& body) {
+  ctx_->send_encoded(pid_, to, std::move(body));
+}
 bool Process::register_name(Atom name) { return ctx_->register_name(pid_, name); }
 bool Process::add_name(Atom name) { return ctx_->add_name(pid_, name); }
 bool Process::unregister_name() { return name_ && ctx_->unregister_name(*name_); }

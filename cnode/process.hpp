@@ -33,6 +33,7 @@
 #include <system_error>
 #include <unordered_map>
 #include <variant>
+#include <vector>
 
 #include "cnode/error.hpp"
 #include "cnode/timer.hpp"
@@ -129,6 +130,10 @@ class Process {
   // receiver or a peer still being dialled). The caller guarantees a
   // well-formed term: a body that does not decode is dropped with a log line.
   void send_encoded(const Dest& to, std::span<const std::uint8_t> body);
+  // The same, taking the bytes over: to a peer, a large body is queued and
+  // written from as it is (no copy of it in this turn; freed after the
+  // write, off the io thread when large).
+  void send_encoded(const Dest& to, std::vector<std::uint8_t>&& body);
   // Register/unregister a local name (false when taken / not registered).
   bool register_name(Atom name);
   bool unregister_name();

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "cnode/timer.hpp"
 #include "interop/term.hpp"
@@ -31,6 +32,9 @@ class ProcessContext {
   // without the version byte; copied into the frame to a peer, decoded for
   // a local receiver. O(body) either way.
   virtual void send_encoded(const Pid& self, const Dest& to, std::span<const std::uint8_t> body) = 0;
+  // The same, taking the bytes over: O(1) for a large body to a peer with
+  // FRAGMENTS (queued as it is); otherwise as above.
+  virtual void send_encoded(const Pid& self, const Dest& to, std::vector<std::uint8_t>&& body) = 0;
   virtual bool register_name(const Pid& self, Atom name) = 0;
   virtual bool add_name(const Pid& self, Atom name) = 0;
   virtual bool unregister_name(Atom name) = 0;

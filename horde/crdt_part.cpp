@@ -202,8 +202,8 @@ void CrdtPart::set_neighbours(cnode::Process& self, std::vector<Term> neighbours
 std::optional<Term> CrdtPart::get(const Term& key) const { return engine_->state().get(key); }
 Term CrdtPart::read() const { return engine_->state().read(); }
 
-void CrdtPart::execute(cnode::Process& self, const crdt::SyncActions& actions) {
-  for (const auto& a : actions) {
+void CrdtPart::execute(cnode::Process& self, crdt::SyncActions&& actions) {
+  for (auto& a : actions) {
     if (auto* s = std::get_if<crdt::action::Send>(&a)) {
       auto dest = cnode::Dest::from_term(s->to);
       if (!dest) {
@@ -216,7 +216,7 @@ void CrdtPart::execute(cnode::Process& self, const crdt::SyncActions& actions) {
         // {diff, Slice, Keys} or {diff, Diff}: the arity of the outer tuple
         // (SMALL_TUPLE_EXT, arity) tells which.
         ++(s->encoded.size() > 1 && s->encoded[1] == 2 ? counters_.diffs_out : counters_.slices_out);
-        self.send_encoded(*dest, s->encoded);
+        self.send_encoded(*dest, std::move(s->encoded));
         continue;
       }
       if (s->message.is_record("diff", 3)) ++counters_.slices_out;

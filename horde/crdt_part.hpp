@@ -96,7 +96,8 @@ class CrdtPart {
   Term stats_term() const;
 
  private:
-  void execute(cnode::Process& self, const crdt::SyncActions& actions);
+  // Taken by rvalue: encoded sends are moved into the connection, not copied.
+  void execute(cnode::Process& self, crdt::SyncActions&& actions);
   void timed(std::chrono::steady_clock::time_point start, const Term& what);
   void down(cnode::Process& self, const Term& neighbour);
 

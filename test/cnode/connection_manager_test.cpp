@@ -170,6 +170,13 @@ ConnectionManagerOptions decoding_b() {
   o.offload_decode_bytes = 64 * 1024;
   return o;
 }
+// A payload encoded ahead (a body: external format without the version byte).
+std::vector<std::uint8_t> body_of(const Term& t) {
+  std::vector<std::uint8_t> body;
+  encode_to(body, t);
+  return body;
+}
+
 struct OffloadPair : OneWayPair {
   const Pid from{kSelf, 1, 0, 42}, to{kPeer, 1, 0, 42};
   OffloadPair() : OneWayPair([] { return config_for(kSelf); }, encoding_a(), decoding_b()) {
@@ -445,11 +452,6 @@ BOOST_AUTO_TEST_CASE(encoded_payloads_arrive_as_their_terms_queued_fragmented_an
   auto& a = pair.a;
   auto& events_b = pair.events_b;
   const Pid from{kSelf, 1, 0, 42}, to{kPeer, 1, 0, 42};
-  auto body_of = [](const Term& t) {
-    std::vector<std::uint8_t> body;
-    encode_to(body, t);
-    return body;
-  };
   const Term first = tuple(Atom("encoded"), Term(1)), second = payload(2);
   BOOST_TEST(!a.send_ctrl_encoded(kPeer, ctrl::SendSender{from, to}, body_of(first)));
   BOOST_TEST(a.pending_sends(kPeer) == 1u);
@@ -468,6 +470,25 @@ BOOST_AUTO_TEST_CASE(encoded_payloads_arrive_as_their_terms_queued_fragmented_an
   BOOST_TEST(events_b.payloads[2] == big);
   BOOST_TEST(events_b.payloads[3] == after);
   BOOST_TEST(a.stats().frames_out == frames_before + 2);  // one message each, however many fragments
+}
+
+BOOST_AUTO_TEST_CASE(a_large_encoded_body_is_sent_from_its_own_buffer_and_freed_on_the_worker) {
+  // send_ctrl_encoded with the body handed over (a vector): queued as it
+  // is, written fragment by fragment from it, then freed off the io thread
+  // (kFreeElsewhereBytes and more); a small one is copied and freed here.
+  OffloadPair p;
+  auto& a = p.a;
+  const Term big = tuple(Atom("diff"), Term::binary(std::string(kFreeElsewhereBytes + 1000, 'y')), list(Term(1)));
+  const Term small = payload(1);
+  std::vector<std::uint8_t> body = body_of(big);
+  BOOST_TEST(!a.send_ctrl_encoded(kPeer, ctrl::SendSender{p.from, p.to}, std::move(body)));
+  BOOST_TEST(a.queued_bytes(kPeer) > kFreeElsewhereBytes / 2);  // counted against max_send_queue (one write slice is out)
+  BOOST_TEST(!a.send_ctrl_encoded(kPeer, ctrl::SendSender{p.from, p.to}, body_of(small)));
+  BOOST_REQUIRE(run_until(p.io, [&] { return p.events_b.payloads.size() == 2u; }));
+  BOOST_TEST(p.events_b.payloads[0] == big);
+  BOOST_TEST(p.events_b.payloads[1] == small);
+  BOOST_TEST(a.stats().frees_offloaded == 1u);
+  BOOST_TEST(a.queued_bytes(kPeer) == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(large_messages_are_decoded_on_the_worker_and_delivered_in_order) {

@@ -126,4 +126,29 @@ BOOST_AUTO_TEST_CASE(bad_fragments_are_named_errors) {
   BOOST_TEST(third.what.find("in flight") != std::string::npos);
 }
 
+// The buffer of a fragmented message is sized from its first fragment
+// (FragId fragments of that size), so it is never copied to grow: growing
+// by doubling copied up to half a 67 MB message in the turn of one fragment.
+// The size is the peer's claim: bounded by max_message and 256 MiB.
+BOOST_AUTO_TEST_CASE(a_fragmented_messages_buffer_is_reserved_from_its_first_fragment) {
+  const std::vector<std::uint8_t> data(1000, 7);
+  FragmentAssembler a(1 << 30);
+  BOOST_TEST(a.feed(first(1, 50, data)).kind == Kind::pending);
+  const std::size_t reserved = a.bytes_held();
+  BOOST_TEST(reserved >= 50u * 1000);
+  for (std::uint64_t frag = 49; frag > 1; --frag) BOOST_TEST(a.feed(next(1, frag, data)).kind == Kind::pending);
+  BOOST_TEST(a.bytes_held() == reserved);  // no reallocation on the way
+  BOOST_TEST(a.feed(next(1, 1, data)).kind == Kind::message);
+  a.release();
+
+  // An absurd claim is not reserved: capped by max_message ...
+  FragmentAssembler small(64 * 1024);
+  BOOST_TEST(small.feed(first(2, 1'000'000, data)).kind == Kind::pending);
+  BOOST_TEST(small.bytes_held() <= 64u * 1024);
+  // ... and by 256 MiB.
+  FragmentAssembler large(std::size_t{1} << 32);
+  BOOST_TEST(large.feed(first(3, std::uint64_t{1} << 40, data)).kind == Kind::pending);
+  BOOST_TEST(large.bytes_held() <= std::size_t{256} << 20);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
