@@ -129,6 +129,49 @@ class StallProbe {
   std::thread thread_;
 };
 
+// HC_SCALE_TRACE=S: every S seconds, what the C++ registry's CRDT has done
+// so far and how many bytes wait to be written to the BEAM peer, on stderr
+// (to see why a run falls behind: rounds held back, slices sent, the
+// longest handler).
+class SyncTrace {
+ public:
+  SyncTrace(cnode::NodeRunner& c, Atom reg, Atom peer) {
+    const char* e = std::getenv("HC_SCALE_TRACE");
+    const double every = e ? std::atof(e) : 0;
+    if (!(every > 0)) return;
+    thread_ = std::thread([this, &c, reg, peer, every] {
+      const auto t0 = std::chrono::steady_clock::now();
+      while (!stop_) {
+        std::string line = c.run([&] {
+                              std::ostringstream o;
+                              o << "queued=" << c.node().queued_bytes(peer) / 1'000'000 << "MB";
+                              auto api = horde::RegistryApi::find(c.node(), reg);
+                              const Term st = api ? api->stats_term() : Term();
+                              const Term* crdt = st.is_map() ? st.map_get(std::string_view("crdt")) : nullptr;
+                              if (crdt)
+                                for (const char* k : {"keys", "diffs_in", "diffs_out", "get_diffs_in", "slices_out", "slices_in",
+                                                      "stale_diffs", "backlogged_diffs", "backlogged_rounds_skipped",
+                                                      "deferred_peer_rounds", "longest_handler_us", "longest_handler",
+                                                      "handlers_over_50ms"})
+                                  if (const Term* v = crdt->map_get(std::string_view(k))) o << ' ' << k << '=' << to_string(*v);
+                              return o.str();
+                            }).get();
+        const double at = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::fprintf(stderr, "  trace %6.1fs %s\n", at, line.c_str());
+        for (int i = 0; i < static_cast<int>(every * 10) && !stop_; ++i) std::this_thread::sleep_for(100ms);
+      }
+    });
+  }
+  ~SyncTrace() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 struct OsStats {
   double cpu_s;
   double hwm_mb;
@@ -350,6 +393,7 @@ Row run_one(const std::string& setup, std::size_t n, double pace) {
     const auto maps0 = std::getenv("HC_SCALE_VERBOSE") ? mappings() : std::map<std::uint64_t, Mapping>();
     OsStats r0 = beam_stats(c, b1), p0 = self_stats();
     StallProbe stalls(c);
+    SyncTrace trace(c, reg, b1.name());
     Term r = bench_call(c, b1, tuple(Atom("register_many"), reg, binary("b"), uint(n)));
     std::int64_t t0 = ok_int(r, 1), t1 = ok_int(r, 2);
     std::int64_t from = t1;
@@ -404,6 +448,7 @@ Row run_one(const std::string& setup, std::size_t n, double pace) {
     std::this_thread::sleep_for(1s);
     OsStats r0 = self_stats(), p0 = beam_stats(c, b1);
     StallProbe stalls(c);
+    SyncTrace trace(c, reg, b1.name());
     auto [t0, t1] = setup == "cp" ? register_cpp_paced(c, reg, n, pace) : register_cpp(c, reg, n);
     row.rate = n * 1e6 / std::max<std::int64_t>(t1 - t0, 1);
     std::int64_t seen = await_beam(c, b1, reg, n);
