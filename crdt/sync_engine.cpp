@@ -180,7 +180,10 @@ SyncActions SyncEngine::handle_message(const Term& m) {
     return out;
   }
   if (waits_while_busy(m)) {
-    if (busy()) {
+    // A diff compares Merkle hashes: those of local changes since the last
+    // round (a burst of registrations: 100 000 fresh keys were a 250 ms turn
+    // at 500 000 names) are computed in steps first, the diff waiting.
+    if (busy() || (config_.slice_chunk_keys > 0 && m.is_record("diff", 2) && !state_.update_hashes(0))) {
       wait(m);
     } else {
       handle_remote(m, out);
@@ -319,6 +322,26 @@ void SyncEngine::handle_diff(const Term& diff_term, SyncActions& out) {
     out.push_back(warn("dropped {diff, _}: " + parsed.what()));
     return;
   }
+  if (backlogged_answer(*parsed)) {
+    // Not answered: the answer (a continuation as large as the difference,
+    // 200 MB at 1 000 000 names) would queue behind what the peer has not
+    // read. The round ends here: a peer's is acknowledged (as a deferred one
+    // is, below), ours is no longer awaited (the next tick after the queue
+    // drains starts a fresh one).
+    ++backlogged_total_;
+    CausalDiff d = parsed->reversed();
+    const Term* known = neighbour_of(d.to);
+    const Term n = known ? *known : d.to;
+    if (d.originator == config_.self) {
+      awaiting_ack_.erase(n);
+      skipped_rounds_.erase(n);
+    } else {
+      open_peer_round_.erase(n);
+      if (config_.answer_from_self) d.from = config_.self;
+      ack_diff(d, out);
+    }
+    return;
+  }
   if (defer_peer_round(*parsed)) {
     // Acknowledged all the same: a peer that holds back its next round
     // until this one is acked (a C++ node) would otherwise stall, and with
@@ -386,6 +409,13 @@ void SyncEngine::finish_diff(CausalDiff d, Result<PartialDiffStep> step, SyncAct
     }
   }
   ack_diff(d, out);
+}
+
+bool SyncEngine::backlogged_answer(const CausalDiff& received) const {
+  if (!config_.backlogged) return false;
+  const Term& peer = received.from;
+  const Term* known = neighbour_of(peer);
+  return config_.backlogged(known ? *known : peer);
 }
 
 bool SyncEngine::defer_peer_round(const CausalDiff& received) {

@@ -165,18 +165,25 @@ struct SyncConfig {
   // a 19 MB Term tree (190 + 90 + 90 ms). Not with max_sync_size, whose
   // truncation works on the Term.
   bool encode_continuations = false;
-  // Back-pressure on our own rounds (unset = DeltaCrdt's behaviour): a
-  // sync tick starts no round with a neighbour for which this says true,
-  // and counts no skip against it either (so max_skipped_rounds does not
-  // force one out). The host answers from its connection: "more than some
-  // bound of bytes still waits to be written to the neighbour's node".
-  // Every round we start ends with a slice of all the peer lacks; the ack
-  // comes with the get_diff, before that slice is written, so a peer slow
-  // to read (a BEAM joining 1 000 000 names from C++) got a new round, and
-  // another whole-backlog slice queued, every tick or two: the queue grew
-  // past 1 GiB and the connection closed. A slice still waiting means the
-  // peer has news coming; the next tick after it drains starts the round.
-  // Called on the engine's thread, from the tick; must be cheap.
+  // Back-pressure (unset = DeltaCrdt's behaviour): while this says true of
+  // a neighbour, the engine sends it nothing large. A sync tick starts no
+  // round with it (and counts no skip against it, so max_skipped_rounds
+  // does not force one out), and a {diff, _} from it, round start or
+  // continuation, of its round or ours, is not answered: the round ends (a
+  // peer's is acknowledged; ours is no longer awaited). get_diff is still
+  // answered: that slice is the round's payload, and our rounds are
+  // already held back. The host answers from its connection: "more than
+  // some bound of bytes still waits to be written to the neighbour's node".
+  // Why: every answer in a round with a peer that lacks most of our keys is
+  // as large as the difference (200 MB continuations at 1 000 000 names),
+  // and DeltaCrdt starts rounds every interval whatever is in flight; a
+  // BEAM slow to read (joining 1 000 000 names from C++) had overlapping
+  // rounds queue one such answer after another, past 1 GiB, until the
+  // connection closed. When a peer's answer arrives it has read our last
+  // message, so a single round is never cut; overlapping ones are.
+  // Called on the engine's thread, per tick and per received diff; must be
+  // cheap. The argument is a neighbour as set_neighbours names it, or the
+  // sender (a pid or {Name, Node}) of a diff from no neighbour.
   std::function<bool(const Term& neighbour)> backlogged;
 };
 
@@ -281,6 +288,9 @@ class SyncEngine {
   // Ticks that started no round with a neighbour because it was backlogged
   // (SyncConfig::backlogged).
   std::uint64_t backlogged_rounds_skipped() const noexcept { return backlogged_skipped_total_; }
+  // {diff, _} (round starts and continuations, peers' rounds and ours) left
+  // unanswered, the round ended, because the sender was backlogged.
+  std::uint64_t backlogged_diffs() const noexcept { return backlogged_total_; }
   // Steps of chunked slice joins run so far (slice_chunk_keys), and the
   // waiting round starts a newer one of the same originator superseded.
   std::uint64_t slice_steps() const noexcept { return slice_steps_; }
@@ -334,7 +344,7 @@ class SyncEngine {
   std::map<Term, unsigned> idle_skips_;       // consecutive idle ticks skipped per neighbour
   std::map<Term, Term> open_peer_round_;      // neighbour -> dots of its round under way here
   std::uint64_t idle_skipped_total_ = 0;
-  std::uint64_t backlogged_skipped_total_ = 0;
+  std::uint64_t backlogged_skipped_total_ = 0, backlogged_total_ = 0;
   // Chunked slice joins (slice_chunk_keys): the one under way, the
   // messages waiting for it, whether a Continue is outstanding.
   std::unique_ptr<SliceJoin> job_;
@@ -370,6 +380,7 @@ class SyncEngine {
   bool continue_asked_ = false;
   std::uint64_t slice_steps_ = 0, superseded_total_ = 0;
   bool defer_peer_round(const CausalDiff& received);
+  bool backlogged_answer(const CausalDiff& received) const;  // SyncConfig::backlogged for its sender
   bool idle_round(const Term& neighbour) const;
   bool carries_nothing() const;  // an empty replica under max_idle_rounds: no round at all
   // The neighbour a peer is: itself, or for a pid the {Name, Node}

@@ -135,12 +135,6 @@ void CrdtPart::handle_message(cnode::Process& self, const Term& message) {
       ++counters_.stale_diffs;
       return;
     }
-    // Back-pressure (CrdtPartOptions::max_queued_for_round).
-    const Pid* p = peer_round_start ? origin->as_pid() : nullptr;
-    if (p && options_.max_queued_for_round > 0 && self.node().queued_bytes(p->node) > options_.max_queued_for_round) {
-      ++counters_.backlogged_diffs;
-      return;
-    }
   }
   if (message.is_record("get_diff", 3)) ++counters_.get_diffs_in;
   execute(self, engine_->handle_message(message));
@@ -282,7 +276,9 @@ Term CrdtPart::stats_term() const {
   // or among the messages waiting for a slice join (SyncEngine).
   s.emplace_back(Term(Atom("stale_diffs")),
                  u(counters_.stale_diffs + (engine_ ? engine_->superseded_rounds() : 0)));
-  s.emplace_back(Term(Atom("backlogged_diffs")), u(counters_.backlogged_diffs));
+  // Diffs left unanswered, and ticks that started no round, while the
+  // peer's node had more than max_queued_for_round bytes waiting.
+  s.emplace_back(Term(Atom("backlogged_diffs")), u(engine_ ? engine_->backlogged_diffs() : 0));
   s.emplace_back(Term(Atom("slice_steps")), u(engine_ ? engine_->slice_steps() : 0));
   s.emplace_back(Term(Atom("deferred_peer_rounds")), u(engine_ ? engine_->deferred_peer_rounds() : 0));
   s.emplace_back(Term(Atom("diffs_out")), u(counters_.diffs_out));

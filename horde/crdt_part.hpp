@@ -40,14 +40,14 @@ struct CrdtPartOptions {
   // Measured (bench/slice_turn_bench, README "Large sync batches"): a step
   // of this many keys takes ~10 ms, well under the ~50 ms a turn may take.
   static constexpr std::size_t kDefaultSliceChunkKeys = 2'000;
-  // A peer's round start is skipped (as a stale one) while more than this
-  // many bytes wait to be written to its node: answering it would queue
-  // another continuation or slice as large as the whole difference (190 MB
-  // at 1 000 000 names) behind the ones the peer has not read yet, until
-  // the connection's limit (NodeOptions::max_send_queue) closes it. 0: no
-  // limit. The rounds resume when the peer has read the backlog. The same
-  // bound holds back our own rounds with that peer (SyncConfig::backlogged):
-  // each ends with a slice of all it lacks, queued behind the unread ones.
+  // Back-pressure (crdt::SyncConfig::backlogged): while more than this many
+  // bytes wait to be written to a peer's node, the CRDT starts no round with
+  // that peer and answers none of its diffs (the round ends); each answer
+  // would queue another continuation or slice as large as the whole
+  // difference (200 MB at 1 000 000 names) behind the ones the peer has
+  // not read yet, until the connection's limit (NodeOptions::max_send_queue)
+  // closes it. 0: no limit. The rounds resume when the peer has read the
+  // backlog. Counted in stats as backlogged_diffs / backlogged_rounds_skipped.
   std::size_t max_queued_for_round = kDefaultMaxQueuedForRound;
   static constexpr std::size_t kDefaultMaxQueuedForRound = std::size_t{64} << 20;
 };
@@ -111,7 +111,6 @@ class CrdtPart {
     // Key traffic: state slices {diff, AWLWWMap, Keys} and {get_diff, ...}.
     std::uint64_t slices_in = 0, slices_out = 0, get_diffs_in = 0, get_diffs_out = 0, diffs_in = 0, diffs_out = 0;
     std::uint64_t stale_diffs = 0;  // a peer's round starts skipped for a newer one queued behind them
-    std::uint64_t backlogged_diffs = 0;  // a peer's round starts skipped: max_queued_for_round bytes wait for it
     // Protocol messages, continuation steps and calls handled in one turn
     // (issue 13 wants none over ~50 ms; see the README's Limits for what
     // still takes longer).

@@ -100,6 +100,15 @@ std::vector<Term> continuations(const SyncActions& a) {
   return out;
 }
 
+// `first` and what the engine does in the turns it then asks for.
+SyncActions drain_after(SyncEngine& e, SyncActions first) {
+  if (asks_to_continue(first)) {
+    SyncActions rest = drain(e);
+    first.insert(first.end(), rest.begin(), rest.end());
+  }
+  return first;
+}
+
 std::vector<KeyChange> changes(const SyncActions& a) {
   std::vector<KeyChange> out;
   for (const auto& n : only<action::Notify>(a)) out.insert(out.end(), n.diffs.begin(), n.diffs.end());
@@ -221,6 +230,73 @@ BOOST_AUTO_TEST_CASE(a_tick_after_a_burst_of_local_changes_hashes_them_in_steps_
   BOOST_TEST(one.rounds_after_hashing() == 0u);
 }
 
+// A peer's diff compares Merkle hashes: after a burst of local changes it
+// waits while they are hashed in steps (not all in its own turn), then is
+// answered as the one-turn engine answers it.
+BOOST_AUTO_TEST_CASE(a_diff_after_a_burst_of_local_changes_waits_for_their_hashes_in_steps) {
+  SyncEngine e = make_engine(10);  // 80 Merkle nodes a step
+  SyncEngine one = make_engine(0);
+  for (SyncEngine* x : {&e, &one}) {
+    x->set_neighbours({kPeer});
+    x->handle_message(tuple(Atom("ack_diff"), kPeer));
+    for (int i = 1; i <= 500; ++i) x->put(k(i), Term(i));
+  }
+  const Term round = peer_round(peer_replica(20));
+  SyncActions first = e.handle_message(round);
+  BOOST_TEST(only<action::Send>(first).empty());
+  BOOST_TEST(asks_to_continue(first));
+  int turns = 0;
+  auto sends = only<action::Send>(drain(e, &turns));
+  BOOST_TEST(turns > 3);
+  auto expected = only<action::Send>(one.handle_message(round));
+  BOOST_REQUIRE(!expected.empty());
+  BOOST_REQUIRE(sends.size() == expected.size());
+  for (std::size_t i = 0; i < sends.size(); ++i) {
+    BOOST_TEST(sends[i].to == expected[i].to);
+    BOOST_TEST(sends[i].message == expected[i].message);
+  }
+}
+
+// SyncConfig::backlogged: a diff from a peer whose node still has too much
+// to read is not answered; the round ends.
+BOOST_AUTO_TEST_CASE(a_diff_from_a_backlogged_peer_is_not_answered_and_ends_its_round) {
+  SyncConfig cfg = make_engine(10).config();
+  cfg.max_skipped_rounds = 10;
+  bool backlogged = true;
+  std::vector<Term> asked;
+  cfg.backlogged = [&](const Term& n) {
+    asked.push_back(n);
+    return backlogged;
+  };
+  SyncEngine e(cfg, [t = std::int64_t{0}]() mutable { return ++t; });
+  for (int i = 1; i <= 300; ++i) e.put(k(i), Term(i));
+  // Our round starts while the peer can read.
+  backlogged = false;
+  BOOST_REQUIRE(only<action::Send>(drain_after(e, e.set_neighbours({kPeer}))).size() == 1u);
+  backlogged = true;
+  // The peer's round start: acknowledged, not answered.
+  auto a = only<action::Send>(drain_after(e, e.handle_message(peer_round(peer_replica(20)))));
+  BOOST_REQUIRE(a.size() == 1u);
+  BOOST_TEST(a[0].message.is_record("ack_diff", 2));
+  BOOST_TEST(a[0].to == Term(kPeerPid));
+  BOOST_TEST(e.backlogged_diffs() == 1u);
+  // Our round's continuation arrives while the peer cannot read: not
+  // answered, and the round no longer awaited (the next tick starts a
+  // round at once, max_skipped_rounds notwithstanding).
+  BOOST_TEST(only<action::Send>(drain_after(e, e.handle_message(peer_answer(e)))).empty());
+  BOOST_TEST(e.backlogged_diffs() == 2u);
+  BOOST_TEST(only<action::Send>(drain_after(e, e.on_sync_timer())).empty());  // still backlogged: no round
+  BOOST_TEST(e.backlogged_rounds_skipped() == 1u);
+  backlogged = false;
+  BOOST_TEST(only<action::Send>(drain_after(e, e.on_sync_timer())).size() == 1u);
+  // Asked about the peer as the neighbour it is (its pid matched to it).
+  BOOST_TEST(std::all_of(asked.begin(), asked.end(), [](const Term& n) { return n == kPeer; }));
+  // Not backlogged, the same continuation is answered.
+  const auto before = e.backlogged_diffs();
+  BOOST_TEST(!only<action::Send>(drain_after(e, e.handle_message(peer_answer(e)))).empty());
+  BOOST_TEST(e.backlogged_diffs() == before);
+}
+
 BOOST_AUTO_TEST_CASE(a_waiting_round_start_gives_way_to_a_newer_one_of_the_same_peer) {
   const AWLWWMap peer = peer_replica(10);
   SyncEngine e = make_engine(2);
@@ -320,6 +396,7 @@ BOOST_AUTO_TEST_CASE(a_continuation_is_written_in_steps_as_one_turn_writes_it) {
 BOOST_AUTO_TEST_CASE(keys_removed_while_a_continuation_is_written_leave_empty_leaves) {
   SyncEngine e = make_engine(1, true);
   for (int i = 1; i <= 3000; ++i) (void)e.put(k(i), Term(i));
+  (void)drain_after(e, e.on_sync_timer());  // hashed (a diff would wait for that first)
   SyncActions a = e.handle_message(peer_answer(e));
   BOOST_TEST_REQUIRE(asks_to_continue(a));
   for (int i = 1; i <= 3000; ++i) (void)e.remove(k(i));
