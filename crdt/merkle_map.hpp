@@ -269,6 +269,10 @@ class ContinuationWriter final : public StepWriter {
   PartialDiffStep step_;
   Phase phase_ = Phase::head;
   std::size_t next_ = 0;
+  bool reserved_ = false;
+  // Reserves room for the rest of the keys or trees phase (`done` of
+  // `total` items written): see the definition.
+  void expect_rest(EtfWriter& w, std::size_t done, std::size_t total);
 };
 
 // Whether a continuation is the first of a round: `trees: [{<<>>, _}]`,

@@ -72,6 +72,7 @@ class SliceWriter final : public StepWriter {
   std::vector<std::size_t> heap_;      // run indices
   std::size_t pending_ = SIZE_MAX;     // the entry to write unless an equal one follows
   std::size_t count_at_ = 0, distinct_ = 0;  // the value map's header position, entries written
+  std::size_t key_bytes_ = 0;                 // the keys' packed size (to size the message)
   bool list_open_ = false;                    // the Keys list's header is written
 };
 
