@@ -203,7 +203,9 @@ struct SliceWriter::Found {
 };
 
 SliceWriter::SliceWriter(const AWLWWMap& state, std::vector<Term> keys, Term dots)
-    : state_(state), keys_(std::move(keys)), dots_(std::move(dots)) {}
+    : state_(state), owned_keys_(std::move(keys)), keys_(owned_keys_), dots_(std::move(dots)) {}
+SliceWriter::SliceWriter(const AWLWWMap& state, Term keys_list, Term dots)
+    : state_(state), keys_list_(std::move(keys_list)), keys_(keys_list_.list_elements()), dots_(std::move(dots)) {}
 SliceWriter::~SliceWriter() = default;
 
 // Looks up the next keys (about one per 128 bytes of budget), copies the
@@ -288,7 +290,8 @@ bool SliceWriter::keys_list(EtfWriter& w, std::size_t budget) {
   const std::size_t start = w.written();
   while (next_ < keys_.size()) {
     w.term(keys_[next_]);
-    keys_[next_++] = Term();
+    if (!owned_keys_.empty()) owned_keys_[next_] = Term();
+    ++next_;
     if (w.written() - start >= budget && next_ < keys_.size()) return false;
   }
   if (!keys_.empty()) w.nil();
@@ -336,6 +339,8 @@ bool SliceWriter::write(EtfWriter& w, std::size_t budget) {
       found_ = {};
       records_ = {};
       keys_ = {};
+      owned_keys_ = {};
+      keys_list_ = Term();
       [[fallthrough]];
     case Phase::done: return true;
   }
@@ -355,8 +360,7 @@ void AWLWWMap::write_merkle_value(EntryId id, EtfWriter& w) const { write_elemen
 void encode_slice_message(const AWLWWMap& state, const Term& keys, const Term& dots, std::vector<std::uint8_t>& out) {
   // `keys` must be a proper list (the callers check; an improper one would be written as its elements).
   EtfWriter w(out);
-  auto el = keys.list_elements();
-  SliceWriter(state, std::vector<Term>(el.begin(), el.end()), dots).write(w, SIZE_MAX);
+  SliceWriter(state, keys, dots).write(w, SIZE_MAX);
 }
 
 }  // namespace hc::crdt

@@ -74,6 +74,8 @@
 
 namespace hc::crdt {
 
+class SliceWriter;
+
 struct SyncConfig {
   std::int64_t node_id = 0;         // random in 1..1 000 000 000 (injected)
   Term self;                        // our pid: originator/from of our syncs
@@ -309,7 +311,10 @@ class SyncEngine {
   void handle_slice(const Term& slice, const Term& keys, SyncActions& out);
   // {diff, slice_term(Keys, Dots), Keys} to `to` (encoded with
   // encode_slices; with slice_chunk_keys too, written in steps), then `after`.
+  // The slice for `keys` (a proper list, or the keys a walk found), then `after`.
   void send_slice(const Term& to, const Term& keys, const Term& dots, SyncActions after, SyncActions& out);
+  void send_slice(const Term& to, std::vector<Term> keys, const Term& dots, SyncActions after, SyncActions& out);
+  void write_slice(const Term& to, std::unique_ptr<SliceWriter> writer, SyncActions after, SyncActions& out);
   // {diff, D} with D's continuation the one of `step` (encoded with
   // encode_continuations; with slice_chunk_keys too, written in steps).
   void send_continuation(CausalDiff d, PartialDiffStep step, SyncActions& out);
@@ -325,7 +330,6 @@ class SyncEngine {
   // the warning prints.
   Result<void> apply_operation(const Term& op, SyncActions& out);
   void notify(const UpdateResult& r, SyncActions& out);
-  Term truncate_keys(std::vector<Term> keys) const;
 
   SyncConfig config_;
   Clock clock_;
@@ -371,6 +375,8 @@ class SyncEngine {
   struct DiffJob {
     CausalDiff diff;
     std::unique_ptr<PartialDiffWalk> walk;
+    std::size_t steps = 0;  // walk steps taken
+    bool walked = false;    // the walk is done; the answer is not yet begun
   };
   std::unique_ptr<DiffJob> walking_;
   static constexpr std::size_t kVisitedPerChunkKey = 16;  // tree nodes compared per turn, per slice_chunk_keys
