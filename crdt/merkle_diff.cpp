@@ -290,7 +290,7 @@ PartialDiffWalk::PartialDiffWalk(const MerkleMap& map, const MerkleContent& cont
   }
   const Term* trees = continuation.map_get(std::string_view("trees"));
   const Term* keys = continuation.map_get(std::string_view("keys"));
-  if (!trees || !keys || !keys->is_proper_list()) {
+  if (!trees || !keys || !(keys_ = KeyListReader::open(*keys))) {
     fail("continuation trees/keys are not lists");
     return;
   }
@@ -313,7 +313,7 @@ PartialDiffWalk::PartialDiffWalk(const MerkleMap& map, const MerkleContent& cont
   left_ = list->count;
   pos_ = list->first;
   if (left_ == 0 && v.tag(0) == kNilExt) release();  // [] has no tail to check
-  result_.keys.assign(keys->list_elements().begin(), keys->list_elements().end());
+  result_.keys.reserve(keys_->size());
 }
 
 PartialDiffWalk::~PartialDiffWalk() = default;
@@ -334,6 +334,14 @@ void PartialDiffWalk::release() {
 
 bool PartialDiffWalk::step(std::size_t budget) {
   if (done_) return true;
+  // The received keys first (they come first in the outcome), a piece a
+  // step when they arrived encoded: about 4 per node of budget.
+  if (!keys_->done()) {
+    if (!keys_->read(budget > SIZE_MAX / 4 ? SIZE_MAX : 4 * budget, result_.keys))
+      return fail("continuation keys: " + keys_->error());
+    if (!keys_->done()) return false;
+  }
+  keys_->release();
   LocalDiffWalker& walker = *walker_;
   const EtfView v(bytes_);
   walker.set_view(&v);

@@ -36,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "crdt/key_list.hpp"
 #include "crdt/step_writer.hpp"
 #include "interop/term.hpp"
 
@@ -212,7 +213,8 @@ class MerkleMap {
 // change (no update_hashes); the entries may: an entry removed since counts
 // as absent from its leaf.
 //
-// The received trees are read as external format, in place: a continuation
+// The continuation's `keys` (an encoded part too when large) are read
+// first, a piece a step. The received trees are read as external format, in place: a continuation
 // whose `trees` arrived encoded (an encoded part, see encoded_part below)
 // shares those bytes; one whose trees are Terms has them encoded once, here
 // (a cost linear in their size: what a small message or a test has). The
@@ -235,6 +237,7 @@ class PartialDiffWalk {
   bool fail(std::string why);
   void release();
   std::unique_ptr<LocalDiffWalker> walker_;
+  std::optional<KeyListReader> keys_;    // the continuation's keys, read in the first steps
   Term held_;                            // the encoded part the trees arrived in, or []
   std::vector<std::uint8_t> encoded_;    // or their encoding, made here
   std::span<const std::uint8_t> bytes_;  // the `trees` list, encoded (in one of the two)

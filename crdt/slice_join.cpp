@@ -34,7 +34,10 @@ struct SliceJoin::Impl {
   std::span<const std::uint8_t> bytes;      // its bytes
   std::size_t entries_total = 0, next_pos = 0;
   std::vector<std::uint32_t> element_pos;   // entry i's element map, an offset into `bytes`
-  std::vector<Term> keys;                           // Keys
+  // Keys: read a piece a step (decoded there when they arrived encoded,
+  // key_list.hpp), each step the keys it joins; kept until released.
+  std::optional<KeyListReader> reader;
+  std::vector<Term> keys;
   DotContext c2;
   // The slice's keys by their packed bytes (which the join computes for
   // every key anyway): one hash probe per key instead of a binary search
@@ -48,6 +51,9 @@ struct SliceJoin::Impl {
 
 namespace {
 Error malformed(std::string why) { return Error(CrdtErrc::malformed_slice, std::move(why)); }
+std::string stay_joined(std::size_t n) {
+  return " the " + std::to_string(n) + " before stay joined, the slice's context is not merged";
+}
 }  // namespace
 
 SliceJoin::SliceJoin(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -56,11 +62,16 @@ SliceJoin& SliceJoin::operator=(SliceJoin&&) noexcept = default;
 SliceJoin::~SliceJoin() = default;
 
 Result<SliceJoin> SliceJoin::start(const Term& slice, const Term& keys) {
-  if (!keys.is_proper_list()) return malformed("Keys is not a list");
-  return start(slice, keys.list_elements());
+  auto reader = KeyListReader::open(keys);
+  if (!reader) return malformed("Keys is not a list");
+  return start(slice, std::move(*reader));
 }
 
 Result<SliceJoin> SliceJoin::start(const Term& slice, std::span<const Term> keys) {
+  return start(slice, KeyListReader::over(keys));
+}
+
+Result<SliceJoin> SliceJoin::start(const Term& slice, KeyListReader keys) {
   if (!slice.is_map()) return malformed("AWLWWMap is not a map");
   auto sn = struct_name(slice);
   if (sn && !(*sn == awlww_module())) return malformed("AWLWWMap has struct " + std::string(sn->text()));
@@ -89,12 +100,13 @@ Result<SliceJoin> SliceJoin::start(const Term& slice, std::span<const Term> keys
     impl->entries = value->map_entries();
     impl->entries_total = impl->entries.size();
   }
-  impl->keys.assign(keys.begin(), keys.end());
   impl->keys_total = keys.size();
+  impl->keys.reserve(keys.size());
+  impl->reader = std::move(keys);
   impl->c2 = std::move(*c2);
   impl->own_entries.reserve(impl->entries.size());
   impl->by_key.reserve(impl->entries_total);
-  impl->memo.keys.reserve(keys.size());
+  impl->memo.keys.reserve(impl->keys_total);
   return SliceJoin(std::move(impl));
 }
 
@@ -147,8 +159,12 @@ Result<UpdateResult> SliceJoin::step(AWLWWMap& state, std::size_t budget) {
     j.entries = {};
     j.slice = Term();  // only our references remain (see Impl)
   }
-  const std::size_t n = std::min(units, j.keys.size() - j.next_key);
-  if (n == 0 && j.next_key < j.keys.size()) return UpdateResult{};
+  const std::size_t n = std::min(units, j.keys_total - j.next_key);
+  if (n == 0 && j.next_key < j.keys_total) return UpdateResult{};
+  if (j.keys.size() < j.next_key + n && !j.reader->read(j.next_key + n - j.keys.size(), j.keys)) {
+    j.failed = true;
+    return malformed("Keys: " + j.reader->error() + (j.next_key == 0 ? std::string() : stay_joined(j.next_key)));
+  }
   auto lookup = [&](const Term&, std::string_view k, std::uint64_t h, AWLWWMap::Parsed& p2,
                     std::vector<std::string>& buffers) {
     p2 = AWLWWMap::Parsed();
@@ -184,13 +200,14 @@ Result<UpdateResult> SliceJoin::step(AWLWWMap& state, std::size_t budget) {
     j.failed = true;
     if (j.next_key == 0) return r;
     return malformed(r.what() + " (in keys " + std::to_string(j.next_key + 1) + ".." +
-                     std::to_string(j.next_key + n) + " of " + std::to_string(j.keys.size()) + "; the " +
-                     std::to_string(j.next_key) + " before stay joined, the slice's context is not merged)");
+                     std::to_string(j.next_key + n) + " of " + std::to_string(j.keys_total) + ";" +
+                     stay_joined(j.next_key) + ")");
   }
   j.next_key += n;
-  if (j.next_key == j.keys.size()) {
+  if (j.next_key == j.keys_total) {
     state.ctx_.merge(j.c2);
     j.merged = true;
+    j.reader->release();
   }
   return r;
 }
@@ -202,6 +219,7 @@ bool SliceJoin::release(std::size_t budget) {
   j.encoded = Term();  // one block of bytes: freed at once
   j.bytes = {};
   std::vector<std::uint32_t>().swap(j.element_pos);
+  if (j.reader) j.reader->release();
   for (std::size_t n = 0; n < budget && !(j.keys.empty() && j.own_entries.empty()); ++n) {
     if (!j.own_entries.empty()) {
       j.own_entries.pop_back();

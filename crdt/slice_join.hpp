@@ -37,6 +37,7 @@
 #include <span>
 
 #include "crdt/aw_lww_map.hpp"
+#include "crdt/key_list.hpp"
 #include "interop/result.hpp"
 #include "interop/term.hpp"
 
@@ -46,11 +47,15 @@ class SliceJoin {
  public:
   // CrdtErrc::malformed_slice, with the part that was wrong as detail, when
   // the slice's shape or context is malformed or `keys` is not a proper
-  // list. Cost: a reference copy per key and the (empty) indexes; the
-  // value map is indexed by the steps.
+  // list. Cost: the (empty) indexes; the value map is indexed and the keys
+  // are read by the steps.
   static Result<SliceJoin> start(const Term& slice, const Term& keys);
   // Over `keys` the caller keeps alive until the last step (join_slice).
   static Result<SliceJoin> start(const Term& slice, std::span<const Term> keys);
+  // Over Keys as a reader (key_list.hpp: a Term list or an encoded one,
+  // each step reading the keys it joins; a key that does not decode fails
+  // that step as a malformed element set does).
+  static Result<SliceJoin> start(const Term& slice, KeyListReader keys);
 
   SliceJoin(SliceJoin&&) noexcept;
   SliceJoin& operator=(SliceJoin&&) noexcept;

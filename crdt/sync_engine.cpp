@@ -554,7 +554,7 @@ void SyncEngine::write_step(SyncActions& out) {
 }
 
 void SyncEngine::handle_slice(const Term& slice, const Term& keys, SyncActions& out) {
-  if (!keys.is_proper_list()) {
+  if (!KeyListReader::is_key_list(keys)) {  // a list, or one the node's decoder left encoded
     out.push_back(warn("dropped {diff, _, Keys}: Keys is not a list"));
     return;
   }
@@ -574,7 +574,8 @@ void SyncEngine::handle_slice(const Term& slice, const Term& keys, SyncActions& 
     slice_step(out);
     return;
   }
-  auto r = state_.join_slice(slice, keys.list_elements());
+  auto job = SliceJoin::start(slice, keys);  // what join_slice does, for Keys of either form
+  auto r = job ? job->step(state_, 0) : Result<UpdateResult>(Error(job.error(), job.what()));
   if (!r) {
     out.push_back(warn("dropped {diff, _, Keys}: " + r.what()));
     return;

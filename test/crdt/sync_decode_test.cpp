@@ -64,18 +64,25 @@ const Term& continuation_of(const Term& message) {
   return *message.tuple_elements()[1].map_get(std::string_view("continuation"));
 }
 
-// The message with its encoded trees decoded: what the general decoder makes.
-Term with_trees_decoded(const Term& message) {
+// An encoded part decoded (anything else as it is).
+Term part_decoded(const Term& t) {
+  const Bitstring* b = encoded_part_bytes(t);
+  if (!b) return t;
+  std::size_t at = 0;
+  auto d = decode_body_at(b->bytes, at);
+  BOOST_REQUIRE(d);
+  BOOST_REQUIRE(at == b->bytes.size());
+  return std::move(*d);
+}
+
+// The message with its encoded trees and keys decoded: what the general decoder makes.
+Term with_parts_decoded(const Term& message) {
   auto d = CausalDiff::from_term(message.tuple_elements()[1]);
   BOOST_REQUIRE(d);
-  const Bitstring* b = encoded_part_bytes(*d->continuation.map_get(std::string_view("trees")));
-  BOOST_REQUIRE(b);
-  std::size_t at = 0;
-  auto trees = decode_body_at(b->bytes, at);
-  BOOST_REQUIRE(trees);
-  const Term* keys = d->continuation.map_get(std::string_view("keys"));
-  d->continuation = merkle_diff_struct(TermVector(trees->list_elements().begin(), trees->list_elements().end()),
-                                       TermVector(keys->list_elements().begin(), keys->list_elements().end()));
+  const Term trees = part_decoded(*d->continuation.map_get(std::string_view("trees")));
+  const Term keys = part_decoded(*d->continuation.map_get(std::string_view("keys")));
+  d->continuation = merkle_diff_struct(TermVector(trees.list_elements().begin(), trees.list_elements().end()),
+                                       TermVector(keys.list_elements().begin(), keys.list_elements().end()));
   return tuple(Atom("diff"), d->to_term());
 }
 
@@ -119,7 +126,7 @@ BOOST_AUTO_TEST_CASE(a_continuation_keeps_its_trees_encoded_and_the_rest_decoded
   const Bitstring* trees = encoded_part_bytes(*continuation_of(m).map_get(std::string_view("trees")));
   BOOST_REQUIRE(trees);
   BOOST_CHECK(trees->bytes == body_of(*continuation_of(r.message).map_get(std::string_view("trees"))));
-  BOOST_CHECK(with_trees_decoded(m) == r.message);
+  BOOST_CHECK(with_parts_decoded(m) == r.message);
   BOOST_CHECK(is_round_start(continuation_of(m)) == is_round_start(continuation_of(r.message)));
 }
 
@@ -130,11 +137,18 @@ BOOST_AUTO_TEST_CASE(other_messages_are_left_to_the_general_decoder) {
   const std::vector<Term> none;
   const Term empty_slice = tuple(Atom("diff"), a.slice_term(none, a.context().to_term()), Term());
   const Term ack = tuple(Atom("ack_diff"), kPeer);
-  const Term no_trees = tuple(Atom("diff"), CausalDiff{merkle_diff_struct({}, {k(1)}), a.context().to_term(), kUs,
+  const Term nothing = tuple(Atom("diff"), CausalDiff{merkle_diff_struct({}, {}), a.context().to_term(), kUs,
                                                        kPeer, kUs, {}}.to_term());
   const Term no_continuation = tuple(Atom("diff"), Term::map({{Term(Atom("dots")), Term()}}));
-  for (const Term& t : {empty_slice, ack, no_trees, no_continuation, Term(Atom("diff"))})
+  for (const Term& t : {empty_slice, ack, nothing, no_continuation, Term(Atom("diff"))})
     BOOST_CHECK_MESSAGE(!decode_sync_message(body_of(t)), "claimed " << t);
+  // Keys and no trees (the last continuation of a round): the keys are kept.
+  const Term keys_only = tuple(Atom("diff"), CausalDiff{merkle_diff_struct({}, {k(1), k(2)}), a.context().to_term(),
+                                                         kUs, kPeer, kUs, {}}.to_term());
+  auto kept = decode_sync_message(body_of(keys_only));
+  BOOST_REQUIRE(kept && *kept);
+  BOOST_CHECK(encoded_part_bytes(*continuation_of(**kept).map_get(std::string_view("keys"))));
+  BOOST_CHECK(with_parts_decoded(**kept) == keys_only);
   // A round start (one tree) is claimed, and still a round start.
   const Term start = tuple(Atom("diff"), CausalDiff{a.prepare_partial_diff(), a.context().to_term(), kUs, kUs,
                                                     kPeer, {}}.to_term());
@@ -272,7 +286,9 @@ BOOST_AUTO_TEST_CASE(a_slice_keeps_its_value_encoded_and_joins_as_the_decoded_on
       BOOST_REQUIRE(viewed && *viewed);
       const Term& vs = (*viewed)->tuple_elements()[1];
       BOOST_REQUIRE(encoded_part_bytes(*vs.map_get(std::string_view("value"))));
-      BOOST_CHECK((*viewed)->tuple_elements()[2] == c.message.tuple_elements()[2]);
+      const Term& keys = (*viewed)->tuple_elements()[2];
+      BOOST_CHECK(encoded_part_bytes(keys) || keys.is_nil());  // kept unless []
+      BOOST_CHECK(part_decoded(keys) == c.message.tuple_elements()[2]);
       const std::size_t budget = 1 + rng() % 300;
       Joined a = join(c.ours, c.message, budget), b = join(c.ours, **viewed, budget);
       BOOST_REQUIRE_MESSAGE(a.last, a.last.message());
