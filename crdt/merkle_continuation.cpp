@@ -8,7 +8,9 @@
 // map key order (Term::map's, taken from the struct Terms themselves), the
 // same binary and list encodings. Checked by
 // test/crdt/merkle_continuation_test.cpp.
+#include <algorithm>
 #include <cstdint>
+#include <new>
 #include <stdexcept>
 
 #include "crdt/merkle_internal.hpp"
@@ -103,10 +105,17 @@ void ContinuationWriter::expect_rest(EtfWriter& w, std::size_t done, std::size_t
   // step: the first trees are not the average). An over-estimate costs
   // address space, not memory (large blocks are mapped; pages are touched
   // as they are written).
+  // The rate can mislead (one huge subtree first, then small ones): the
+  // room is capped at 1 GiB more and a refused reservation is no error
+  // (the vector then grows by doubling, as without this).
   if (reserved_ || done == 0) return;
   reserved_ = true;
   const double per_item = static_cast<double>(w.position()) / static_cast<double>(done);
-  w.expect(static_cast<std::size_t>(per_item * static_cast<double>(total - done) * 2.0) + 4096);
+  const double rest = std::min(per_item * static_cast<double>(total - done) * 2.0, double(std::size_t{1} << 30));
+  try {
+    w.expect(static_cast<std::size_t>(rest) + 4096);
+  } catch (const std::bad_alloc&) {
+  }
 }
 
 bool ContinuationWriter::write(EtfWriter& w, std::size_t budget) {

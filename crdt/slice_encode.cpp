@@ -4,6 +4,7 @@
 #include "crdt/slice_encode.hpp"
 
 #include <algorithm>
+#include <new>
 #include <string>
 
 #include "crdt/aw_lww_record.hpp"
@@ -311,7 +312,10 @@ bool SliceWriter::write(EtfWriter& w, std::size_t budget) {
       // dots); the Keys list after it about its packed keys. Short, the
       // vector doubles, and its last copy (100+ MB at 1 000 000 keys) fell
       // into one step: 126 ms. An over-estimate costs address space only.
-      w.expect(2 * records_.size() + key_bytes_ + 64);
+      try {
+        w.expect(2 * records_.size() + key_bytes_ + 64);
+      } catch (const std::bad_alloc&) {  // then it grows by doubling
+      }
       w.raw(p.message_head);
       w.raw(p.slice_head);
       w.term(dots_);
