@@ -108,7 +108,14 @@ class StallProbe {
             const double c0 = cpu_ms();
             c.post([ran] { ran->set_value(); });
             done.wait();
-            const double wall = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+            const auto t1 = std::chrono::steady_clock::now();
+            const double wall = std::chrono::duration<double, std::milli>(t1 - t0).count();
+            if (wall > longest_) {
+              // steady_clock is CLOCK_MONOTONIC: the window lines up with
+              // `perf record -k CLOCK_MONOTONIC` samples (HC_SCALE_TRACE).
+              longest_from_ = std::chrono::duration<double>(t0.time_since_epoch()).count();
+              longest_to_ = std::chrono::duration<double>(t1.time_since_epoch()).count();
+            }
             longest_ = std::max(longest_, wall);
             longest_any_cpu_ = std::max(longest_any_cpu_, cpu_ms() - c0);
             std::this_thread::sleep_for(2ms);
@@ -117,7 +124,10 @@ class StallProbe {
   ~StallProbe() { stop(); }
   double stop() {
     stop_ = true;
-    if (thread_.joinable()) thread_.join();
+    if (!thread_.joinable()) return longest_;
+    thread_.join();
+    if (std::getenv("HC_SCALE_TRACE"))
+      std::fprintf(stderr, "  longest wait %.1f ms, CLOCK_MONOTONIC %.6f .. %.6f\n", longest_, longest_from_, longest_to_);
     return longest_;
   }
   // The longest io-thread CPU time during one wait (after stop()).
@@ -126,6 +136,7 @@ class StallProbe {
  private:
   std::atomic<bool> stop_{false};
   double longest_ = 0, longest_any_cpu_ = 0;
+  double longest_from_ = 0, longest_to_ = 0;  // the longest wait, CLOCK_MONOTONIC seconds
   std::thread thread_;
 };
 
