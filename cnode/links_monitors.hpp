@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cnode/hashes.hpp"
+#include "cnode/pid_set.hpp"
 #include "interop/term.hpp"
 
 namespace hc::cnode {
@@ -29,7 +30,7 @@ struct OutgoingMonitor {
 };
 
 struct LinksMonitors {
-  std::unordered_set<Pid, PidHash> links;
+  PidSet links;  // sharded: a registry links every registrant (pid_set.hpp)
   std::unordered_map<Term, Watcher, TermHash> watchers;          // key: monitor reference
   std::unordered_map<Term, OutgoingMonitor, TermHash> monitors;  // key: monitor reference
 };

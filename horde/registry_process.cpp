@@ -196,7 +196,7 @@ void RegistryProcess::execute_one(const RegistryAction& action) {
           // Once per pid: a link to a process that is already dead answers
           // each attempt with {'EXIT', Pid, noproc}, and a second one would
           // find the pid no longer linked (see on_exit).
-          if (linked_.insert(a.pid).second) link(a.pid);
+          if (linked_.insert(a.pid)) link(a.pid);
         } else if constexpr (std::is_same_v<A, ExitAction>) {
           ++counters_.conflicts;
           HC_LOG(info) << options_.name << ": name conflict, exiting " << Term(a.pid) << " with " << a.reason;

@@ -35,6 +35,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "cnode/pid_set.hpp"
 #include "horde/horde_messages.hpp"
 #include "horde/registry_state.hpp"
 #include "horde/role_host.hpp"
@@ -120,7 +121,7 @@ class RegistryProcess final : public RoleHost {
   std::shared_ptr<Carry> carry_;
   std::unique_ptr<RegistryState> state_;
   RegistryCounters counters_;
-  std::unordered_set<Pid, PidHash> linked_;  // processes the registry linked (LinkAction)
+  cnode::PidSet linked_;  // processes the registry linked (LinkAction); sharded, see pid_set.hpp
 };
 
 // What a registry hands to its successor across a restart.
