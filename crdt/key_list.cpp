@@ -34,11 +34,7 @@ KeyListReader KeyListReader::over(std::span<const Term> keys) {
   return r;
 }
 
-bool KeyListReader::is_key_list(const Term& keys) {
-  if (keys.is_proper_list()) return true;
-  const Bitstring* b = encoded_part_bytes(keys);
-  return b && EtfView(b->bytes).list(0).has_value();
-}
+bool KeyListReader::is_key_list(const Term& keys) { return open(keys).has_value(); }
 
 bool KeyListReader::read(std::size_t n, std::vector<Term>& out) {
   if (!error_.empty()) return false;

@@ -4,7 +4,6 @@
 #include "crdt/slice_encode.hpp"
 
 #include <algorithm>
-#include <new>
 #include <string>
 
 #include "crdt/aw_lww_record.hpp"
@@ -312,10 +311,7 @@ bool SliceWriter::write(EtfWriter& w, std::size_t budget) {
       // dots); the Keys list after it about its packed keys. Short, the
       // vector doubles, and its last copy (100+ MB at 1 000 000 keys) fell
       // into one step: 126 ms. An over-estimate costs address space only.
-      try {
-        w.expect(2 * records_.size() + key_bytes_ + 64);
-      } catch (const std::bad_alloc&) {  // then it grows by doubling
-      }
+      w.expect_if_possible(2 * records_.size() + key_bytes_ + 64);
       w.raw(p.message_head);
       w.raw(p.slice_head);
       w.term(dots_);

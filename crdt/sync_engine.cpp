@@ -317,7 +317,9 @@ void SyncEngine::handle_diff(const Term& diff_term, SyncActions& out) {
     out.push_back(warn("dropped {diff, _}: " + parsed.what()));
     return;
   }
-  if (backlogged_answer(*parsed)) {
+  // The neighbour the sender is (its pid matched to it), else the sender.
+  const Term* known = config_.backlogged ? neighbour_of(parsed->from) : nullptr;
+  if (config_.backlogged && config_.backlogged(known ? *known : parsed->from)) {
     // Not answered: the answer (a continuation as large as the difference,
     // 200 MB at 1 000 000 names) would queue behind what the peer has not
     // read. The round ends here: a peer's is acknowledged (as a deferred one
@@ -325,8 +327,7 @@ void SyncEngine::handle_diff(const Term& diff_term, SyncActions& out) {
     // drains starts a fresh one).
     ++backlogged_total_;
     CausalDiff d = parsed->reversed();
-    const Term* known = neighbour_of(d.to);
-    const Term n = known ? *known : d.to;
+    const Term n = known ? *known : d.to;  // d.to is the sender
     if (d.originator == config_.self) {
       awaiting_ack_.erase(n);
       skipped_rounds_.erase(n);
@@ -414,13 +415,6 @@ void SyncEngine::finish_diff(CausalDiff d, Result<PartialDiffStep> step, SyncAct
     }
   }
   ack_diff(d, out);
-}
-
-bool SyncEngine::backlogged_answer(const CausalDiff& received) const {
-  if (!config_.backlogged) return false;
-  const Term& peer = received.from;
-  const Term* known = neighbour_of(peer);
-  return config_.backlogged(known ? *known : peer);
 }
 
 bool SyncEngine::defer_peer_round(const CausalDiff& received) {

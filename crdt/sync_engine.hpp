@@ -386,7 +386,6 @@ class SyncEngine {
   bool continue_asked_ = false;
   std::uint64_t slice_steps_ = 0, superseded_total_ = 0;
   bool defer_peer_round(const CausalDiff& received);
-  bool backlogged_answer(const CausalDiff& received) const;  // SyncConfig::backlogged for its sender
   bool idle_round(const Term& neighbour) const;
   bool carries_nothing() const;  // an empty replica under max_idle_rounds: no round at all
   // The neighbour a peer is: itself, or for a pid the {Name, Node}

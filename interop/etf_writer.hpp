@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <new>
 #include <span>
 #include <vector>
 
@@ -110,6 +111,15 @@ class EtfWriter {
   // much it will write saves the regrowth copies).
   void expect(std::size_t n) {
     if (out_.capacity() < len_ + n) out_.reserve(len_ + n);
+  }
+  // The same for an estimate (a stepped writer sizing a large message): a
+  // reservation refused (std::bad_alloc) is no error; the vector then
+  // grows as it is written.
+  void expect_if_possible(std::size_t n) noexcept {
+    try {
+      expect(n);
+    } catch (const std::bad_alloc&) {
+    }
   }
   // Bytes written since construction.
   std::size_t written() const noexcept { return len_ - start_; }
